@@ -1,0 +1,173 @@
+//! The pipeline behind `slim analyze`: open the input, resolve the image, scan its layers,
+//! merge them into one tree, and describe the result as the typed model.
+
+use crate::error::{Error, Result};
+use crate::image::resolve::{self, Image, Selector};
+use crate::image::store::Source;
+use crate::layers::tree::{Kind, Tree};
+use crate::layers::walk::{Capture, LayerScan};
+use crate::report::display_path;
+use crate::report::model::{Analysis, DirBytes, FileBytes, ImageInfo, Layer, SCHEMA_VERSION, Totals, WastedFile};
+use indicatif::ProgressBar;
+
+/// Everything one analysis produced: the model, and the tree (for attribution and rules).
+pub struct Analyzed {
+    pub analysis: Analysis,
+    pub image: Image,
+    pub tree: Tree,
+}
+
+pub struct Options<'a> {
+    pub selector: Selector,
+    /// How many rows the lists in the model keep.
+    pub top: usize,
+    pub capture: Capture<'a>,
+    pub progress: ProgressBar,
+}
+
+pub fn run(input: &str, opts: &Options) -> Result<Analyzed> {
+    let src = Source::open(input, opts.capture, &opts.progress)?;
+    run_source(src, opts)
+}
+
+fn finish(src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
+    let names: Vec<String> = image.layers.iter().map(|l| l.name.clone()).collect();
+    let scans = src.scan_layers(&names, opts.capture, &opts.progress);
+    opts.progress.finish_and_clear();
+    let diff_ids = image.diff_ids();
+    let created_by = image.created_by();
+    let mut tree = Tree::new();
+    let mut layers = Vec::with_capacity(scans.len());
+    for (i, scan) in scans.into_iter().enumerate() {
+        let lref = &image.layers[i];
+        let at = format!("{i} ({})", lref.name);
+        let scan = scan.map_err(|what| Error::layer(&src.display, &at, what))?;
+        verify(&scan, lref, diff_ids[i].as_deref()).map_err(|what| Error::layer(&src.display, &at, what))?;
+        tree.apply(&scan).map_err(|what| Error::layer(&src.display, &at, what))?;
+        layers.push(Layer {
+            index: i as u64,
+            digest: diff_ids[i].clone().or_else(|| lref.digest.clone()).or_else(|| scan.digest.clone()).unwrap_or_default(),
+            blob_digest: lref.digest.clone().or_else(|| scan.digest.clone()),
+            created_by: created_by[i].clone(),
+            compression: scan.compression.name().into(),
+            compressed_bytes: scan.blob_bytes,
+            tar_bytes: scan.tar_bytes,
+            file_bytes: 0,
+            files_added: 0,
+            files_changed: 0,
+            files_removed: 0,
+            wasted_bytes: 0,
+        });
+    }
+    for (l, s) in layers.iter_mut().zip(&tree.layers) {
+        l.file_bytes = s.file_bytes;
+        l.files_added = s.files_added;
+        l.files_changed = s.files_changed;
+        l.files_removed = s.files_removed;
+        l.wasted_bytes = s.wasted_bytes;
+    }
+    let analysis = describe(&src, &image, &tree, layers, opts.top);
+    Ok(Analyzed { analysis, image, tree })
+}
+
+/// Check what was read against what the manifest promised: the size always, the sha256 when
+/// the blob was read in full (an uncompressed blob is its own diff_id).
+fn verify(scan: &LayerScan, lref: &resolve::LayerRef, diff_id: Option<&str>) -> Result<(), String> {
+    if let Some(size) = lref.size {
+        if size != scan.blob_bytes {
+            return Err(format!("size mismatch: the manifest says {size} bytes, the blob has {}", scan.blob_bytes));
+        }
+    }
+    if let Some(got) = &scan.digest {
+        let want = lref.digest.as_deref().or(if scan.compression == crate::image::compress::Compression::None { diff_id } else { None });
+        if let Some(want) = want {
+            if want.starts_with("sha256:") && want != got {
+                return Err(format!("digest mismatch: expected {want}, got {got}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn describe(src: &Source, image: &Image, tree: &Tree, layers: Vec<Layer>, top: usize) -> Analysis {
+    let (final_bytes, final_files) = tree.final_totals();
+    let layer_file_bytes: u64 = layers.iter().map(|l| l.file_bytes).sum();
+
+    let mut files: Vec<(u64, u32)> = tree
+        .final_files()
+        .into_iter()
+        .map(|n| (tree.inodes[tree.nodes[n as usize].inode as usize].size, n))
+        .collect();
+    files.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let largest_files = files
+        .iter()
+        .take(top)
+        .map(|&(bytes, n)| FileBytes {
+            path: display_path(&tree.path(n)),
+            bytes,
+            layer: u64::from(tree.nodes[n as usize].layer),
+        })
+        .collect();
+
+    let (dir_bytes, dir_files) = tree.dir_sizes();
+    let mut dirs: Vec<u32> = (1..tree.nodes.len() as u32).filter(|&n| tree.nodes[n as usize].kind == Kind::Dir).collect();
+    let final_dirs = dirs.len() as u64;
+    dirs.sort_unstable_by(|&a, &b| dir_bytes[b as usize].cmp(&dir_bytes[a as usize]).then(a.cmp(&b)));
+    let largest_dirs = dirs
+        .iter()
+        .take(top)
+        .map(|&n| DirBytes {
+            path: display_path(&tree.path(n)),
+            bytes: dir_bytes[n as usize],
+            files: dir_files[n as usize],
+        })
+        .collect();
+
+    let mut waste: Vec<&crate::layers::tree::Waste> = tree.waste.iter().collect();
+    waste.sort_unstable_by(|a, b| b.bytes.cmp(&a.bytes).then(a.node.cmp(&b.node)));
+    let wasted_files = waste
+        .iter()
+        .take(top)
+        .map(|w| WastedFile {
+            path: display_path(&tree.path(w.node)),
+            bytes: w.bytes,
+            added_in: u64::from(w.added_in),
+            hidden_in: u64::from(w.hidden_in),
+        })
+        .collect();
+
+    Analysis {
+        schema_version: SCHEMA_VERSION,
+        image: ImageInfo {
+            source: src.display.clone(),
+            format: image.format.name().into(),
+            compression: src.outer.name().into(),
+            reference: image.reference.clone(),
+            platform: image.platform.clone(),
+            config_digest: image.config_digest.clone(),
+        },
+        totals: Totals {
+            layers: layers.len() as u64,
+            compressed_bytes: layers.iter().map(|l| l.compressed_bytes).sum(),
+            tar_bytes: layers.iter().map(|l| l.tar_bytes).sum(),
+            layer_file_bytes,
+            final_bytes,
+            final_files,
+            final_dirs,
+            wasted_bytes: layer_file_bytes - final_bytes,
+            wasted_files: tree.waste.len() as u64,
+            efficiency: tree.efficiency(),
+        },
+        layers,
+        largest_files,
+        largest_dirs,
+        wasted_files,
+        warnings: tree.warnings.clone(),
+    }
+}
+
+/// Analyse an already opened source (used for readers other than files and stdin).
+pub fn run_source(src: Source, opts: &Options) -> Result<Analyzed> {
+    let image = resolve::resolve(&src, &opts.selector)?;
+    finish(src, image, opts)
+}

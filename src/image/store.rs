@@ -1,0 +1,394 @@
+//! Where an image's files live: an uncompressed tar file on disk (indexed once, blobs read in
+//! place and in parallel), an OCI layout directory, or a one-pass stream (stdin, or a tarball
+//! compressed as a whole) whose layers are scanned as they pass, in whatever order they come.
+
+use super::blob::{Slice, Tally};
+use super::compress::{self, Compression};
+use crate::error::{Error, Result};
+use crate::layers::walk::{self, Capture, LayerScan};
+use indicatif::ProgressBar;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Metadata files (manifests, indexes, configs) larger than this are refused.
+pub const META_LIMIT: u64 = 64 << 20;
+
+/// How the input was handed over, for the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    /// A tar archive (possibly compressed as a whole).
+    Tar,
+    /// An OCI layout directory.
+    Dir,
+}
+
+pub enum Store {
+    File {
+        file: File,
+        /// name → (offset, size) of each regular file in the outer tar.
+        index: HashMap<String, (u64, u64)>,
+    },
+    Dir {
+        root: PathBuf,
+    },
+    Stream {
+        meta: HashMap<String, Vec<u8>>,
+        scans: HashMap<String, std::result::Result<LayerScan, String>>,
+        /// Entries that are neither metadata nor layers: (size, sha256).
+        other: HashMap<String, u64>,
+    },
+}
+
+/// An opened input: what it is, and its files.
+pub struct Source {
+    /// How the user named it (`-` for stdin).
+    pub display: String,
+    pub container: Container,
+    /// Compression of the whole tarball (`docker save | gzip`).
+    pub outer: Compression,
+    pub store: Store,
+    /// Outer-tar symlinks (legacy docker save links identical layers).
+    aliases: HashMap<String, String>,
+}
+
+fn clean_name(raw: &[u8]) -> Option<String> {
+    let s = String::from_utf8_lossy(raw);
+    let parts: Vec<&str> = s.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    if parts.is_empty() || parts.contains(&"..") {
+        return None;
+    }
+    Some(parts.join("/"))
+}
+
+fn join_rel(base: &str, target: &str) -> Option<String> {
+    let dir = base.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+    let mut parts: Vec<&str> = if target.starts_with('/') {
+        Vec::new()
+    } else {
+        dir.split('/').filter(|p| !p.is_empty()).collect()
+    };
+    for p in target.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+impl Source {
+    /// Open `input` (a path, or `-` for stdin). `capture` is used for layers scanned during
+    /// a one-pass read; seekable inputs scan later, on demand.
+    pub fn open(input: &str, capture: Capture, progress: &ProgressBar) -> Result<Source> {
+        if input == "-" {
+            let stdin = io::stdin().lock();
+            return Self::open_stream("-".into(), stdin, capture, progress);
+        }
+        let path = Path::new(input);
+        let md = std::fs::metadata(path).map_err(|e| Error::input(input, e))?;
+        if md.is_dir() {
+            if !path.join("index.json").is_file() {
+                return Err(Error::input(
+                    input,
+                    "a directory, but not an OCI image layout (no index.json)",
+                ));
+            }
+            return Ok(Source {
+                display: input.into(),
+                container: Container::Dir,
+                outer: Compression::None,
+                store: Store::Dir { root: path.into() },
+                aliases: HashMap::new(),
+            });
+        }
+        let mut file = File::open(path).map_err(|e| Error::input(input, e))?;
+        let head = compress::read_head(&mut file, 512).map_err(|e| Error::input(input, e))?;
+        match Compression::sniff(&head) {
+            Compression::None => {}
+            _ => {
+                let f = File::open(path).map_err(|e| Error::input(input, e))?;
+                progress.set_length(md.len());
+                let f = progress.wrap_read(f);
+                return Self::open_stream(input.into(), f, capture, progress);
+            }
+        }
+        if head.is_empty() {
+            return Err(Error::input(input, "empty file, not an image archive"));
+        }
+        if !compress::looks_like_tar(&head) {
+            let what = match compress::unsupported_name(&head) {
+                Some(c) => format!("{c}-compressed; only gzip and zstd are supported"),
+                None => "not a tar archive (nor gzip or zstd)".into(),
+            };
+            return Err(Error::input(input, what));
+        }
+        Self::index_file(input, File::open(path).map_err(|e| Error::input(input, e))?, md.len())
+    }
+
+    fn index_file(input: &str, file: File, len: u64) -> Result<Source> {
+        let mut index = HashMap::new();
+        let mut aliases = HashMap::new();
+        {
+            let mut ar = tar::Archive::new(Slice::new(&file, 0, len));
+            let entries = ar
+                .entries_with_seek()
+                .map_err(|e| Error::input(input, format!("not a tar archive: {e}")))?;
+            for e in entries {
+                let e = e.map_err(|e| Error::input(input, format!("bad tar entry: {e}")))?;
+                let Some(name) = clean_name(&e.path_bytes()) else {
+                    continue;
+                };
+                let ty = e.header().entry_type();
+                if ty.is_file() {
+                    let (pos, size) = (e.raw_file_position(), e.size());
+                    if pos + size > len {
+                        return Err(Error::input(
+                            input,
+                            format!("truncated archive: {name} needs {size} bytes past the end of the file"),
+                        ));
+                    }
+                    index.insert(name, (pos, size));
+                } else if ty.is_symlink() || ty.is_hard_link() {
+                    let target = e.link_name_bytes().map(|l| String::from_utf8_lossy(&l).into_owned());
+                    let resolved = target.and_then(|t| {
+                        if ty.is_symlink() { join_rel(&name, &t) } else { clean_name(t.as_bytes()) }
+                    });
+                    if let Some(t) = resolved {
+                        aliases.insert(name, t);
+                    }
+                }
+            }
+        }
+        Ok(Source {
+            display: input.into(),
+            container: Container::Tar,
+            outer: Compression::None,
+            store: Store::File { file, index },
+            aliases,
+        })
+    }
+
+    /// Read an image from any reader in one pass (stdin, a compressed tarball).
+    pub fn open_stream<R: Read>(display: String, mut r: R, capture: Capture, progress: &ProgressBar) -> Result<Source> {
+        let head = compress::read_head(&mut r, 512).map_err(|e| Error::input(&display, e))?;
+        let outer = Compression::sniff(&head);
+        if head.is_empty() {
+            return Err(Error::input(&display, "empty input, not an image archive"));
+        }
+        let decoded = compress::decoder(outer, Cursor::new(head).chain(r)).map_err(|e| Error::input(&display, e))?;
+        let mut decoded = Tally::new(decoded, false);
+        let tar_head = compress::read_head(&mut decoded, 512).map_err(|e| Error::input(&display, e))?;
+        if !compress::looks_like_tar(&tar_head) {
+            let what = match (outer, compress::unsupported_name(&tar_head)) {
+                (_, Some(c)) => format!("{c}-compressed; only gzip and zstd are supported"),
+                (Compression::None, None) => "not a tar archive (nor gzip or zstd)".into(),
+                (c, None) => format!("{}-compressed, but what is inside is not a tar archive", c.name()),
+            };
+            return Err(Error::input(&display, what));
+        }
+        let mut meta = HashMap::new();
+        let mut scans = HashMap::new();
+        let mut other = HashMap::new();
+        let mut aliases = HashMap::new();
+        let bad = |e: io::Error| {
+            let what = match outer {
+                Compression::None => format!("reading archive: {e}"),
+                c => format!("reading {} stream: {e}", c.name()),
+            };
+            Error::input(&display, what)
+        };
+        let mut ar = tar::Archive::new(Cursor::new(tar_head).chain(&mut decoded));
+        for e in ar.entries().map_err(bad)? {
+            let mut e = e.map_err(bad)?;
+            let Some(name) = clean_name(&e.path_bytes()) else {
+                continue;
+            };
+            let ty = e.header().entry_type();
+            if ty.is_symlink() || ty.is_hard_link() {
+                let target = e.link_name_bytes().map(|l| String::from_utf8_lossy(&l).into_owned());
+                let resolved = target.and_then(|t| {
+                    if ty.is_symlink() { join_rel(&name, &t) } else { clean_name(t.as_bytes()) }
+                });
+                if let Some(t) = resolved {
+                    aliases.insert(name, t);
+                }
+                continue;
+            }
+            if !ty.is_file() {
+                continue;
+            }
+            let size = e.size();
+            if !progress.is_hidden() && outer == Compression::None {
+                progress.inc(512);
+            }
+            let head = compress::read_head(&mut e, 512).map_err(bad)?;
+            let layer_like = Compression::sniff(&head) != Compression::None
+                || (head.len() == 512 && compress::looks_like_tar(&head));
+            if layer_like {
+                // A layer that cannot be read is fatal only if the image uses it (a broken
+                // outer stream fails the next entry read anyway).
+                let scan = walk::scan_stream(Cursor::new(head).chain(&mut e), capture, true);
+                scans.insert(name, scan);
+            } else if size <= META_LIMIT {
+                let mut buf = head;
+                e.read_to_end(&mut buf).map_err(bad)?;
+                meta.insert(name, buf);
+            } else {
+                io::copy(&mut e, &mut io::sink()).map_err(bad)?;
+                other.insert(name, size);
+            }
+        }
+        drop(ar);
+        decoded.finish().map_err(bad)?;
+        Ok(Source {
+            display,
+            container: Container::Tar,
+            outer,
+            store: Store::Stream { meta, scans, other },
+            aliases,
+        })
+    }
+
+    fn resolve_alias<'a>(&'a self, name: &'a str) -> &'a str {
+        let mut n = name;
+        for _ in 0..16 {
+            match self.aliases.get(n) {
+                Some(t) => n = t,
+                None => break,
+            }
+        }
+        n
+    }
+
+    fn dir_path(root: &Path, name: &str) -> Option<PathBuf> {
+        let clean = clean_name(name.as_bytes())?;
+        Some(root.join(clean))
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        let name = self.resolve_alias(name);
+        match &self.store {
+            Store::File { index, .. } => index.contains_key(name),
+            Store::Dir { root } => Self::dir_path(root, name).is_some_and(|p| p.is_file()),
+            Store::Stream { meta, scans, other } => {
+                meta.contains_key(name) || scans.contains_key(name) || other.contains_key(name)
+            }
+        }
+    }
+
+    /// Size of a file of the image, if known without reading it.
+    pub fn size_of(&self, name: &str) -> Option<u64> {
+        let name = self.resolve_alias(name);
+        match &self.store {
+            Store::File { index, .. } => index.get(name).map(|&(_, s)| s),
+            Store::Dir { root } => Self::dir_path(root, name).and_then(|p| p.metadata().ok()).map(|m| m.len()),
+            Store::Stream { meta, scans, other } => meta
+                .get(name)
+                .map(|m| m.len() as u64)
+                .or_else(|| scans.get(name).and_then(|s| s.as_ref().ok()).map(|s| s.blob_bytes))
+                .or_else(|| other.get(name).copied()),
+        }
+    }
+
+    /// Read a small (metadata) file in full.
+    pub fn meta(&self, name: &str) -> Result<Vec<u8>> {
+        let missing = || Error::input(&self.display, format!("missing file {name} in the image"));
+        let real = self.resolve_alias(name);
+        match &self.store {
+            Store::File { file, index } => {
+                let &(pos, size) = index.get(real).ok_or_else(missing)?;
+                if size > META_LIMIT {
+                    return Err(Error::input(&self.display, format!("{name}: {size} bytes, too large for a manifest or config")));
+                }
+                let mut buf = Vec::with_capacity(size as usize);
+                Slice::new(file, pos, size)
+                    .read_to_end(&mut buf)
+                    .map_err(|e| Error::input(&self.display, format!("{name}: {e}")))?;
+                Ok(buf)
+            }
+            Store::Dir { root } => {
+                let p = Self::dir_path(root, real).ok_or_else(missing)?;
+                let md = p.metadata().map_err(|_| missing())?;
+                if md.len() > META_LIMIT {
+                    return Err(Error::input(&self.display, format!("{name}: {} bytes, too large for a manifest or config", md.len())));
+                }
+                std::fs::read(&p).map_err(|e| Error::input(&self.display, format!("{name}: {e}")))
+            }
+            Store::Stream { meta, scans, other } => {
+                if let Some(m) = meta.get(real) {
+                    return Ok(m.clone());
+                }
+                if scans.contains_key(real) || other.contains_key(real) {
+                    return Err(Error::input(&self.display, format!("{name} should be JSON but is not")));
+                }
+                Err(missing())
+            }
+        }
+    }
+
+    /// Scan the given layer blobs (in parallel where the store allows), in order.
+    pub fn scan_layers(&self, names: &[String], capture: Capture, progress: &ProgressBar) -> Vec<std::result::Result<LayerScan, String>> {
+        let missing = |n: &str| Err(format!("missing blob {n} in the image"));
+        match &self.store {
+            Store::Stream { scans, other, .. } => names
+                .iter()
+                .map(|n| {
+                    let real = self.resolve_alias(n);
+                    match scans.get(real) {
+                        Some(s) => s.clone(),
+                        None if other.contains_key(real) => Err("not a layer: neither a tar archive nor gzip/zstd".into()),
+                        None => missing(n),
+                    }
+                })
+                .collect(),
+            _ => {
+                let total: u64 = names.iter().filter_map(|n| self.size_of(n)).sum();
+                progress.set_length(total);
+                let next = AtomicUsize::new(0);
+                let results: Mutex<Vec<Option<std::result::Result<LayerScan, String>>>> =
+                    Mutex::new(vec![None; names.len()]);
+                let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(names.len().max(1));
+                std::thread::scope(|s| {
+                    for _ in 0..workers {
+                        s.spawn(|| {
+                            loop {
+                                let i = next.fetch_add(1, Ordering::Relaxed);
+                                if i >= names.len() {
+                                    break;
+                                }
+                                let r = self.scan_one(&names[i], capture);
+                                progress.inc(self.size_of(&names[i]).unwrap_or(0));
+                                results.lock().unwrap()[i] = Some(r);
+                            }
+                        });
+                    }
+                });
+                results.into_inner().unwrap().into_iter().map(|r| r.expect("every layer scanned")).collect()
+            }
+        }
+    }
+
+    fn scan_one(&self, name: &str, capture: Capture) -> std::result::Result<LayerScan, String> {
+        let real = self.resolve_alias(name);
+        match &self.store {
+            Store::File { file, index } => {
+                let &(pos, size) = index.get(real).ok_or_else(|| format!("missing blob {name} in the image"))?;
+                walk::scan_seekable(Slice::new(file, pos, size), size, capture)
+            }
+            Store::Dir { root } => {
+                let p = Self::dir_path(root, real).ok_or_else(|| format!("bad blob name {name}"))?;
+                let f = File::open(&p).map_err(|e| format!("missing blob {name}: {e}"))?;
+                let len = f.metadata().map_err(|e| e.to_string())?.len();
+                walk::scan_seekable(Slice::new(&f, 0, len), len, capture)
+            }
+            Store::Stream { .. } => unreachable!("stream layers are scanned while reading"),
+        }
+    }
+}

@@ -1,0 +1,558 @@
+//! The merged filesystem: layers applied in order with the runtime's semantics (OCI image-spec
+//! layer.md). An arena of nodes addressed by index; removed paths stay as `Gone` tombstones so
+//! a path re-created later keeps its history (which dive's efficiency score needs).
+
+use super::walk::{EntryKind, LayerEntry, LayerScan};
+use hashbrown::{DefaultHashBuilder, HashMap, HashSet, HashTable};
+use std::hash::BuildHasher;
+
+pub const ROOT: u32 = 0;
+const NONE: u32 = u32::MAX;
+/// Symlinks followed while resolving one path, as Linux allows (MAXSYMLINKS).
+const MAX_LINKS: u32 = 40;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Removed by a later layer (kept as a tombstone).
+    Gone,
+    Dir,
+    File,
+    Symlink,
+    Other,
+}
+
+#[derive(Debug)]
+pub struct Node {
+    pub name: Box<[u8]>,
+    pub parent: u32,
+    pub kind: Kind,
+    /// The layer that last wrote this path.
+    pub layer: u16,
+    /// Index into `dirs` once this path has been a directory.
+    dir: u32,
+    /// Index into `inodes` while a regular file.
+    pub inode: u32,
+    eff_cum: u64,
+    eff_min: u64,
+}
+
+/// File content: several paths (hard links) may share one.
+#[derive(Debug, Clone)]
+pub struct Inode {
+    pub size: u64,
+    /// The layer whose regular-file entry wrote these bytes.
+    pub layer: u16,
+    /// Live paths that name it; 0 once hidden (then its bytes are waste).
+    pub links: u32,
+}
+
+/// Per-layer counts, filled while the layer is applied and when later layers hide its files.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct LayerStats {
+    pub file_bytes: u64,
+    pub files_added: u64,
+    pub files_changed: u64,
+    pub files_removed: u64,
+    pub wasted_bytes: u64,
+}
+
+/// Bytes of one file a later layer hid (overwrote or deleted).
+#[derive(Debug, Clone)]
+pub struct Waste {
+    pub node: u32,
+    pub bytes: u64,
+    pub added_in: u16,
+    pub hidden_in: u16,
+}
+
+pub struct Tree {
+    pub nodes: Vec<Node>,
+    dirs: Vec<HashTable<u32>>,
+    hasher: DefaultHashBuilder,
+    pub inodes: Vec<Inode>,
+    pub layers: Vec<LayerStats>,
+    pub waste: Vec<Waste>,
+    pub symlinks: HashMap<u32, Box<[u8]>>,
+    /// Captured contents of live files (see `walk::Capture`).
+    pub contents: HashMap<u32, Box<[u8]>>,
+    /// Entries a runtime would refuse but slim could go past (reported, not fatal).
+    pub warnings: Vec<String>,
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn lossy(p: &[u8]) -> String {
+    String::from_utf8_lossy(p).into_owned()
+}
+
+impl Tree {
+    pub fn new() -> Self {
+        let mut t = Tree {
+            nodes: Vec::new(),
+            dirs: Vec::new(),
+            hasher: DefaultHashBuilder::default(),
+            inodes: Vec::new(),
+            layers: Vec::new(),
+            waste: Vec::new(),
+            symlinks: HashMap::new(),
+            contents: HashMap::new(),
+            warnings: Vec::new(),
+        };
+        t.nodes.push(Node {
+            name: Box::new([]),
+            parent: ROOT,
+            kind: Kind::Dir,
+            layer: 0,
+            dir: 0,
+            inode: NONE,
+            eff_cum: 0,
+            eff_min: u64::MAX,
+        });
+        t.dirs.push(HashTable::new());
+        t
+    }
+
+    fn child(&self, dir_node: u32, name: &[u8]) -> Option<u32> {
+        let d = self.nodes[dir_node as usize].dir;
+        if d == NONE {
+            return None;
+        }
+        let h = self.hasher.hash_one(name);
+        self.dirs[d as usize]
+            .find(h, |&i| &*self.nodes[i as usize].name == name)
+            .copied()
+    }
+
+    /// Children of a directory node, tombstones included.
+    pub fn children(&self, n: u32) -> Vec<u32> {
+        let d = self.nodes[n as usize].dir;
+        if d == NONE {
+            return Vec::new();
+        }
+        self.dirs[d as usize].iter().copied().collect()
+    }
+
+    fn new_child(&mut self, parent: u32, name: &[u8], kind: Kind, layer: u16) -> u32 {
+        let idx = self.nodes.len() as u32;
+        self.nodes.push(Node {
+            name: name.into(),
+            parent,
+            kind,
+            layer,
+            dir: NONE,
+            inode: NONE,
+            eff_cum: 0,
+            eff_min: u64::MAX,
+        });
+        let d = self.dir_table(parent);
+        let h = self.hasher.hash_one(name);
+        let nodes = &self.nodes;
+        let hasher = &self.hasher;
+        self.dirs[d as usize].insert_unique(h, idx, |&i| hasher.hash_one(&*nodes[i as usize].name));
+        idx
+    }
+
+    fn dir_table(&mut self, n: u32) -> u32 {
+        let node = &mut self.nodes[n as usize];
+        if node.dir == NONE {
+            node.dir = self.dirs.len() as u32;
+            self.dirs.push(HashTable::new());
+        }
+        node.dir
+    }
+
+    /// Make `n` a live node of `kind` written by `layer` (reviving a tombstone).
+    fn set_kind(&mut self, n: u32, kind: Kind, layer: u16) {
+        let node = &mut self.nodes[n as usize];
+        node.kind = kind;
+        node.layer = layer;
+        if kind == Kind::Dir {
+            self.dir_table(n);
+        }
+    }
+
+    /// Step from directory `cur` into `comp`, following symlinks. With `create`, missing or
+    /// removed directories are made (as a runtime's MkdirAll would) and a non-directory in the
+    /// way is replaced (with a warning).
+    fn step(&mut self, cur: u32, comp: &[u8], create: Option<u16>, links: &mut u32) -> Result<Option<u32>, String> {
+        match comp {
+            b"" | b"." => return Ok(Some(cur)),
+            b".." => return Ok(Some(self.nodes[cur as usize].parent)),
+            _ => {}
+        }
+        let found = self.child(cur, comp);
+        let kind = found.map(|n| self.nodes[n as usize].kind);
+        match (found, kind) {
+            (Some(n), Some(Kind::Dir)) => Ok(Some(n)),
+            (Some(n), Some(Kind::Symlink)) => {
+                *links += 1;
+                if *links > MAX_LINKS {
+                    return Err(format!(
+                        "too many levels of symbolic links at {:?} (a symlink loop or a hostile chain)",
+                        lossy(&self.path(n))
+                    ));
+                }
+                let target = self.symlinks.get(&n).cloned().unwrap_or_default();
+                let start = if target.starts_with(b"/") { ROOT } else { cur };
+                self.resolve_from(start, &target, create, links)
+            }
+            (Some(n), Some(Kind::File | Kind::Other)) => match create {
+                Some(layer) => {
+                    self.warnings.push(format!(
+                        "{:?} is not a directory but layer {layer} puts entries under it; replaced",
+                        lossy(&self.path(n))
+                    ));
+                    self.remove(n, layer, true);
+                    self.set_kind(n, Kind::Dir, layer);
+                    Ok(Some(n))
+                }
+                None => Ok(None),
+            },
+            (Some(n), _) => match create {
+                Some(layer) => {
+                    self.set_kind(n, Kind::Dir, layer);
+                    Ok(Some(n))
+                }
+                None => Ok(None),
+            },
+            (None, _) => match create {
+                Some(layer) => Ok(Some(self.new_child(cur, comp, Kind::Dir, layer))),
+                None => Ok(None),
+            },
+        }
+    }
+
+    fn resolve_from(&mut self, start: u32, path: &[u8], create: Option<u16>, links: &mut u32) -> Result<Option<u32>, String> {
+        let mut cur = start;
+        for comp in path.split(|&b| b == b'/') {
+            match self.step(cur, comp, create, links)? {
+                Some(n) => cur = n,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(cur))
+    }
+
+    /// The directory that holds `path`'s last component, and that component.
+    fn parent_of<'p>(&mut self, path: &'p [u8], create: Option<u16>) -> Result<Option<(u32, &'p [u8])>, String> {
+        let (dir, name) = match path.iter().rposition(|&b| b == b'/') {
+            Some(i) => (&path[..i], &path[i + 1..]),
+            None => (&path[..0], path),
+        };
+        let mut links = 0;
+        Ok(self.resolve_from(ROOT, dir, create, &mut links)?.map(|p| (p, name)))
+    }
+
+    /// The live node at `path` (parents' symlinks followed, the last component not).
+    pub fn lookup(&mut self, path: &[u8]) -> Result<Option<u32>, String> {
+        if path.is_empty() {
+            return Ok(Some(ROOT));
+        }
+        let Some((parent, name)) = self.parent_of(path, None)? else {
+            return Ok(None);
+        };
+        Ok(self.child(parent, name).filter(|&n| self.nodes[n as usize].kind != Kind::Gone))
+    }
+
+    /// Read-only lookup that does not follow symlinks at all.
+    pub fn get(&self, path: &[u8]) -> Option<u32> {
+        let mut cur = ROOT;
+        for comp in path.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+            cur = self.child(cur, comp)?;
+            if self.nodes[cur as usize].kind == Kind::Gone {
+                return None;
+            }
+        }
+        Some(cur)
+    }
+
+    pub fn is_live(&self, n: u32) -> bool {
+        self.nodes[n as usize].kind != Kind::Gone
+    }
+
+    /// Full path of a node, without a leading slash.
+    pub fn path(&self, mut n: u32) -> Vec<u8> {
+        let mut parts = Vec::new();
+        while n != ROOT {
+            let node = &self.nodes[n as usize];
+            parts.push(&*node.name);
+            n = node.parent;
+        }
+        let mut out = Vec::new();
+        for (i, p) in parts.iter().rev().enumerate() {
+            if i > 0 {
+                out.push(b'/');
+            }
+            out.extend_from_slice(p);
+        }
+        out
+    }
+
+    fn visit(&mut self, n: u32, size: u64) {
+        let node = &mut self.nodes[n as usize];
+        node.eff_cum += size;
+        node.eff_min = node.eff_min.min(size);
+    }
+
+    /// Bytes of the live regular files at or under `n`.
+    fn subtree_bytes(&self, n: u32) -> u64 {
+        let mut total = 0;
+        let mut stack = vec![n];
+        while let Some(m) = stack.pop() {
+            let node = &self.nodes[m as usize];
+            match node.kind {
+                Kind::File => total += self.inodes[node.inode as usize].size,
+                Kind::Dir => stack.extend(self.children(m)),
+                _ => {}
+            }
+        }
+        total
+    }
+
+    /// Hide `n` and everything under it on behalf of layer `by`. `count` says whether the
+    /// hidden non-directories count as removed by that layer (not when merely overwritten).
+    fn remove(&mut self, n: u32, by: u16, count: bool) {
+        let mut stack = vec![n];
+        while let Some(m) = stack.pop() {
+            let kind = self.nodes[m as usize].kind;
+            match kind {
+                Kind::Gone => continue,
+                Kind::Dir => stack.extend(self.children(m)),
+                Kind::File => {
+                    let ino = self.nodes[m as usize].inode as usize;
+                    let inode = &mut self.inodes[ino];
+                    inode.links -= 1;
+                    if inode.links == 0 {
+                        let (bytes, added_in) = (inode.size, inode.layer);
+                        self.layers[added_in as usize].wasted_bytes += bytes;
+                        if bytes > 0 {
+                            self.waste.push(Waste {
+                                node: m,
+                                bytes,
+                                added_in,
+                                hidden_in: by,
+                            });
+                        }
+                    }
+                    self.contents.remove(&m);
+                }
+                Kind::Symlink => {
+                    self.symlinks.remove(&m);
+                }
+                Kind::Other => {}
+            }
+            if count && kind != Kind::Dir {
+                self.layers[by as usize].files_removed += 1;
+            }
+            self.nodes[m as usize].kind = Kind::Gone;
+        }
+    }
+
+    /// Apply one layer on top of what is there. Whiteouts and opaque markers take effect
+    /// before the layer's own entries, so they only ever hide lower layers.
+    pub fn apply(&mut self, scan: &LayerScan) -> Result<(), String> {
+        let layer = u16::try_from(self.layers.len()).map_err(|_| "more than 65535 layers".to_string())?;
+        self.layers.push(LayerStats::default());
+        for e in scan.entries.iter().filter(|e| e.kind == EntryKind::Whiteout) {
+            if let Some(n) = self.lookup(&e.path)? {
+                let bytes = self.subtree_bytes(n);
+                self.visit(n, bytes);
+                self.remove(n, layer, true);
+            }
+        }
+        for e in scan.entries.iter().filter(|e| e.kind == EntryKind::Opaque) {
+            if let Some(n) = self.lookup(&e.path)? {
+                if self.nodes[n as usize].kind == Kind::Dir {
+                    for c in self.children(n) {
+                        self.remove(c, layer, true);
+                    }
+                }
+            }
+        }
+        let mut touched: HashSet<u32> = HashSet::new();
+        let mut dir_entries = Vec::new();
+        for e in &scan.entries {
+            if matches!(e.kind, EntryKind::Whiteout | EntryKind::Opaque) {
+                continue;
+            }
+            self.apply_entry(e, layer, &mut touched, &mut dir_entries)
+                .map_err(|what| format!("entry {:?}: {what}", lossy(&e.path)))?;
+        }
+        // dive visits only the leaves of each layer's own tree: directories with nothing
+        // under them in this layer.
+        for d in dir_entries {
+            if !touched.contains(&d) {
+                self.visit(d, 0);
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_entry(&mut self, e: &LayerEntry, layer: u16, touched: &mut HashSet<u32>, dirs: &mut Vec<u32>) -> Result<(), String> {
+        let Some((parent, name)) = self.parent_of(&e.path, Some(layer))? else {
+            unreachable!("parent_of creates what is missing");
+        };
+        let mut p = parent;
+        while touched.insert(p) && p != ROOT {
+            p = self.nodes[p as usize].parent;
+        }
+        let existing = self.child(parent, name).filter(|&n| self.is_live(n));
+        let existing_kind = existing.map(|n| self.nodes[n as usize].kind);
+
+        if e.kind == EntryKind::Dir {
+            let n = match (existing, existing_kind) {
+                (Some(n), Some(Kind::Dir)) => {
+                    self.nodes[n as usize].layer = layer;
+                    n
+                }
+                (Some(n), _) => {
+                    self.remove(n, layer, true);
+                    self.set_kind(n, Kind::Dir, layer);
+                    n
+                }
+                (None, _) => match self.child(parent, name) {
+                    Some(n) => {
+                        self.set_kind(n, Kind::Dir, layer);
+                        n
+                    }
+                    None => self.new_child(parent, name, Kind::Dir, layer),
+                },
+            };
+            dirs.push(n);
+            return Ok(());
+        }
+
+        // A hard link's target must be resolved before its own path is replaced.
+        let link_inode = if e.kind == EntryKind::Hardlink {
+            let target = e.link.as_deref().unwrap_or_default();
+            let t = self.lookup(target)?;
+            match t.map(|t| (t, self.nodes[t as usize].kind)) {
+                Some((t, Kind::File)) if Some(t) == existing => return Ok(()),
+                Some((t, Kind::File)) => Some((self.nodes[t as usize].inode, self.contents.get(&t).cloned())),
+                _ => {
+                    self.warnings.push(format!(
+                        "layer {layer}: hard link {:?} points to {:?}, which is not a regular file; skipped",
+                        lossy(&e.path),
+                        lossy(target)
+                    ));
+                    return Ok(());
+                }
+            }
+        } else {
+            None
+        };
+
+        let stats = &mut self.layers[layer as usize];
+        match existing_kind {
+            None => stats.files_added += 1,
+            Some(Kind::Dir) => stats.files_added += 1,
+            Some(_) => stats.files_changed += 1,
+        }
+        let n = match existing {
+            Some(n) => {
+                let was_dir = existing_kind == Some(Kind::Dir);
+                self.remove(n, layer, was_dir);
+                n
+            }
+            None => match self.child(parent, name) {
+                Some(n) => n,
+                None => self.new_child(parent, name, Kind::Gone, layer),
+            },
+        };
+        match e.kind {
+            EntryKind::File => {
+                let ino = self.inodes.len() as u32;
+                self.inodes.push(Inode {
+                    size: e.size,
+                    layer,
+                    links: 1,
+                });
+                self.layers[layer as usize].file_bytes += e.size;
+                self.set_kind(n, Kind::File, layer);
+                self.nodes[n as usize].inode = ino;
+                self.visit(n, e.size);
+                if let Some(c) = &e.content {
+                    self.contents.insert(n, c.clone());
+                }
+            }
+            EntryKind::Hardlink => {
+                let (ino, content) = link_inode.expect("resolved above");
+                self.inodes[ino as usize].links += 1;
+                self.set_kind(n, Kind::File, layer);
+                self.nodes[n as usize].inode = ino;
+                self.visit(n, 0);
+                if let Some(c) = content {
+                    self.contents.insert(n, c);
+                }
+            }
+            EntryKind::Symlink => {
+                self.set_kind(n, Kind::Symlink, layer);
+                self.symlinks.insert(n, e.link.clone().unwrap_or_default());
+                self.visit(n, 0);
+            }
+            EntryKind::Other => {
+                self.set_kind(n, Kind::Other, layer);
+                self.visit(n, 0);
+            }
+            EntryKind::Dir | EntryKind::Whiteout | EntryKind::Opaque => unreachable!(),
+        }
+        Ok(())
+    }
+
+    /// (bytes, files) of the regular files of the merged filesystem, hard links once.
+    pub fn final_totals(&self) -> (u64, u64) {
+        self.inodes
+            .iter()
+            .filter(|i| i.links > 0)
+            .fold((0, 0), |(b, f), i| (b + i.size, f + 1))
+    }
+
+    /// dive's efficiency score: Σ smallest size seen per path ÷ Σ all sizes seen per path.
+    pub fn efficiency(&self) -> f64 {
+        let (mut min, mut cum) = (0u128, 0u128);
+        for n in &self.nodes {
+            if n.eff_min != u64::MAX {
+                min += u128::from(n.eff_min);
+                cum += u128::from(n.eff_cum);
+            }
+        }
+        if cum == 0 { 1.0 } else { min as f64 / cum as f64 }
+    }
+
+    /// Live regular-file nodes, each inode once (the first path met in creation order).
+    pub fn final_files(&self) -> Vec<u32> {
+        let mut seen = vec![false; self.inodes.len()];
+        let mut out = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.kind == Kind::File && !std::mem::replace(&mut seen[n.inode as usize], true) {
+                out.push(i as u32);
+            }
+        }
+        out
+    }
+
+    /// Bytes and file counts of every live directory (hard links once, charged to the path
+    /// `final_files` picks).
+    pub fn dir_sizes(&self) -> (Vec<u64>, Vec<u64>) {
+        let mut bytes = vec![0u64; self.nodes.len()];
+        let mut files = vec![0u64; self.nodes.len()];
+        for n in self.final_files() {
+            bytes[n as usize] = self.inodes[self.nodes[n as usize].inode as usize].size;
+            files[n as usize] = 1;
+        }
+        // Parents are always created before their children: one backward pass sums up.
+        for i in (1..self.nodes.len()).rev() {
+            if self.nodes[i].kind == Kind::Gone {
+                continue;
+            }
+            let p = self.nodes[i].parent as usize;
+            bytes[p] += bytes[i];
+            files[p] += files[i];
+        }
+        (bytes, files)
+    }
+}

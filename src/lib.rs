@@ -1,0 +1,54 @@
+//! slim: where the bytes of a container image go, and how to get them back.
+
+pub mod analyze;
+pub mod cli;
+pub mod error;
+pub mod image;
+pub mod layers;
+pub mod output;
+pub mod report;
+
+use cli::{Cli, Command, Format};
+use error::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+/// A progress bar on stderr, or a hidden one when stderr is not a terminal or `--quiet`.
+pub fn progress(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(0);
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} reading layers {bar:30} {bytes}/{total_bytes} ({eta})")
+            .expect("static template"),
+    );
+    pb
+}
+
+/// Run one command line; the exit code is 0 ok, 1 a check failed, 2 usage or input error.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Analyze(a) => {
+            let sink = output::Sink::open(a.output.as_deref())?;
+            let opts = analyze::Options {
+                selector: image::resolve::Selector { image: a.image.select.clone(), platform: a.image.platform.clone() },
+                top: a.top,
+                capture: &layers::walk::capture_none,
+                progress: progress(a.image.quiet),
+            };
+            let done = analyze::run(&a.image.image, &opts)?;
+            let body = match a.format {
+                Format::Text => report::text::render(&done.analysis, a.top),
+                Format::Json => {
+                    let mut s = serde_json::to_string_pretty(&done.analysis).expect("the model serialises");
+                    s.push('\n');
+                    s
+                }
+            };
+            sink.finish(body.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! Renderers: every format draws the same typed model (`model::Analysis`).
+
+pub mod model;
+pub mod text;
+
+/// A path for people and JSON: `/`-rooted, valid UTF-8 kept as is, any other byte written
+/// as `\xNN` so nothing is lost or merged.
+pub fn display_path(p: &[u8]) -> String {
+    let mut out = String::with_capacity(p.len() + 1);
+    out.push('/');
+    for chunk in p.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// Bytes in IEC units (KiB, MiB, GiB), one style everywhere in text output.
+pub fn human(bytes: u64) -> String {
+    bytesize::ByteSize::b(bytes).display().iec().to_string()
+}

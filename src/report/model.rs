@@ -1,0 +1,91 @@
+//! The analysis as data: the one model every output format renders. Bytes are raw u64.
+//! `schema_version` changes whenever a field changes meaning or disappears.
+
+use serde::{Deserialize, Serialize};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Analysis {
+    pub schema_version: u32,
+    pub image: ImageInfo,
+    pub totals: Totals,
+    pub layers: Vec<Layer>,
+    /// The largest regular files of the final filesystem (hard links once), largest first.
+    pub largest_files: Vec<FileBytes>,
+    /// The largest directories of the final filesystem (cumulative), largest first.
+    pub largest_dirs: Vec<DirBytes>,
+    /// The largest files hidden by a later layer, largest first.
+    pub wasted_files: Vec<WastedFile>,
+    /// Entries a runtime would refuse that slim went past.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ImageInfo {
+    /// The input as named on the command line (`-` for stdin).
+    pub source: String,
+    /// docker-archive, docker-archive-oci, oci-archive or oci-dir.
+    pub format: String,
+    /// Compression of the archive as a whole: none, gzip or zstd.
+    pub compression: String,
+    pub reference: Option<String>,
+    pub platform: String,
+    pub config_digest: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Totals {
+    pub layers: u64,
+    pub compressed_bytes: u64,
+    pub tar_bytes: u64,
+    pub layer_file_bytes: u64,
+    pub final_bytes: u64,
+    pub final_files: u64,
+    pub final_dirs: u64,
+    pub wasted_bytes: u64,
+    pub wasted_files: u64,
+    pub efficiency: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Layer {
+    pub index: u64,
+    /// The layer's diff_id (sha256 of its uncompressed tar) from the config; the blob digest
+    /// when the config does not say.
+    pub digest: String,
+    /// Digest of the blob as stored, when known.
+    pub blob_digest: Option<String>,
+    pub created_by: Option<String>,
+    /// Compression of the blob, as its bytes tell: none, gzip or zstd.
+    pub compression: String,
+    pub compressed_bytes: u64,
+    pub tar_bytes: u64,
+    pub file_bytes: u64,
+    pub files_added: u64,
+    pub files_changed: u64,
+    pub files_removed: u64,
+    pub wasted_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileBytes {
+    pub path: String,
+    pub bytes: u64,
+    pub layer: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DirBytes {
+    pub path: String,
+    pub bytes: u64,
+    pub files: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WastedFile {
+    pub path: String,
+    pub bytes: u64,
+    pub added_in: u64,
+    pub hidden_in: u64,
+}

@@ -1,0 +1,167 @@
+//! The text report: what a person reads in ten seconds. Tables list the top rows, then
+//! "and K more", then a total that equals the sum of all rows.
+
+use super::human;
+use super::model::Analysis;
+use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use std::fmt::Write;
+
+fn table(header: &[&str], right: &[usize]) -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .force_no_tty()
+        .set_header(header.to_vec());
+    for &c in right {
+        if let Some(col) = t.column_mut(c) {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t
+}
+
+/// Shorten a Dockerfile step to one line of at most `max` characters.
+pub fn short_step(step: Option<&str>, max: usize) -> String {
+    let Some(s) = step else {
+        return "(unknown: no history for this layer)".into();
+    };
+    let s = s.trim();
+    let s = s.strip_prefix("/bin/sh -c #(nop) ").unwrap_or(s);
+    let s = s.strip_prefix("/bin/sh -c ").map(|r| format!("RUN {r}")).unwrap_or_else(|| s.to_string());
+    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() <= max {
+        one
+    } else {
+        let cut: String = one.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+fn pct(part: u64, whole: u64) -> String {
+    if whole == 0 { "0.0%".into() } else { format!("{:.1}%", part as f64 * 100.0 / whole as f64) }
+}
+
+pub fn render(a: &Analysis, top: usize) -> String {
+    let mut out = String::new();
+    let t = &a.totals;
+    let i = &a.image;
+    let whole = if i.compression == "none" { String::new() } else { format!(", {}-compressed", i.compression) };
+    let _ = writeln!(
+        out,
+        "{} ({}{whole}) {} {}",
+        i.source,
+        i.format,
+        i.reference.as_deref().unwrap_or("(untagged)"),
+        i.platform
+    );
+    let _ = writeln!(
+        out,
+        "{} layers, {} compressed, {} in layers; final filesystem {} in {} files; wasted {} ({}); efficiency {:.1}%",
+        t.layers,
+        human(t.compressed_bytes),
+        human(t.layer_file_bytes),
+        human(t.final_bytes),
+        t.final_files,
+        human(t.wasted_bytes),
+        pct(t.wasted_bytes, t.layer_file_bytes),
+        t.efficiency * 100.0
+    );
+
+    out.push_str("\nLayers\n");
+    let mut lt = table(&["#", "created by", "compressed", "files", "+", "~", "-", "wasted"], &[0, 2, 3, 4, 5, 6, 7]);
+    for l in &a.layers {
+        lt.add_row(vec![
+            l.index.to_string(),
+            short_step(l.created_by.as_deref(), 60),
+            human(l.compressed_bytes),
+            human(l.file_bytes),
+            l.files_added.to_string(),
+            l.files_changed.to_string(),
+            l.files_removed.to_string(),
+            human(l.wasted_bytes),
+        ]);
+    }
+    let sum = |f: fn(&super::model::Layer) -> u64| a.layers.iter().map(f).sum::<u64>();
+    lt.add_row(vec![
+        String::new(),
+        "total".into(),
+        human(sum(|l| l.compressed_bytes)),
+        human(sum(|l| l.file_bytes)),
+        sum(|l| l.files_added).to_string(),
+        sum(|l| l.files_changed).to_string(),
+        sum(|l| l.files_removed).to_string(),
+        human(sum(|l| l.wasted_bytes)),
+    ]);
+    let _ = writeln!(out, "{lt}");
+
+    out.push_str("\nLargest files\n");
+    let mut ft = table(&["size", "share", "layer", "path"], &[0, 1, 2]);
+    for f in a.largest_files.iter().take(top) {
+        ft.add_row(vec![human(f.bytes), pct(f.bytes, t.final_bytes), f.layer.to_string(), f.path.clone()]);
+    }
+    let shown = a.largest_files.len().min(top) as u64;
+    let shown_bytes: u64 = a.largest_files.iter().take(top).map(|f| f.bytes).sum();
+    if t.final_files > shown {
+        ft.add_row(vec![
+            human(t.final_bytes - shown_bytes),
+            pct(t.final_bytes - shown_bytes, t.final_bytes),
+            String::new(),
+            format!("and {} more files", t.final_files - shown),
+        ]);
+    }
+    ft.add_row(vec![human(t.final_bytes), pct(t.final_bytes, t.final_bytes), String::new(), "total".into()]);
+    let _ = writeln!(out, "{ft}");
+
+    out.push_str("\nLargest directories (cumulative)\n");
+    let mut dt = table(&["size", "share", "files", "path"], &[0, 1, 2]);
+    for d in a.largest_dirs.iter().take(top) {
+        dt.add_row(vec![human(d.bytes), pct(d.bytes, t.final_bytes), d.files.to_string(), d.path.clone()]);
+    }
+    let shown = a.largest_dirs.len().min(top) as u64;
+    if t.final_dirs > shown {
+        dt.add_row(vec![String::new(), String::new(), String::new(), format!("and {} more directories", t.final_dirs - shown)]);
+    }
+    let _ = writeln!(out, "{dt}");
+
+    out.push_str("\nWaste: bytes a later layer overwrote or deleted\n");
+    if a.wasted_files.is_empty() {
+        out.push_str("  none\n");
+    } else {
+        let mut wt = table(&["size", "added in", "hidden by", "path"], &[0, 1, 2]);
+        for w in a.wasted_files.iter().take(top) {
+            wt.add_row(vec![human(w.bytes), format!("layer {}", w.added_in), format!("layer {}", w.hidden_in), w.path.clone()]);
+        }
+        let shown = a.wasted_files.len().min(top) as u64;
+        let shown_bytes: u64 = a.wasted_files.iter().take(top).map(|w| w.bytes).sum();
+        if t.wasted_files > shown {
+            wt.add_row(vec![
+                human(t.wasted_bytes - shown_bytes),
+                String::new(),
+                String::new(),
+                format!("and {} more files", t.wasted_files - shown),
+            ]);
+        }
+        wt.add_row(vec![human(t.wasted_bytes), String::new(), String::new(), "total".into()]);
+        let _ = writeln!(out, "{wt}");
+    }
+    if !a.warnings.is_empty() {
+        out.push_str("\nWarnings\n");
+        for w in &a.warnings {
+            let _ = writeln!(out, "  {w}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_are_shortened_to_one_line() {
+        assert_eq!(short_step(Some("/bin/sh -c #(nop)  CMD [\"python\"]"), 60), "CMD [\"python\"]");
+        assert_eq!(short_step(Some("/bin/sh -c apt-get update &&\n  apt-get install -y gcc"), 60), "RUN apt-get update && apt-get install -y gcc");
+        assert_eq!(short_step(Some("RUN abcdefghij"), 8), "RUN abc…");
+        assert!(short_step(None, 60).contains("unknown"));
+    }
+}

@@ -1,0 +1,242 @@
+//! Builders for small images made in tests with `tar::Builder`: layers with any entry a
+//! runtime must handle, packaged as docker save (legacy) or OCI layouts.
+#![allow(dead_code)]
+
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::Path;
+
+pub enum E<'a> {
+    File(&'a str, Vec<u8>),
+    Dir(&'a str),
+    Symlink(&'a str, &'a str),
+    Hardlink(&'a str, &'a str),
+    /// A whiteout for this path (`dir/.wh.name`).
+    Whiteout(&'a str),
+    /// An opaque marker in this directory.
+    Opaque(&'a str),
+    /// A raw path with raw bytes (non-UTF-8 names, hostile names).
+    RawFile(Vec<u8>, Vec<u8>),
+}
+
+pub fn file<'a>(p: &'a str, size: usize) -> E<'a> {
+    E::File(p, vec![b'x'; size])
+}
+
+fn header(kind: tar::EntryType, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_size(size);
+    h.set_mode(if kind == tar::EntryType::Directory { 0o755 } else { 0o644 });
+    h.set_mtime(0);
+    h
+}
+
+fn append_raw_path<W: Write>(b: &mut tar::Builder<W>, h: &mut tar::Header, path: &[u8], data: &[u8]) {
+    // GNU long-name entry when needed, like tar::Builder does for long paths.
+    if path.len() > 100 {
+        let mut lh = tar::Header::new_gnu();
+        lh.as_gnu_mut().unwrap().name[..13].copy_from_slice(b"././@LongLink");
+        lh.set_entry_type(tar::EntryType::GNULongName);
+        lh.set_size(path.len() as u64 + 1);
+        lh.set_mode(0o644);
+        lh.set_cksum();
+        let mut name = path.to_vec();
+        name.push(0);
+        b.append(&lh, &name[..]).unwrap();
+        h.as_old_mut().name[..100].copy_from_slice(&path[..100]);
+    } else {
+        let n = &mut h.as_old_mut().name;
+        n[..path.len()].copy_from_slice(path);
+    }
+    h.set_cksum();
+    b.append(h, data).unwrap();
+}
+
+pub fn layer(entries: &[E]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for e in entries {
+        match e {
+            E::File(p, data) => {
+                let mut h = header(tar::EntryType::Regular, data.len() as u64);
+                append_raw_path(&mut b, &mut h, p.as_bytes(), data);
+            }
+            E::RawFile(p, data) => {
+                let mut h = header(tar::EntryType::Regular, data.len() as u64);
+                append_raw_path(&mut b, &mut h, p, data);
+            }
+            E::Dir(p) => {
+                let mut h = header(tar::EntryType::Directory, 0);
+                let p = format!("{}/", p.trim_end_matches('/'));
+                append_raw_path(&mut b, &mut h, p.as_bytes(), &[]);
+            }
+            E::Symlink(p, t) => {
+                let mut h = header(tar::EntryType::Symlink, 0);
+                h.set_link_name(t).unwrap();
+                append_raw_path(&mut b, &mut h, p.as_bytes(), &[]);
+            }
+            E::Hardlink(p, t) => {
+                let mut h = header(tar::EntryType::Link, 0);
+                h.set_link_name(t).unwrap();
+                append_raw_path(&mut b, &mut h, p.as_bytes(), &[]);
+            }
+            E::Whiteout(p) => {
+                let (dir, name) = p.rsplit_once('/').map(|(d, n)| (format!("{d}/"), n)).unwrap_or((String::new(), p));
+                let mut h = header(tar::EntryType::Regular, 0);
+                append_raw_path(&mut b, &mut h, format!("{dir}.wh.{name}").as_bytes(), &[]);
+            }
+            E::Opaque(d) => {
+                let mut h = header(tar::EntryType::Regular, 0);
+                let p = if d.is_empty() { ".wh..wh..opq".to_string() } else { format!("{d}/.wh..wh..opq") };
+                append_raw_path(&mut b, &mut h, p.as_bytes(), &[]);
+            }
+        }
+    }
+    b.into_inner().unwrap()
+}
+
+pub fn sha(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+pub fn zstd(data: &[u8]) -> Vec<u8> {
+    zstd::encode_all(data, 3).unwrap()
+}
+
+/// A config with one history entry per layer (plus an empty_layer CMD at the end).
+pub fn config(layers: &[Vec<u8>], arch: &str) -> Vec<u8> {
+    let diff_ids: Vec<String> = layers.iter().map(|l| format!("sha256:{}", sha(l))).collect();
+    let mut history: Vec<serde_json::Value> = (0..layers.len())
+        .map(|i| serde_json::json!({"created_by": format!("/bin/sh -c step {i}")}))
+        .collect();
+    history.push(serde_json::json!({"created_by": "/bin/sh -c #(nop) CMD [\"sh\"]", "empty_layer": true}));
+    serde_json::to_vec(&serde_json::json!({
+        "architecture": arch, "os": "linux",
+        "config": {"Env": ["PATH=/usr/bin"], "Cmd": ["sh"]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "history": history,
+    }))
+    .unwrap()
+}
+
+pub struct Tar(tar::Builder<Vec<u8>>);
+
+impl Tar {
+    pub fn new() -> Self {
+        Tar(tar::Builder::new(Vec::new()))
+    }
+    pub fn add(&mut self, name: &str, data: &[u8]) -> &mut Self {
+        let mut h = header(tar::EntryType::Regular, data.len() as u64);
+        h.set_path(name).unwrap();
+        h.set_cksum();
+        self.0.append(&h, data).unwrap();
+        self
+    }
+    pub fn finish(self) -> Vec<u8> {
+        self.0.into_inner().unwrap()
+    }
+}
+
+/// A legacy `docker save` archive. `manifest_last` writes manifest.json after the layers,
+/// as Docker did.
+pub fn docker_archive(layers: &[Vec<u8>], tag: &str, manifest_last: bool) -> Vec<u8> {
+    let cfg = config(layers, "amd64");
+    let cfg_name = format!("{}.json", sha(&cfg));
+    let names: Vec<String> = layers.iter().enumerate().map(|(i, l)| format!("{}{i}/layer.tar", &sha(l)[..8])).collect();
+    let manifest = serde_json::to_vec(&serde_json::json!([{"Config": cfg_name, "RepoTags": [tag], "Layers": names}])).unwrap();
+    let mut t = Tar::new();
+    if !manifest_last {
+        t.add("manifest.json", &manifest);
+    }
+    t.add(&cfg_name, &cfg);
+    for (n, l) in names.iter().zip(layers) {
+        t.add(n, l);
+    }
+    t.add("repositories", b"{}");
+    if manifest_last {
+        t.add("manifest.json", &manifest);
+    }
+    t.finish()
+}
+
+/// Files of an OCI layout: (name, bytes). `blobs` are the layer blobs as stored (maybe
+/// compressed); `plain` are the uncompressed tars (for diff_ids).
+pub struct Oci {
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+pub fn oci_manifest(files: &mut Vec<(String, Vec<u8>)>, blobs: &[Vec<u8>], plain: &[Vec<u8>], arch: &str, media: &str) -> serde_json::Value {
+    let cfg = config(plain, arch);
+    let cfg_d = sha(&cfg);
+    files.push((format!("blobs/sha256/{cfg_d}"), cfg.clone()));
+    let mut layers = Vec::new();
+    for b in blobs {
+        let d = sha(b);
+        files.push((format!("blobs/sha256/{d}"), b.clone()));
+        layers.push(serde_json::json!({"mediaType": media, "digest": format!("sha256:{d}"), "size": b.len()}));
+    }
+    let m = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{cfg_d}"), "size": cfg.len()},
+        "layers": layers,
+    }))
+    .unwrap();
+    let md = sha(&m);
+    files.push((format!("blobs/sha256/{md}"), m.clone()));
+    serde_json::json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": format!("sha256:{md}"), "size": m.len(),
+        "platform": {"os": "linux", "architecture": arch}})
+}
+
+pub fn oci_layout(plain: &[Vec<u8>], compress: fn(&[u8]) -> Vec<u8>, media: &str, refname: &str) -> Oci {
+    let mut files = Vec::new();
+    let blobs: Vec<Vec<u8>> = plain.iter().map(|l| compress(l)).collect();
+    let mut desc = oci_manifest(&mut files, &blobs, plain, "amd64", media);
+    desc["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": refname});
+    let index = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [desc]})).unwrap();
+    files.push(("index.json".into(), index));
+    files.push(("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()));
+    Oci { files }
+}
+
+pub fn identity(d: &[u8]) -> Vec<u8> {
+    d.to_vec()
+}
+
+impl Oci {
+    pub fn tar(&self) -> Vec<u8> {
+        let mut t = Tar::new();
+        for (n, d) in &self.files {
+            t.add(n, d);
+        }
+        t.finish()
+    }
+    pub fn write_dir(&self, dir: &Path) {
+        for (n, d) in &self.files {
+            let p = dir.join(n);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, d).unwrap();
+        }
+    }
+}
+
+/// A reader that hands out short reads of pseudo-random sizes (1..=max bytes).
+pub struct Choppy<R> {
+    pub inner: R,
+    pub state: u64,
+    pub max: usize,
+}
+
+impl<R: std::io::Read> std::io::Read for Choppy<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.state = self.state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let n = 1 + (self.state >> 33) as usize % self.max;
+        let n = n.min(buf.len());
+        self.inner.read(&mut buf[..n])
+    }
+}

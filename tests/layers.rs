@@ -1,0 +1,398 @@
+//! Layer semantics on archives built in the test: whiteouts, opaque directories, type
+//! changes, hard links, long and non-UTF-8 names, and the invariants every analysis keeps.
+
+mod common;
+use common::*;
+use slim::analyze::{self, Analyzed, Options};
+use slim::image::resolve::Selector;
+use slim::image::store::Source;
+use slim::report::model::Analysis;
+
+fn opts() -> Options<'static> {
+    Options {
+        selector: Selector::default(),
+        top: 50,
+        capture: &slim::layers::walk::capture_none,
+        progress: indicatif::ProgressBar::hidden(),
+    }
+}
+
+/// Analyse from a file (seekable path) and from a choppy stream (one-pass path); both must
+/// agree, and the invariants must hold.
+fn analyze_both(archive: &[u8]) -> Analysis {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("img.tar");
+    std::fs::write(&p, archive).unwrap();
+    let a = analyze::run(p.to_str().unwrap(), &opts()).unwrap().analysis;
+    let src = Source::open_stream(
+        "-".into(),
+        Choppy { inner: archive, state: 7, max: 700 },
+        &slim::layers::walk::capture_none,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap();
+    let b = analyze::run_source(src, &opts()).unwrap().analysis;
+    let mut b2 = b.clone();
+    b2.image.source = a.image.source.clone();
+    for (x, y) in b2.layers.iter_mut().zip(&a.layers) {
+        // A stream read computes blob digests the file path does not need.
+        x.blob_digest = y.blob_digest.clone();
+    }
+    assert_eq!(a, b2, "file and stream readings differ");
+    check_invariants(&a);
+    a
+}
+
+fn check_invariants(a: &Analysis) {
+    let t = &a.totals;
+    let sum_files: u64 = a.layers.iter().map(|l| l.file_bytes).sum();
+    let sum_waste: u64 = a.layers.iter().map(|l| l.wasted_bytes).sum();
+    assert_eq!(sum_files, t.layer_file_bytes);
+    assert_eq!(t.layer_file_bytes, t.final_bytes + t.wasted_bytes);
+    assert_eq!(sum_waste, t.wasted_bytes, "per-layer waste adds up to the total");
+    assert!(t.efficiency > 0.0 && t.efficiency <= 1.0);
+}
+
+fn img(layers: &[Vec<u8>]) -> Vec<u8> {
+    docker_archive(layers, "test/img:1", false)
+}
+
+#[test]
+fn whiteout_hides_a_lower_file_and_counts_its_bytes_as_waste() {
+    let l0 = layer(&[E::Dir("a"), file("a/x", 100), file("a/y", 50)]);
+    let l1 = layer(&[E::Whiteout("a/x")]);
+    let a = analyze_both(&img(&[l0, l1]));
+    assert_eq!(a.totals.final_bytes, 50);
+    assert_eq!(a.totals.final_files, 1);
+    assert_eq!(a.layers[0].wasted_bytes, 100);
+    assert_eq!(a.layers[1].files_removed, 1);
+    assert_eq!(a.wasted_files[0].path, "/a/x");
+    assert_eq!((a.wasted_files[0].added_in, a.wasted_files[0].hidden_in), (0, 1));
+}
+
+#[test]
+fn whiteout_only_hides_lower_layers_not_its_own() {
+    // The same layer re-adds the path it whites out: the new file stays.
+    let l0 = layer(&[file("f", 10)]);
+    let l1 = layer(&[file("f", 3), E::Whiteout("f")]);
+    let a = analyze_both(&img(&[l0, l1]));
+    assert_eq!(a.totals.final_bytes, 3);
+    assert_eq!(a.totals.wasted_bytes, 10);
+}
+
+#[test]
+fn whiteout_of_a_directory_hides_its_whole_subtree() {
+    let l0 = layer(&[E::Dir("d"), E::Dir("d/e"), file("d/e/1", 10), file("d/2", 20), file("keep", 1)]);
+    let l1 = layer(&[E::Whiteout("d")]);
+    let a = analyze_both(&img(&[l0, l1]));
+    assert_eq!(a.totals.final_bytes, 1);
+    assert_eq!(a.layers[0].wasted_bytes, 30);
+    assert_eq!(a.layers[1].files_removed, 2);
+}
+
+#[test]
+fn opaque_directory_applies_before_the_layers_own_entries() {
+    // The new file comes before the marker in the tar: it must survive anyway.
+    let l0 = layer(&[E::Dir("d"), file("d/a", 10), file("d/b", 20)]);
+    let l1 = layer(&[E::Dir("d"), file("d/c", 5), E::Opaque("d")]);
+    let a = analyze_both(&img(&[l0, l1]));
+    assert_eq!(a.totals.final_bytes, 5);
+    assert_eq!(a.totals.final_files, 1);
+    assert_eq!(a.totals.wasted_bytes, 30);
+    assert_eq!(a.layers[1].files_removed, 2);
+}
+
+#[test]
+fn directory_replaced_by_a_file_and_back() {
+    let l0 = layer(&[file("p", 7)]);
+    let l1 = layer(&[E::Dir("p"), file("p/q", 3)]);
+    let l2 = layer(&[file("p", 11)]);
+    let l3 = layer(&[E::Dir("p"), file("p/r", 2)]);
+    let a = analyze_both(&img(&[l0, l1, l2, l3]));
+    assert_eq!(a.totals.final_bytes, 2);
+    assert_eq!(a.totals.final_files, 1);
+    assert_eq!(a.layers[0].wasted_bytes, 7);
+    assert_eq!(a.layers[1].wasted_bytes, 3);
+    assert_eq!(a.layers[2].wasted_bytes, 11);
+}
+
+#[test]
+fn hard_links_count_their_bytes_once_also_across_layers() {
+    let l0 = layer(&[file("f", 1000), E::Hardlink("g", "f")]);
+    let a = analyze_both(&img(&[l0.clone()]));
+    assert_eq!((a.totals.final_bytes, a.totals.final_files), (1000, 1));
+
+    // A link made in a later layer keeps the content alive when the first name goes.
+    let l1 = layer(&[E::Hardlink("h", "f")]);
+    let l2 = layer(&[E::Whiteout("f"), E::Whiteout("g")]);
+    let a = analyze_both(&img(&[l0.clone(), l1.clone(), l2]));
+    assert_eq!((a.totals.final_bytes, a.totals.final_files), (1000, 1));
+    assert_eq!(a.totals.wasted_bytes, 0);
+
+    // Once every name is gone, the bytes are waste of the layer that wrote them.
+    let l3 = layer(&[E::Whiteout("f"), E::Whiteout("g"), E::Whiteout("h")]);
+    let a = analyze_both(&img(&[l0, l1, l3]));
+    assert_eq!((a.totals.final_bytes, a.layers[0].wasted_bytes), (0, 1000));
+}
+
+#[test]
+fn overwriting_a_file_wastes_the_lower_copy_once() {
+    let l0 = layer(&[file("big", 500)]);
+    let l1 = layer(&[file("big", 500)]);
+    let l2 = layer(&[file("big", 600)]);
+    let a = analyze_both(&img(&[l0, l1, l2]));
+    assert_eq!(a.totals.final_bytes, 600);
+    assert_eq!(a.totals.wasted_bytes, 1000);
+    assert_eq!(a.layers[1].files_changed, 1);
+    assert_eq!(a.layers[2].files_changed, 1);
+    // dive's score: min 500 over cumulative 1600 for the one path.
+    assert!((a.totals.efficiency - 500.0 / 1600.0).abs() < 1e-9);
+}
+
+#[test]
+fn duplicate_paths_within_one_layer_last_one_wins() {
+    let l0 = layer(&[file("x", 10), file("x", 4)]);
+    let a = analyze_both(&img(&[l0]));
+    assert_eq!(a.totals.final_bytes, 4);
+    assert_eq!(a.totals.final_files, 1);
+}
+
+#[test]
+fn long_and_non_utf8_names_are_kept() {
+    let long = format!("deep/{}/file.bin", "d".repeat(180));
+    let l0 = layer(&[E::File(&long, vec![1; 9]), E::RawFile(b"caf\xe9.txt".to_vec(), vec![2; 3])]);
+    let a = analyze_both(&img(&[l0]));
+    assert_eq!(a.totals.final_files, 2);
+    let paths: Vec<&str> = a.largest_files.iter().map(|f| f.path.as_str()).collect();
+    assert!(paths.contains(&format!("/{long}").as_str()), "{paths:?}");
+    assert!(paths.contains(&"/caf\\xe9.txt"), "{paths:?}");
+}
+
+#[test]
+fn dot_slash_and_absolute_names_are_the_same_path() {
+    let l0 = layer(&[file("./etc/a", 5)]);
+    let l1 = layer(&[file("/etc/a", 6)]);
+    let a = analyze_both(&img(&[l0, l1]));
+    assert_eq!((a.totals.final_files, a.totals.final_bytes), (1, 6));
+}
+
+#[test]
+fn entries_under_a_symlinked_directory_land_in_its_target() {
+    let l0 = layer(&[E::Dir("usr/lib"), E::Symlink("lib", "usr/lib")]);
+    let l1 = layer(&[file("lib/x.so", 8)]);
+    let l2 = layer(&[E::Whiteout("usr/lib/x.so")]);
+    let a = analyze_both(&img(&[l0, l1, l2]));
+    assert_eq!(a.totals.final_bytes, 0);
+    assert_eq!(a.layers[1].wasted_bytes, 8);
+}
+
+#[test]
+fn aufs_metadata_is_skipped() {
+    let l0 = layer(&[file(".wh..wh.aufs", 3), E::Dir(".wh..wh.plnk"), file(".wh..wh.plnk/123.456", 40), file("real", 1)]);
+    let a = analyze_both(&img(&[l0]));
+    assert_eq!((a.totals.final_files, a.totals.final_bytes), (1, 1));
+}
+
+#[test]
+fn history_aligns_from_the_top_when_counts_disagree() {
+    let layers = vec![layer(&[file("a", 1)]), layer(&[file("b", 1)]), layer(&[file("c", 1)])];
+    let cfg_hist = serde_json::json!([{"created_by": "top two: one"}, {"created_by": "top two: two"}]);
+    let mut cfg: serde_json::Value = serde_json::from_slice(&config(&layers, "amd64")).unwrap();
+    cfg["history"] = cfg_hist;
+    let cfg = serde_json::to_vec(&cfg).unwrap();
+    let names: Vec<String> = (0..3).map(|i| format!("l{i}/layer.tar")).collect();
+    let manifest = serde_json::to_vec(&serde_json::json!([{"Config": "config.json", "RepoTags": ["x:1"], "Layers": names}])).unwrap();
+    let mut t = Tar::new();
+    t.add("manifest.json", &manifest).add("config.json", &cfg);
+    for (n, l) in names.iter().zip(&layers) {
+        t.add(n, l);
+    }
+    let a = analyze_both(&t.finish());
+    assert_eq!(a.layers[0].created_by, None);
+    assert_eq!(a.layers[1].created_by.as_deref(), Some("top two: one"));
+    assert_eq!(a.layers[2].created_by.as_deref(), Some("top two: two"));
+}
+
+#[test]
+fn empty_layer_history_entries_are_skipped() {
+    let layers = vec![layer(&[file("a", 1)]), layer(&[file("b", 1)])];
+    let a = analyze_both(&img(&layers));
+    assert_eq!(a.layers[0].created_by.as_deref(), Some("/bin/sh -c step 0"));
+    assert_eq!(a.layers[1].created_by.as_deref(), Some("/bin/sh -c step 1"));
+}
+
+#[test]
+fn manifest_written_last_is_read_in_one_pass() {
+    let layers = vec![layer(&[file("a", 10)]), layer(&[E::Whiteout("a"), file("b", 2)])];
+    let first = analyze_both(&docker_archive(&layers, "t:1", false));
+    let last = analyze_both(&docker_archive(&layers, "t:1", true));
+    assert_eq!(first.totals, last.totals);
+    assert_eq!(first.layers, last.layers);
+}
+
+fn one_pass(archive: &[u8]) -> Result<Analyzed, slim::error::Error> {
+    let src = Source::open_stream(
+        "-".into(),
+        archive,
+        &slim::layers::walk::capture_none,
+        &indicatif::ProgressBar::hidden(),
+    )?;
+    analyze::run_source(src, &opts())
+}
+
+#[test]
+fn layers_in_every_compression_give_the_same_analysis() {
+    let plain = vec![
+        layer(&[E::Dir("app"), file("app/a", 300), file("app/b", 20)]),
+        layer(&[E::Whiteout("app/a"), file("app/c", 7)]),
+    ];
+    let media = "application/vnd.oci.image.layer.v1.tar";
+    let base = analyze_both(&oci_layout(&plain, identity, media, "v1").tar());
+    for (name, f) in [("gzip", gzip as fn(&[u8]) -> Vec<u8>), ("zstd", zstd)] {
+        // The media type claims gzip whatever the bytes are: slim goes by the bytes.
+        let a = analyze_both(&oci_layout(&plain, f, "application/vnd.oci.image.layer.v1.tar+gzip", "v1").tar());
+        assert_eq!(a.totals.final_bytes, base.totals.final_bytes, "{name}");
+        assert_eq!(a.totals.wasted_bytes, base.totals.wasted_bytes, "{name}");
+        assert_eq!(a.layers[0].compression, name);
+        assert_eq!(a.layers[0].tar_bytes, plain[0].len() as u64);
+        assert_eq!(a.layers[0].digest, base.layers[0].digest, "diff_id is the same");
+    }
+}
+
+#[test]
+fn multi_member_gzip_layers_are_read_to_the_end() {
+    let l = layer(&[file("a", 100), file("b", 200)]);
+    let (x, y) = l.split_at(512);
+    let mut two = gzip(x);
+    two.extend(gzip(y));
+    let mut files = Vec::new();
+    let desc = oci_manifest(&mut files, &[two], &[l.clone()], "amd64", "application/vnd.oci.image.layer.v1.tar+gzip");
+    files.push(("index.json".into(), serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [desc]})).unwrap()));
+    let a = analyze_both(&Oci { files }.tar());
+    assert_eq!(a.totals.final_bytes, 300);
+    assert_eq!(a.layers[0].tar_bytes, l.len() as u64);
+}
+
+#[test]
+fn whole_archive_gzip_and_zstd_read_like_the_plain_tar() {
+    let layers = vec![layer(&[file("a", 10)]), layer(&[file("b", 20)])];
+    let plain = docker_archive(&layers, "t:1", true);
+    let base = one_pass(&plain).unwrap().analysis;
+    for (c, data) in [("gzip", gzip(&plain)), ("zstd", zstd(&plain))] {
+        let a = one_pass(&data).unwrap().analysis;
+        assert_eq!(a.image.compression, c);
+        assert_eq!(a.totals, base.totals);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("img");
+        std::fs::write(&p, &data).unwrap();
+        let b = analyze::run(p.to_str().unwrap(), &opts()).unwrap().analysis;
+        assert_eq!(b.totals, base.totals);
+    }
+}
+
+#[test]
+fn oci_directory_reads_like_the_archive() {
+    let plain = vec![layer(&[file("a", 10)]), layer(&[E::Whiteout("a"), file("b", 20)])];
+    let oci = oci_layout(&plain, gzip, "application/vnd.oci.image.layer.v1.tar+gzip", "latest");
+    let dir = tempfile::tempdir().unwrap();
+    oci.write_dir(dir.path());
+    let d = analyze::run(dir.path().to_str().unwrap(), &opts()).unwrap().analysis;
+    let t = analyze_both(&oci.tar());
+    assert_eq!(d.image.format, "oci-dir");
+    assert_eq!(t.image.format, "oci-archive");
+    assert_eq!(d.totals, t.totals);
+    assert_eq!(d.layers, t.layers);
+    assert_eq!(d.image.reference.as_deref(), Some("latest"));
+}
+
+fn two_platform_index() -> Vec<u8> {
+    let amd = vec![layer(&[file("amd", 10)])];
+    let arm = vec![layer(&[file("arm", 20)])];
+    let media = "application/vnd.oci.image.layer.v1.tar";
+    let mut files = Vec::new();
+    let d1 = oci_manifest(&mut files, &amd, &amd, "amd64", media);
+    let d2 = oci_manifest(&mut files, &arm, &arm, "arm64", media);
+    // A nested index, as Docker 25+ and buildx write, with an attestation beside it.
+    let nested = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [d1, d2,
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": format!("sha256:{}", "0".repeat(64)), "size": 1,
+         "platform": {"os": "unknown", "architecture": "unknown"}}]})).unwrap();
+    let nd = sha(&nested);
+    files.push((format!("blobs/sha256/{nd}"), nested.clone()));
+    let index = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": format!("sha256:{nd}"), "size": nested.len(),
+         "annotations": {"org.opencontainers.image.ref.name": "multi:1"}}]})).unwrap();
+    files.push(("index.json".into(), index));
+    Oci { files }.tar()
+}
+
+#[test]
+fn platform_is_chosen_from_a_nested_index() {
+    let data = two_platform_index();
+    let a = one_pass(&data).unwrap().analysis;
+    assert_eq!(a.image.platform, "linux/amd64");
+    assert_eq!(a.totals.final_bytes, 10);
+    let mut o = opts();
+    o.selector.platform = Some("linux/arm64".into());
+    let src = Source::open_stream("-".into(), &data[..], &slim::layers::walk::capture_none, &indicatif::ProgressBar::hidden()).unwrap();
+    let b = analyze::run_source(src, &o).unwrap().analysis;
+    assert_eq!((b.image.platform.as_str(), b.totals.final_bytes), ("linux/arm64", 20));
+    o.selector.platform = Some("linux/s390x".into());
+    let src = Source::open_stream("-".into(), &data[..], &slim::layers::walk::capture_none, &indicatif::ProgressBar::hidden()).unwrap();
+    let err = analyze::run_source(src, &o).err().unwrap().to_string();
+    assert!(err.contains("linux/amd64") && err.contains("linux/arm64") && err.contains("--platform"), "{err}");
+}
+
+#[test]
+fn several_images_need_a_choice() {
+    let l1 = vec![layer(&[file("one", 1)])];
+    let l2 = vec![layer(&[file("two", 2)])];
+    let (c1, c2) = (config(&l1, "amd64"), config(&l2, "amd64"));
+    let manifest = serde_json::to_vec(&serde_json::json!([
+        {"Config": "c1.json", "RepoTags": ["app:one"], "Layers": ["a/layer.tar"]},
+        {"Config": "c2.json", "RepoTags": ["app:two"], "Layers": ["b/layer.tar"]}])).unwrap();
+    let mut t = Tar::new();
+    t.add("manifest.json", &manifest).add("c1.json", &c1).add("c2.json", &c2).add("a/layer.tar", &l1[0]).add("b/layer.tar", &l2[0]);
+    let data = t.finish();
+    let err = one_pass(&data).err().unwrap().to_string();
+    assert!(err.contains("app:one") && err.contains("app:two") && err.contains("--image"), "{err}");
+    let mut o = opts();
+    o.selector.image = Some("app:two".into());
+    let src = Source::open_stream("-".into(), &data[..], &slim::layers::walk::capture_none, &indicatif::ProgressBar::hidden()).unwrap();
+    let a = analyze::run_source(src, &o).unwrap().analysis;
+    assert_eq!(a.totals.final_bytes, 2);
+}
+
+#[test]
+fn docker_quirks_null_manifests_and_no_layers() {
+    // `manifests: null` in a nested index and an image with no layers at all.
+    let mut files = Vec::new();
+    let desc = oci_manifest(&mut files, &[], &[], "amd64", "application/vnd.oci.image.layer.v1.tar");
+    let empty = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": null})).unwrap();
+    let ed = sha(&empty);
+    files.push((format!("blobs/sha256/{ed}"), empty.clone()));
+    let index = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [desc,
+        {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": format!("sha256:{ed}"), "size": empty.len()}]})).unwrap();
+    files.push(("index.json".into(), index));
+    let a = one_pass(&Oci { files }.tar()).unwrap().analysis;
+    assert_eq!(a.totals.layers, 0);
+    assert_eq!(a.totals.final_bytes, 0);
+}
+
+#[test]
+fn short_random_reads_do_not_change_the_result() {
+    let l0 = layer(&[E::Dir("x"), file("x/a", 5000), file("x/b", 1)]);
+    let l1 = layer(&[E::Opaque("x"), file("x/c", 77)]);
+    let data = gzip(&docker_archive(&[l0, l1], "t:1", true));
+    let whole = one_pass(&data).unwrap().analysis;
+    for seed in 1..6 {
+        let src = Source::open_stream(
+            "-".into(),
+            Choppy { inner: &data[..], state: seed, max: 33 },
+            &slim::layers::walk::capture_none,
+            &indicatif::ProgressBar::hidden(),
+        )
+        .unwrap();
+        let a = analyze::run_source(src, &opts()).unwrap().analysis;
+        assert_eq!(a.totals, whole.totals);
+    }
+}
