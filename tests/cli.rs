@@ -1,0 +1,250 @@
+//! The binary as users run it: exit codes, one-line errors on bad input, output files that
+//! are whole or absent, stdin, and the JSON model read back.
+
+mod common;
+use assert_cmd::Command;
+use common::*;
+use slim::report::model::Analysis;
+use std::path::Path;
+
+fn slim() -> Command {
+    let mut c = Command::cargo_bin("slim").unwrap();
+    c.env("NO_COLOR", "1").env("COLUMNS", "120").env_remove("GITHUB_STEP_SUMMARY");
+    c
+}
+
+fn good_image() -> Vec<u8> {
+    docker_archive(
+        &[layer(&[E::Dir("app"), file("app/big.bin", 4000), file("app/small", 10)]), layer(&[E::Whiteout("app/big.bin")])],
+        "demo:1",
+        false,
+    )
+}
+
+/// Run `slim analyze FILE` on these bytes and expect a one-line error mentioning `needles`.
+fn expect_input_error(bytes: &[u8], needles: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("image.tar");
+    std::fs::write(&p, bytes).unwrap();
+    let out_path = dir.path().join("out").join("report.json");
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    let out = slim().arg("analyze").arg(&p).arg("-o").arg(&out_path).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains("image.tar"), "names the file: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{n:?} in {err}");
+    }
+    assert!(!err.contains("panicked"));
+    assert_eq!(std::fs::read_dir(dir.path().join("out")).unwrap().count(), 0, "no output file left behind");
+}
+
+#[test]
+fn not_a_tar() {
+    expect_input_error(b"this is plainly not an image archive, just some text that goes on for a while", &["not a tar archive"]);
+    expect_input_error(b"", &["empty"]);
+}
+
+#[test]
+fn truncated_archive() {
+    let img = good_image();
+    expect_input_error(&img[..img.len() / 2 + 100], &["truncated"]);
+}
+
+#[test]
+fn truncated_stream_through_gzip() {
+    let img = gzip(&good_image());
+    expect_input_error(&img[..img.len() / 2], &["gzip"]);
+}
+
+#[test]
+fn corrupt_gzip_layer() {
+    let plain = vec![layer(&[file("a", 20000), file("b", 3000)])];
+    let mut oci = oci_layout(&plain, gzip, "application/vnd.oci.image.layer.v1.tar+gzip", "latest");
+    // Flip bytes inside the deflate stream of the layer blob.
+    let name = format!("blobs/sha256/{}", sha(&gzip(&plain[0])));
+    let (_, blob) = oci.files.iter_mut().find(|(n, _)| *n == name).unwrap();
+    let mid = blob.len() / 2;
+    for b in &mut blob[mid..mid + 8] {
+        *b ^= 0x5a;
+    }
+    expect_input_error(&oci.tar(), &["layer 0", "gzip"]);
+}
+
+#[test]
+fn corrupt_zstd_layer() {
+    let plain = vec![layer(&[file("a", 20000)])];
+    let mut oci = oci_layout(&plain, zstd, "application/vnd.oci.image.layer.v1.tar+zstd", "latest");
+    let name = format!("blobs/sha256/{}", sha(&zstd(&plain[0])));
+    let (_, blob) = oci.files.iter_mut().find(|(n, _)| *n == name).unwrap();
+    let n = blob.len();
+    blob.truncate(n - 5);
+    expect_input_error(&oci.tar(), &["layer 0", "zstd"]);
+}
+
+#[test]
+fn missing_blob() {
+    let plain = vec![layer(&[file("a", 10)])];
+    let mut oci = oci_layout(&plain, identity, "application/vnd.oci.image.layer.v1.tar", "latest");
+    let layer_name = format!("blobs/sha256/{}", sha(&plain[0]));
+    oci.files.retain(|(n, _)| *n != layer_name);
+    expect_input_error(&oci.tar(), &["missing", &layer_name]);
+}
+
+#[test]
+fn digest_mismatch_on_a_blob_read_in_full() {
+    let plain = vec![layer(&[file("a", 10)])];
+    let mut oci = oci_layout(&plain, gzip, "application/vnd.oci.image.layer.v1.tar+gzip", "latest");
+    // Replace the blob with another valid gzip of the same layer at another level.
+    let name = format!("blobs/sha256/{}", sha(&gzip(&plain[0])));
+    let other = {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(&plain[0]).unwrap();
+        e.finish().unwrap()
+    };
+    for (n, d) in &mut oci.files {
+        if *n == name {
+            *d = other.clone();
+        }
+    }
+    let want = if other.len() == gzip(&plain[0]).len() { "digest mismatch" } else { "size mismatch" };
+    expect_input_error(&oci.tar(), &[want]);
+}
+
+#[test]
+fn config_digest_mismatch() {
+    let plain = vec![layer(&[file("a", 10)])];
+    let mut oci = oci_layout(&plain, identity, "application/vnd.oci.image.layer.v1.tar", "latest");
+    let cfg = config(&plain, "amd64");
+    for (_, d) in &mut oci.files {
+        if *d == cfg {
+            let i = d.iter().position(|&b| b == b'a').unwrap();
+            d[i] = b'b';
+        }
+    }
+    expect_input_error(&oci.tar(), &["digest mismatch"]);
+}
+
+#[test]
+fn malformed_json() {
+    let mut t = Tar::new();
+    t.add("manifest.json", b"[{\"Config\": \"c.json\", \"Layers\": [");
+    expect_input_error(&t.finish(), &["manifest.json", "malformed JSON"]);
+}
+
+#[test]
+fn no_manifest_at_all() {
+    let mut t = Tar::new();
+    t.add("hello.txt", b"hi");
+    expect_input_error(&t.finish(), &["not a container image"]);
+}
+
+#[test]
+fn hostile_entry_path() {
+    let bad = layer(&[E::File("../../etc/passwd", vec![1; 4])]);
+    expect_input_error(&docker_archive(&[bad], "x:1", false), &["layer 0", "hostile", "../../etc/passwd"]);
+}
+
+#[test]
+fn symlink_loop() {
+    let bad = layer(&[E::Symlink("a", "b"), E::Symlink("b", "/a"), file("a/x", 1)]);
+    expect_input_error(&docker_archive(&[bad], "x:1", false), &["symbolic links"]);
+}
+
+#[test]
+fn bare_whiteout() {
+    let bad = layer(&[file(".wh.", 0)]);
+    expect_input_error(&docker_archive(&[bad], "x:1", false), &["whiteout with no name"]);
+}
+
+#[test]
+fn unknown_layer_media_type() {
+    let plain = vec![layer(&[file("a", 10)])];
+    let oci = oci_layout(&plain, identity, "application/vnd.example.strange", "latest");
+    expect_input_error(&oci.tar(), &["unknown layer media type"]);
+}
+
+#[test]
+fn directory_that_is_not_an_oci_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("README"), "hi").unwrap();
+    let out = slim().arg("analyze").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not an OCI image layout"), "{err}");
+}
+
+#[test]
+fn missing_file_and_bad_usage_exit_2() {
+    let out = slim().args(["analyze", "/nonexistent/image.tar"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/image.tar"));
+    let out = slim().args(["analyze"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = slim().args(["analyze", "x", "--format", "yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn json_output_file_reads_back_into_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("image.tar");
+    std::fs::write(&p, good_image()).unwrap();
+    let out = dir.path().join("a.json");
+    slim().arg("analyze").arg(&p).args(["--format", "json", "-o"]).arg(&out).assert().success().stdout("");
+    let a: Analysis = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(a.schema_version, 1);
+    assert_eq!(a.totals.final_bytes, 10);
+    assert_eq!(a.totals.wasted_bytes, 4000);
+    assert_eq!(a.image.reference.as_deref(), Some("demo:1"));
+    // Only the report was written, nothing next to the input.
+    let mut names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    assert_eq!(names, ["a.json", "image.tar"]);
+}
+
+#[test]
+fn stdin_is_read_in_one_pass() {
+    let img = docker_archive(&[layer(&[file("x", 123)])], "demo:1", true);
+    let out = slim().args(["analyze", "-", "--format", "json"]).write_stdin(img).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let a: Analysis = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a.image.source, "-");
+    assert_eq!(a.totals.final_bytes, 123);
+}
+
+#[test]
+fn text_report_tables_add_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("image.tar");
+    let files: Vec<E> = (0..15).map(|i| E::File(Box::leak(format!("f{i}").into_boxed_str()), vec![0; 100 * (i + 1)])).collect();
+    std::fs::write(&p, docker_archive(&[layer(&files), layer(&[E::Whiteout("f3")])], "demo:1", false)).unwrap();
+    let out = slim().arg("analyze").arg(&p).args(["--top", "5"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success());
+    // 15 files, one deleted: 5 shown, "and 9 more", total = sum.
+    assert!(text.contains("and 9 more files"), "{text}");
+    let total: u64 = (1..=15).map(|i| 100 * i).sum::<u64>() - 400;
+    assert!(text.contains(&slim::report::human(total)), "{text}");
+    assert!(text.contains("RUN step 0"), "{text}");
+}
+
+#[test]
+fn closed_pipe_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("image.tar");
+    let files: Vec<E> = (0..2000).map(|i| E::File(Box::leak(format!("file-{i}").into_boxed_str()), vec![1; 10])).collect();
+    std::fs::write(&p, docker_archive(&[layer(&files)], "demo:1", false)).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("slim");
+    let script = format!("'{}' analyze '{}' --format json --top 2000 | head -c 10 >/dev/null; echo ${{PIPESTATUS[0]}}", bin.display(), p.display());
+    let out = std::process::Command::new("bash").arg("-c").arg(script).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+}
+
+#[allow(dead_code)]
+fn exists(p: &Path) -> bool {
+    p.exists()
+}
