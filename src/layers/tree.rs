@@ -85,6 +85,22 @@ impl Default for Tree {
     }
 }
 
+/// Normalise a path by its text alone: drop empty and `.` parts, let `..` climb (never above
+/// the root), no leading slash.
+pub fn lexical(path: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for c in path.split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    parts.join(&b'/')
+}
+
 fn lossy(p: &[u8]) -> String {
     String::from_utf8_lossy(p).into_owned()
 }
@@ -256,6 +272,30 @@ impl Tree {
             return Ok(None);
         };
         Ok(self.child(parent, name).filter(|&n| self.nodes[n as usize].kind != Kind::Gone))
+    }
+
+    /// The live node `path` names once every symlink is followed, the last one too (as
+    /// opening the file would); None when it dangles, loops or leaves nothing.
+    pub fn resolve(&mut self, path: &[u8]) -> Option<u32> {
+        let mut path = path.to_vec();
+        for _ in 0..MAX_LINKS {
+            let n = self.lookup(&path).ok()??;
+            if self.nodes[n as usize].kind != Kind::Symlink {
+                return Some(n);
+            }
+            let target = self.symlinks.get(&n)?.clone();
+            let parent = self.path(self.nodes[n as usize].parent);
+            path = if target.starts_with(b"/") {
+                target.to_vec()
+            } else {
+                let mut p = parent;
+                p.push(b'/');
+                p.extend_from_slice(&target);
+                p
+            };
+            path = lexical(&path);
+        }
+        None
     }
 
     /// Read-only lookup that does not follow symlinks at all.

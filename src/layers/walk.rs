@@ -60,28 +60,25 @@ pub fn capture_none(_: &[u8], _: u64) -> bool {
     false
 }
 
-/// Normalise an entry path. `Ok(None)` is the root itself. A `..` component is refused:
-/// no runtime should be asked to write outside the root.
+/// Normalise an entry path. `Ok(None)` is the root itself. A `..` that would climb out of
+/// the root is refused: no runtime should be asked to write outside it.
 pub fn normalize(raw: &[u8]) -> Result<Option<Box<[u8]>>, String> {
-    let mut out: Vec<u8> = Vec::with_capacity(raw.len());
+    let mut parts: Vec<&[u8]> = Vec::new();
     for comp in raw.split(|&b| b == b'/') {
         match comp {
             b"" | b"." => {}
             b".." => {
-                return Err(format!(
-                    "hostile entry path {:?}: it climbs out of the root with '..'",
-                    String::from_utf8_lossy(raw)
-                ));
-            }
-            c => {
-                if !out.is_empty() {
-                    out.push(b'/');
+                if parts.pop().is_none() {
+                    return Err(format!(
+                        "hostile entry path {:?}: it climbs out of the root with '..'",
+                        String::from_utf8_lossy(raw)
+                    ));
                 }
-                out.extend_from_slice(c);
             }
+            c => parts.push(c),
         }
     }
-    Ok((!out.is_empty()).then(|| out.into_boxed_slice()))
+    Ok((!parts.is_empty()).then(|| parts.join(&b'/').into_boxed_slice()))
 }
 
 fn split_last(path: &[u8]) -> (&[u8], &[u8]) {
@@ -292,6 +289,7 @@ mod tests {
         assert_eq!(normalize(b"/etc//passwd").unwrap().unwrap().as_ref(), b"etc/passwd");
         assert_eq!(normalize(b"./").unwrap(), None);
         assert!(normalize(b"a/../../etc").is_err());
+        assert_eq!(normalize(b"a/b/../c").unwrap().unwrap().as_ref(), b"a/c");
         assert_eq!(normalize(b"caf\xe9").unwrap().unwrap().as_ref(), b"caf\xe9");
     }
 }
