@@ -1,6 +1,7 @@
 //! The pipeline behind `slim analyze`: open the input, resolve the image, scan its layers,
 //! merge them into one tree, and describe the result as the typed model.
 
+use crate::attribute::{self, Attribution, groups::GroupTable};
 use crate::error::{Error, Result};
 use crate::image::resolve::{self, Image, Selector};
 use crate::image::store::Source;
@@ -13,6 +14,7 @@ use indicatif::ProgressBar;
 /// Everything one analysis produced: the model, and the tree (for attribution and rules).
 pub struct Analyzed {
     pub analysis: Analysis,
+    pub attribution: Attribution,
     pub image: Image,
     pub tree: Tree,
 }
@@ -23,6 +25,20 @@ pub struct Options<'a> {
     pub top: usize,
     pub capture: Capture<'a>,
     pub progress: ProgressBar,
+    pub groups: GroupTable,
+}
+
+impl Options<'static> {
+    /// Defaults: no selection, attribution's capture, built-in groups, no progress bar.
+    pub fn new(top: usize) -> Self {
+        Options {
+            selector: Selector::default(),
+            top,
+            capture: &attribute::wants,
+            progress: ProgressBar::hidden(),
+            groups: GroupTable::builtin(),
+        }
+    }
 }
 
 pub fn run(input: &str, opts: &Options) -> Result<Analyzed> {
@@ -66,8 +82,12 @@ fn finish(src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
         l.files_removed = s.files_removed;
         l.wasted_bytes = s.wasted_bytes;
     }
-    let analysis = describe(&src, &image, &tree, layers, opts.top);
-    Ok(Analyzed { analysis, image, tree })
+    let attribution = attribute::attribute(&mut tree, &opts.groups);
+    let mut analysis = describe(&src, &image, &tree, layers, opts.top);
+    analysis.owners = attribute::owner_rows(&tree, &attribution, &opts.groups);
+    analysis.groups = attribution.groups.clone();
+    analysis.models = attribution.models.clone();
+    Ok(Analyzed { analysis, attribution, image, tree })
 }
 
 /// Check what was read against what the manifest promised: the size always, the sha256 when
@@ -162,6 +182,9 @@ fn describe(src: &Source, image: &Image, tree: &Tree, layers: Vec<Layer>, top: u
         largest_files,
         largest_dirs,
         wasted_files,
+        owners: Vec::new(),
+        groups: Vec::new(),
+        models: Vec::new(),
         warnings: tree.warnings.clone(),
     }
 }

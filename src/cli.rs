@@ -33,6 +33,9 @@ pub struct ImageArgs {
     /// Which platform, when the image has several (os/arch[/variant]; default linux/amd64).
     #[arg(long)]
     pub platform: Option<String>,
+    /// A TOML table of owner groups to use before the built-in one (see README).
+    #[arg(long, value_name = "FILE")]
+    pub groups: Option<PathBuf>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,

@@ -1,6 +1,7 @@
 //! slim: where the bytes of a container image go, and how to get them back.
 
 pub mod analyze;
+pub mod attribute;
 pub mod cli;
 pub mod error;
 pub mod image;
@@ -35,8 +36,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let opts = analyze::Options {
                 selector: image::resolve::Selector { image: a.image.select.clone(), platform: a.image.platform.clone() },
                 top: a.top,
-                capture: &layers::walk::capture_none,
+                capture: &attribute::wants,
                 progress: progress(a.image.quiet),
+                groups: match &a.image.groups {
+                    Some(f) => attribute::groups::GroupTable::with_file(f)?,
+                    None => attribute::groups::GroupTable::builtin(),
+                },
             };
             let done = analyze::run(&a.image.image, &opts)?;
             let body = match a.format {

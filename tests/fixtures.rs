@@ -101,3 +101,60 @@ fn final_filesystem_matches_umoci_unpack() {
     // The fixture exercises deletion, overwrite and re-copy: its waste is not zero.
     assert!(a["totals"]["wasted_bytes"].as_u64().unwrap() > 0);
 }
+
+/// Python distributions and dpkg packages agree with importlib.metadata and dpkg-query run
+/// on the unpacked root filesystem.
+pub fn check_owners_against(a: &Value, truth: &Value) {
+    let mut ours: Vec<(String, String, u64)> = a["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "python" && o["unrecorded"] == false)
+        .map(|o| (o["name"].as_str().unwrap().to_string(), o["version"].as_str().unwrap().to_string(), o["bytes"].as_u64().unwrap()))
+        .collect();
+    let mut theirs: Vec<(String, String, u64)> = truth["dists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["name"].as_str().unwrap().to_string(), d["version"].as_str().unwrap().to_string(), d["bytes"].as_u64().unwrap()))
+        .collect();
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs, "Python distributions: slim vs importlib.metadata");
+    let mut dpkg_ours: Vec<(String, String)> = a["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "dpkg")
+        .map(|o| (o["name"].as_str().unwrap().to_string(), o["version"].as_str().unwrap().to_string()))
+        .collect();
+    let mut dpkg_theirs: Vec<(String, String)> = truth["dpkg"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["name"].as_str().unwrap().to_string(), d["version"].as_str().unwrap().to_string()))
+        .collect();
+    dpkg_ours.sort();
+    dpkg_theirs.sort();
+    assert_eq!(dpkg_ours, dpkg_theirs, "dpkg packages: slim vs dpkg-query");
+    let total: u64 = a["owners"].as_array().unwrap().iter().map(|o| o["bytes"].as_u64().unwrap()).sum();
+    assert_eq!(total, a["totals"]["final_bytes"].as_u64().unwrap(), "owners add up");
+}
+
+#[test]
+fn owners_match_importlib_metadata_and_dpkg_query() {
+    let layout = root().join("fixtures/images/pyapp-oci-dir");
+    let out = std::process::Command::new("python3")
+        .arg(root().join("fixtures/oracle/rootfs_walk.py"))
+        .arg(&layout)
+        .args(["latest", "--dists", "usr/local/lib/python3.11/site-packages", "--dpkg"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let truth: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(truth["dists"].as_array().unwrap().len(), 3);
+    for p in packagings() {
+        let a = analyze_json(&[p.to_str().unwrap()], None);
+        check_owners_against(&a, &truth);
+    }
+}

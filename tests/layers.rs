@@ -4,17 +4,11 @@
 mod common;
 use common::*;
 use slim::analyze::{self, Analyzed, Options};
-use slim::image::resolve::Selector;
 use slim::image::store::Source;
 use slim::report::model::Analysis;
 
 fn opts() -> Options<'static> {
-    Options {
-        selector: Selector::default(),
-        top: 50,
-        capture: &slim::layers::walk::capture_none,
-        progress: indicatif::ProgressBar::hidden(),
-    }
+    Options::new(50)
 }
 
 /// Analyse from a file (seekable path) and from a choppy stream (one-pass path); both must
@@ -27,7 +21,7 @@ fn analyze_both(archive: &[u8]) -> Analysis {
     let src = Source::open_stream(
         "-".into(),
         Choppy { inner: archive, state: 7, max: 700 },
-        &slim::layers::walk::capture_none,
+        &slim::attribute::wants,
         &indicatif::ProgressBar::hidden(),
     )
     .unwrap();
@@ -51,6 +45,10 @@ fn check_invariants(a: &Analysis) {
     assert_eq!(t.layer_file_bytes, t.final_bytes + t.wasted_bytes);
     assert_eq!(sum_waste, t.wasted_bytes, "per-layer waste adds up to the total");
     assert!(t.efficiency > 0.0 && t.efficiency <= 1.0);
+    let owned: u64 = a.owners.iter().map(|o| o.bytes).sum();
+    let owned_files: u64 = a.owners.iter().map(|o| o.files).sum();
+    assert_eq!(owned, t.final_bytes, "owners add up to the final bytes");
+    assert_eq!(owned_files, t.final_files, "every final file has exactly one owner");
 }
 
 fn img(layers: &[Vec<u8>]) -> Vec<u8> {
@@ -234,7 +232,7 @@ fn one_pass(archive: &[u8]) -> Result<Analyzed, slim::error::Error> {
     let src = Source::open_stream(
         "-".into(),
         archive,
-        &slim::layers::walk::capture_none,
+        &slim::attribute::wants,
         &indicatif::ProgressBar::hidden(),
     )?;
     analyze::run_source(src, &opts())
@@ -388,7 +386,7 @@ fn short_random_reads_do_not_change_the_result() {
         let src = Source::open_stream(
             "-".into(),
             Choppy { inner: &data[..], state: seed, max: 33 },
-            &slim::layers::walk::capture_none,
+            &slim::attribute::wants,
             &indicatif::ProgressBar::hidden(),
         )
         .unwrap();

@@ -17,8 +17,55 @@ pub struct Analysis {
     pub largest_dirs: Vec<DirBytes>,
     /// The largest files hidden by a later layer, largest first.
     pub wasted_files: Vec<WastedFile>,
+    /// Who owns the final bytes: every final file has exactly one owner, so `bytes` adds
+    /// up to `totals.final_bytes`. Largest first.
+    pub owners: Vec<Owner>,
+    pub groups: Vec<Group>,
+    pub models: Vec<Model>,
     /// Entries a runtime would refuse that slim went past.
     pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Owner {
+    /// python, dpkg, conda, npm or category.
+    pub kind: String,
+    /// PEP 503-normalised for Python distributions; the category name for categories.
+    pub name: String,
+    pub version: Option<String>,
+    pub bytes: u64,
+    pub files: u64,
+    /// The environment (site-packages, conda prefix, node_modules) or dpkg database.
+    pub location: Option<String>,
+    pub group: Option<String>,
+    /// Files under the distribution's directories that its RECORD does not list.
+    #[serde(default)]
+    pub unrecorded: bool,
+    #[serde(default)]
+    pub editable: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Group {
+    pub name: String,
+    pub bytes: u64,
+    pub files: u64,
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Model {
+    /// `ORG/NAME` for Hugging Face caches; the directory holding the weights otherwise.
+    pub name: String,
+    pub format: String,
+    pub bytes: u64,
+    pub files: u64,
+    /// Largest files first, at most 20.
+    pub paths: Vec<String>,
+    /// The layer that wrote most of its bytes.
+    pub layer: u64,
+    /// `kind:name` of the owner of its largest file.
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

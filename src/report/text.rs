@@ -123,6 +123,8 @@ pub fn render(a: &Analysis, top: usize) -> String {
     }
     let _ = writeln!(out, "{dt}");
 
+    render_owners(&mut out, a, top);
+
     out.push_str("\nWaste: bytes a later layer overwrote or deleted\n");
     if a.wasted_files.is_empty() {
         out.push_str("  none\n");
@@ -151,6 +153,77 @@ pub fn render(a: &Analysis, top: usize) -> String {
         }
     }
     out
+}
+
+fn render_owners(out: &mut String, a: &Analysis, top: usize) {
+    let t = &a.totals;
+    out.push_str("\nOwners: who the final bytes belong to\n");
+    let mut ot = table(&["kind", "name", "version", "size", "files", "share", "group"], &[3, 4, 5]);
+    for o in a.owners.iter().take(top) {
+        let name = if o.unrecorded { format!("{} (unrecorded files)", o.name) } else { o.name.clone() };
+        ot.add_row(vec![
+            o.kind.clone(),
+            name,
+            o.version.clone().unwrap_or_default(),
+            human(o.bytes),
+            o.files.to_string(),
+            pct(o.bytes, t.final_bytes),
+            o.group.clone().unwrap_or_default(),
+        ]);
+    }
+    if a.owners.len() > top {
+        let rest = &a.owners[top..];
+        let bytes: u64 = rest.iter().map(|o| o.bytes).sum();
+        let files: u64 = rest.iter().map(|o| o.files).sum();
+        ot.add_row(vec![
+            String::new(),
+            format!("and {} more owners", rest.len()),
+            String::new(),
+            human(bytes),
+            files.to_string(),
+            pct(bytes, t.final_bytes),
+            String::new(),
+        ]);
+    }
+    let total: u64 = a.owners.iter().map(|o| o.bytes).sum();
+    let files: u64 = a.owners.iter().map(|o| o.files).sum();
+    ot.add_row(vec![String::new(), "total".into(), String::new(), human(total), files.to_string(), pct(total, t.final_bytes), String::new()]);
+    let _ = writeln!(out, "{ot}");
+
+    if !a.groups.is_empty() {
+        out.push_str("\nGroups\n");
+        let mut gt = table(&["group", "size", "share", "members"], &[1, 2]);
+        for g in a.groups.iter().take(top) {
+            let mut members = g.members.iter().take(6).cloned().collect::<Vec<_>>().join(", ");
+            if g.members.len() > 6 {
+                members.push_str(&format!(" and {} more", g.members.len() - 6));
+            }
+            gt.add_row(vec![g.name.clone(), human(g.bytes), pct(g.bytes, t.final_bytes), members]);
+        }
+        let _ = writeln!(out, "{gt}");
+    }
+
+    if !a.models.is_empty() {
+        out.push_str("\nModels\n");
+        let mut mt = table(&["model", "format", "size", "files", "layer", "owner"], &[2, 3, 4]);
+        for m in a.models.iter().take(top) {
+            mt.add_row(vec![m.name.clone(), m.format.clone(), human(m.bytes), m.files.to_string(), m.layer.to_string(), m.owner.clone().unwrap_or_default()]);
+        }
+        if a.models.len() > top {
+            mt.add_row(vec![format!("and {} more models", a.models.len() - top), String::new(), String::new(), String::new(), String::new(), String::new()]);
+        }
+        let _ = writeln!(out, "{mt}");
+    }
+
+    let cats: Vec<_> = a.owners.iter().filter(|o| o.kind == "category").collect();
+    if !cats.is_empty() {
+        out.push_str("\nFiles no package owns, by category\n");
+        let mut ct = table(&["category", "size", "files", "share"], &[1, 2, 3]);
+        for c in &cats {
+            ct.add_row(vec![c.name.clone(), human(c.bytes), c.files.to_string(), pct(c.bytes, t.final_bytes)]);
+        }
+        let _ = writeln!(out, "{ct}");
+    }
 }
 
 #[cfg(test)]
