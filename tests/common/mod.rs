@@ -2,6 +2,8 @@
 //! runtime must handle, packaged as docker save (legacy) or OCI layouts.
 #![allow(dead_code)]
 
+pub mod oracle;
+
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::Path;
