@@ -177,6 +177,7 @@ fn describe(src: &Source, image: &Image, tree: &Tree, layers: Vec<Layer>, top: u
             wasted_bytes: layer_file_bytes - final_bytes,
             wasted_files: tree.waste.len() as u64,
             efficiency: tree.efficiency(),
+            reclaimable_bytes: 0,
         },
         layers,
         largest_files,
@@ -185,6 +186,7 @@ fn describe(src: &Source, image: &Image, tree: &Tree, layers: Vec<Layer>, top: u
         owners: Vec::new(),
         groups: Vec::new(),
         models: Vec::new(),
+        findings: Vec::new(),
         warnings: tree.warnings.clone(),
     }
 }

@@ -22,6 +22,9 @@ pub struct Analysis {
     pub owners: Vec<Owner>,
     pub groups: Vec<Group>,
     pub models: Vec<Model>,
+    /// What could be reclaimed and how, largest saving first.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
     /// Entries a runtime would refuse that slim went past.
     pub warnings: Vec<String>,
 }
@@ -93,6 +96,9 @@ pub struct Totals {
     pub wasted_bytes: u64,
     pub wasted_files: u64,
     pub efficiency: f64,
+    /// Bytes all findings together would save, overlaps counted once.
+    #[serde(default)]
+    pub reclaimable_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -135,4 +141,75 @@ pub struct WastedFile {
     pub bytes: u64,
     pub added_in: u64,
     pub hidden_in: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Finding {
+    /// Stable per rule: `SLIM001`...
+    pub id: String,
+    /// Stable kebab-case rule name (`cuda-on-cpu`, `cache-left`...).
+    pub rule: String,
+    /// high, medium, low or info.
+    pub severity: String,
+    pub title: String,
+    /// An estimate; `basis` states the assumption.
+    pub bytes_saved: u64,
+    pub basis: String,
+    pub evidence: Evidence,
+    pub fix: Fix,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Evidence {
+    /// Largest first, capped; `more_paths` says how many were left out.
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub more_paths: u64,
+    /// `kind:name` of the owners involved.
+    pub owners: Vec<String>,
+    pub layers: Vec<LayerStep>,
+    /// Free-form facts (dependency chains, versions) that back the finding.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LayerStep {
+    pub index: u64,
+    pub created_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Fix {
+    /// For a person.
+    pub text: String,
+    /// For the Dockerfile rewriter.
+    pub action: Action,
+}
+
+/// A machine-applicable change, or advice only.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Action {
+    AdviceOnly,
+    /// Install these distributions from another index (CPU wheels of torch).
+    PipIndexUrl { packages: Vec<String>, index_url: String },
+    /// Replace a requirement with a lighter drop-in.
+    PackageSwap { from: String, to: String },
+    /// Add `--no-cache-dir` to pip installs.
+    PipNoCacheDir,
+    /// `rm -rf /var/lib/apt/lists/*` (and `--no-install-recommends`) in the installing RUN.
+    AptCleanup,
+    /// `ENV PYTHONDONTWRITEBYTECODE=1`.
+    NoBytecode,
+    /// Delete the paths in the RUN that created them (merge the creating and deleting RUNs).
+    MergeRuns { create_layer: u64, delete_layer: u64 },
+    /// `COPY --chown` instead of a later `chown -R`/`chmod -R`.
+    CopyChown { layer: u64 },
+    /// Drop build toolchain packages; `multi_stage` when something was compiled.
+    DropToolchain { packages: Vec<String>, multi_stage: bool },
+    /// Add patterns to `.dockerignore`.
+    Dockerignore { patterns: Vec<String> },
+    /// Remove a distribution from the pip install line / requirements.
+    DropPackage { name: String },
 }
