@@ -3,6 +3,7 @@
 
 use crate::attribute::{self, Attribution, groups::GroupTable};
 use crate::error::{Error, Result};
+use crate::rules::{self, RuleSet};
 use crate::image::resolve::{self, Image, Selector};
 use crate::image::store::Source;
 use crate::layers::tree::{Kind, Tree};
@@ -26,6 +27,7 @@ pub struct Options<'a> {
     pub capture: Capture<'a>,
     pub progress: ProgressBar,
     pub groups: GroupTable,
+    pub rules: RuleSet,
 }
 
 impl Options<'static> {
@@ -37,6 +39,7 @@ impl Options<'static> {
             capture: &attribute::wants,
             progress: ProgressBar::hidden(),
             groups: GroupTable::builtin(),
+            rules: RuleSet::builtin(),
         }
     }
 }
@@ -87,7 +90,19 @@ fn finish(src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
     analysis.owners = attribute::owner_rows(&tree, &attribution, &opts.groups);
     analysis.groups = attribution.groups.clone();
     analysis.models = attribution.models.clone();
-    Ok(Analyzed { analysis, attribution, image, tree })
+    let dupes = match rules::dupes::find(&src, &image, &tree) {
+        Ok(Some(d)) => Some(d),
+        Ok(None) => {
+            analysis.warnings.push("duplicate-files was not checked: a one-pass input (stdin or a compressed archive) cannot be read again".into());
+            None
+        }
+        Err(what) => return Err(Error::input(&src.display, format!("reading files again to compare them: {what}"))),
+    };
+    let mut done = Analyzed { analysis, attribution, image, tree };
+    let (findings, reclaimable) = rules::evaluate(&opts.rules, &done, dupes.as_ref());
+    done.analysis.findings = findings;
+    done.analysis.totals.reclaimable_bytes = reclaimable;
+    Ok(done)
 }
 
 /// Check what was read against what the manifest promised: the size always, the sha256 when

@@ -36,6 +36,9 @@ pub struct ImageArgs {
     /// A TOML table of owner groups to use before the built-in one (see README).
     #[arg(long, value_name = "FILE")]
     pub groups: Option<PathBuf>,
+    /// A TOML file of rules that overrides or extends the built-in rule set (see README).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,

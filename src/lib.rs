@@ -8,6 +8,7 @@ pub mod image;
 pub mod layers;
 pub mod output;
 pub mod report;
+pub mod rules;
 
 use cli::{Cli, Command, Format};
 use error::Result;
@@ -41,6 +42,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 groups: match &a.image.groups {
                     Some(f) => attribute::groups::GroupTable::with_file(f)?,
                     None => attribute::groups::GroupTable::builtin(),
+                },
+                rules: match &a.image.rules {
+                    Some(f) => rules::RuleSet::with_file(f)?,
+                    None => rules::RuleSet::builtin(),
                 },
             };
             let done = analyze::run(&a.image.image, &opts)?;

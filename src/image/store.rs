@@ -392,3 +392,62 @@ impl Source {
         }
     }
 }
+
+impl Source {
+    /// xxh3-128 of byte ranges `(offset, len)` of a layer's uncompressed tar stream, read again
+    /// from the input (only for duplicate detection, on the few files whose sizes collide).
+    /// Ranges must be sorted by offset. A one-pass stream cannot be read again: None.
+    pub fn hash_ranges(&self, name: &str, ranges: &[(u64, u64)]) -> Option<std::result::Result<Vec<u128>, String>> {
+        let real = self.resolve_alias(name);
+        let run = |f: &File, start: u64, len: u64| -> std::result::Result<Vec<u128>, String> {
+            let mut blob = Slice::new(f, start, len);
+            let head = compress::read_head(&mut blob, 8).map_err(|e| e.to_string())?;
+            let c = Compression::sniff(&head);
+            if c == Compression::None {
+                return ranges
+                    .iter()
+                    .map(|&(off, n)| hash_reader(&mut Slice::new(f, start + off, n.min(len.saturating_sub(off)))))
+                    .collect();
+            }
+            let blob = Slice::new(f, start, len);
+            let mut r = compress::decoder(c, blob).map_err(|e| e.to_string())?;
+            let mut pos = 0u64;
+            let mut out = Vec::with_capacity(ranges.len());
+            for &(off, n) in ranges {
+                if off < pos {
+                    return Err("ranges out of order".into());
+                }
+                io::copy(&mut (&mut r).take(off - pos), &mut io::sink()).map_err(|e| e.to_string())?;
+                out.push(hash_reader(&mut (&mut r).take(n))?);
+                pos = off + n;
+            }
+            Ok(out)
+        };
+        match &self.store {
+            Store::File { file, index } => {
+                let &(pos, size) = index.get(real)?;
+                Some(run(file, pos, size))
+            }
+            Store::Dir { root } => {
+                let p = Self::dir_path(root, real)?;
+                let f = File::open(p).ok()?;
+                let len = f.metadata().ok()?.len();
+                Some(run(&f, 0, len))
+            }
+            Store::Stream { .. } => None,
+        }
+    }
+}
+
+fn hash_reader<R: Read>(r: &mut R) -> std::result::Result<u128, String> {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = r.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.digest128())
+}

@@ -44,6 +44,8 @@ pub struct Inode {
     pub layer: u16,
     /// Live paths that name it; 0 once hidden (then its bytes are waste).
     pub links: u32,
+    /// Where its data starts in that layer's uncompressed tar stream.
+    pub offset: u64,
 }
 
 /// Per-layer counts, filled while the layer is applied and when later layers hide its files.
@@ -60,6 +62,7 @@ pub struct LayerStats {
 #[derive(Debug, Clone)]
 pub struct Waste {
     pub node: u32,
+    pub inode: u32,
     pub bytes: u64,
     pub added_in: u16,
     pub hidden_in: u16,
@@ -372,6 +375,7 @@ impl Tree {
                         if bytes > 0 {
                             self.waste.push(Waste {
                                 node: m,
+                                inode: ino as u32,
                                 bytes,
                                 added_in,
                                 hidden_in: by,
@@ -510,6 +514,7 @@ impl Tree {
                     size: e.size,
                     layer,
                     links: 1,
+                    offset: e.offset,
                 });
                 self.layers[layer as usize].file_bytes += e.size;
                 self.set_kind(n, Kind::File, layer);

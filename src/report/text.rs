@@ -146,6 +146,8 @@ pub fn render(a: &Analysis, top: usize) -> String {
         wt.add_row(vec![human(t.wasted_bytes), String::new(), String::new(), "total".into()]);
         let _ = writeln!(out, "{wt}");
     }
+    render_findings(&mut out, a, top);
+
     if !a.warnings.is_empty() {
         out.push_str("\nWarnings\n");
         for w in &a.warnings {
@@ -153,6 +155,42 @@ pub fn render(a: &Analysis, top: usize) -> String {
         }
     }
     out
+}
+
+fn render_findings(out: &mut String, a: &Analysis, top: usize) {
+    out.push_str("\nFindings\n");
+    if a.findings.is_empty() {
+        out.push_str("  none\n");
+        return;
+    }
+    for f in a.findings.iter().take(top) {
+        let _ = writeln!(out, "  {} {} [{}] saves {}: {}", f.id, f.rule, f.severity, human(f.bytes_saved), f.title);
+        for note in &f.evidence.notes {
+            let _ = writeln!(out, "      {note}");
+        }
+        for l in &f.evidence.layers {
+            let _ = writeln!(out, "      layer {}: {}", l.index, short_step(l.created_by.as_deref(), 70));
+        }
+        for p in f.evidence.paths.iter().take(3) {
+            let _ = writeln!(out, "      {p}");
+        }
+        let more = f.evidence.paths.len().saturating_sub(3) as u64 + f.evidence.more_paths;
+        if more > 0 {
+            let _ = writeln!(out, "      and {more} more paths");
+        }
+        let _ = writeln!(out, "      fix: {}", f.fix.text);
+    }
+    if a.findings.len() > top {
+        let _ = writeln!(out, "  and {} more findings", a.findings.len() - top);
+    }
+    let listed: u64 = a.findings.iter().map(|f| f.bytes_saved).sum();
+    let _ = writeln!(
+        out,
+        "  total: {} reclaimable ({} of the image){}",
+        human(a.totals.reclaimable_bytes),
+        pct(a.totals.reclaimable_bytes, a.totals.final_bytes),
+        if listed > a.totals.reclaimable_bytes { " — findings overlap; each file counted once" } else { "" }
+    );
 }
 
 fn render_owners(out: &mut String, a: &Analysis, top: usize) {

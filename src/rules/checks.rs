@@ -1,0 +1,736 @@
+//! The rules that need code: each reads the analysed image (tree, owners, models, history)
+//! and drafts findings with the files a fix would remove.
+
+use super::dupes::Duplicates;
+use super::{Draft, RuleSet, step};
+use crate::analyze::Analyzed;
+use crate::attribute::OwnerKind;
+use crate::attribute::python::Dist;
+use crate::layers::tree::Kind;
+use crate::report::human;
+use crate::report::model::{Action, Evidence, LayerStep};
+use hashbrown::{HashMap, HashSet};
+
+const NONE: u32 = u32::MAX;
+const MAX_PATHS: usize = 10;
+
+/// Indexes over the analysis the rules share.
+pub struct View<'a> {
+    pub a: &'a Analyzed,
+    /// owner index → its live inodes.
+    owner_inodes: Vec<Vec<u32>>,
+    /// inode → one node that names it (NONE when hidden).
+    rep: Vec<u32>,
+}
+
+impl<'a> View<'a> {
+    fn new(a: &'a Analyzed) -> Self {
+        let t = &a.tree;
+        let mut rep = vec![NONE; t.inodes.len()];
+        for n in t.final_files() {
+            rep[t.nodes[n as usize].inode as usize] = n;
+        }
+        for w in &t.waste {
+            if rep[w.inode as usize] == NONE {
+                rep[w.inode as usize] = w.node;
+            }
+        }
+        let mut owner_inodes = vec![Vec::new(); a.attribution.owners.len()];
+        for (ino, i) in t.inodes.iter().enumerate() {
+            if i.links > 0 {
+                owner_inodes[a.attribution.by_inode[ino] as usize].push(ino as u32);
+            }
+        }
+        View { a, owner_inodes, rep }
+    }
+
+    fn size(&self, ino: u32) -> u64 {
+        self.a.tree.inodes[ino as usize].size
+    }
+
+    fn bytes(&self, inos: &[u32]) -> u64 {
+        inos.iter().map(|&i| self.size(i)).sum()
+    }
+
+    fn path(&self, ino: u32) -> String {
+        match self.rep[ino as usize] {
+            NONE => "(unknown)".into(),
+            n => crate::attribute::shown(&self.a.tree, n),
+        }
+    }
+
+    /// Evidence paths: the largest first, capped.
+    fn evidence(&self, inos: &[u32], owners: Vec<String>, layers: Vec<LayerStep>, notes: Vec<String>) -> Evidence {
+        let mut v: Vec<u32> = inos.to_vec();
+        v.sort_by(|&x, &y| self.size(y).cmp(&self.size(x)).then(x.cmp(&y)));
+        Evidence {
+            paths: v.iter().take(MAX_PATHS).map(|&i| self.path(i)).collect(),
+            more_paths: v.len().saturating_sub(MAX_PATHS) as u64,
+            owners,
+            layers,
+            notes,
+        }
+    }
+
+    /// Live inodes of a distribution, its unrecorded files included.
+    fn dist_inodes(&self, d: &Dist) -> Vec<u32> {
+        let base = &self.a.attribution.owners[d.owner as usize];
+        let mut out = Vec::new();
+        for (i, o) in self.a.attribution.owners.iter().enumerate() {
+            if o.kind == OwnerKind::Python && o.name == base.name && o.location == base.location {
+                out.extend(&self.owner_inodes[i]);
+            }
+        }
+        out
+    }
+
+    fn dists(&self) -> &[Dist] {
+        &self.a.attribution.dists
+    }
+
+    fn owner_ids(&self, kind: OwnerKind, name: &str) -> Vec<usize> {
+        self.a.attribution.owners.iter().enumerate().filter(|(_, o)| o.kind == kind && o.name == name).map(|(i, _)| i).collect()
+    }
+
+    fn layer_of_dist(&self, d: &Dist) -> u64 {
+        u64::from(self.a.attribution.owners[d.owner as usize].layer)
+    }
+}
+
+pub fn all(set: &RuleSet, a: &Analyzed, dupes: Option<&Duplicates>) -> Vec<Draft> {
+    let v = View::new(a);
+    let mut out = Vec::new();
+    cuda_on_cpu(&v, &mut out);
+    heavy_dependency(set, &v, &mut out);
+    package_swap(set, &v, &mut out);
+    baked_model(&v, &mut out);
+    if let Some(d) = dupes {
+        duplicate_files(&v, d, &mut out);
+    }
+    layer_waste(&v, &mut out);
+    cache_left(&v, &mut out);
+    build_toolchain(&v, &mut out);
+    context_leak(&v, &mut out);
+    multiple_environments(&v, &mut out);
+    out
+}
+
+/// Requirement name of a `Requires-Dist` value, unless only an extra asks for it.
+pub fn requirement_name(req: &str) -> Option<String> {
+    let (spec, marker) = req.split_once(';').unwrap_or((req, ""));
+    if marker.contains("extra") {
+        return None;
+    }
+    let name: String = spec.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
+    (!name.is_empty()).then(|| crate::attribute::python::normalize_name(&name))
+}
+
+/// The dependency graph of one environment: name → names it requires.
+fn graph(v: &View, env: &str) -> HashMap<String, Vec<String>> {
+    v.dists()
+        .iter()
+        .filter(|d| d.env == env)
+        .map(|d| (d.name.clone(), d.requires.iter().filter_map(|r| requirement_name(r)).collect()))
+        .collect()
+}
+
+fn reach(g: &HashMap<String, Vec<String>>, from: &str, blocked: Option<&str>) -> HashSet<String> {
+    let mut seen = HashSet::new();
+    let mut stack = vec![from.to_string()];
+    while let Some(n) = stack.pop() {
+        if Some(n.as_str()) == blocked || !g.contains_key(&n) || !seen.insert(n.clone()) {
+            continue;
+        }
+        stack.extend(g[&n].iter().cloned());
+    }
+    seen
+}
+
+/// A shortest chain `target ← … ← from` through requirements.
+fn chain(g: &HashMap<String, Vec<String>>, from: &str, target: &str) -> Option<Vec<String>> {
+    let mut prev: HashMap<String, String> = HashMap::new();
+    let mut queue = std::collections::VecDeque::from([from.to_string()]);
+    let mut seen: HashSet<String> = HashSet::new();
+    seen.insert(from.to_string());
+    while let Some(n) = queue.pop_front() {
+        if n == target {
+            let mut path = vec![n.clone()];
+            let mut cur = n;
+            while let Some(p) = prev.get(&cur) {
+                path.push(p.clone());
+                cur = p.clone();
+            }
+            return Some(path);
+        }
+        for m in g.get(&n).into_iter().flatten() {
+            if seen.insert(m.clone()) {
+                prev.insert(m.clone(), n.clone());
+                queue.push_back(m.clone());
+            }
+        }
+    }
+    None
+}
+
+/// Who requires `name` in its environment (direct dependents).
+fn dependents(g: &HashMap<String, Vec<String>>, name: &str) -> Vec<String> {
+    let mut v: Vec<String> = g.iter().filter(|(_, reqs)| reqs.iter().any(|r| r == name)).map(|(k, _)| k.clone()).collect();
+    v.sort();
+    v
+}
+
+fn gpu_hints(v: &View) -> Vec<String> {
+    let mut hints = Vec::new();
+    let cfg = v.a.image.config.config.clone().unwrap_or_default();
+    for e in cfg.env.iter().flatten() {
+        let k = e.split('=').next().unwrap_or("");
+        if matches!(k, "NVIDIA_VISIBLE_DEVICES" | "NVIDIA_DRIVER_CAPABILITIES" | "CUDA_VERSION" | "NV_CUDA_LIB_VERSION" | "NVIDIA_REQUIRE_CUDA") {
+            hints.push(format!("ENV {k}"));
+        }
+    }
+    for k in cfg.labels.iter().flatten().map(|(k, _)| k) {
+        if k.starts_with("com.nvidia.") {
+            hints.push(format!("LABEL {k}"));
+        }
+    }
+    for h in v.a.image.config.history.iter().flatten() {
+        let c = h.created_by.as_deref().unwrap_or("");
+        if c.contains("--gpus") || c.contains("nvidia/cuda") {
+            hints.push("a build step mentions a GPU".into());
+        }
+    }
+    if v.a.tree.get(b"usr/local/cuda").is_some() {
+        hints.push("/usr/local/cuda exists (a CUDA base image)".into());
+    }
+    hints
+}
+
+/// Files of the CUDA torch wheel that its CPU wheel does not have.
+fn cuda_only(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["cuda", "cudnn", "nccl", "nvrtc", "cublas", "cusparse", "cufft", "curand", "cusolver", "nvtoolsext", "cupti", "nvjitlink"].iter().any(|k| n.contains(k))
+}
+
+fn cuda_on_cpu(v: &View, out: &mut Vec<Draft>) {
+    for torch in v.dists().iter().filter(|d| d.name == "torch") {
+        if torch.version.contains("+cpu") {
+            continue;
+        }
+        let env_dists: Vec<&Dist> = v.dists().iter().filter(|d| d.env == torch.env).collect();
+        let nvidia: Vec<&Dist> = env_dists.iter().copied().filter(|d| d.name.starts_with("nvidia-")).collect();
+        let triton: Vec<&Dist> = env_dists.iter().copied().filter(|d| d.name == "triton" || d.name == "pytorch-triton").collect();
+        let torch_cuda: Vec<u32> = v
+            .dist_inodes(torch)
+            .into_iter()
+            .filter(|&i| {
+                let p = v.path(i);
+                p.contains("/torch/lib/") && cuda_only(p.rsplit('/').next().unwrap_or(""))
+            })
+            .collect();
+        if nvidia.is_empty() && torch_cuda.is_empty() {
+            continue;
+        }
+        let hints = gpu_hints(v);
+        if !hints.is_empty() {
+            continue;
+        }
+        let mut removed = torch_cuda.clone();
+        let mut owners = vec![format!("python:torch {}", torch.version)];
+        for d in nvidia.iter().chain(&triton) {
+            removed.extend(v.dist_inodes(d));
+            owners.push(format!("python:{} {}", d.name, d.version));
+        }
+        let g = graph(v, &torch.env);
+        let mut notes = Vec::new();
+        let deps = dependents(&g, "torch");
+        for d in &deps {
+            notes.push(format!("torch ← {d}"));
+        }
+        notes.push(format!("{} nvidia-* wheels, {} of CUDA libraries inside torch/lib", nvidia.len(), human(v.bytes(&torch_cuda))));
+        let mut packages = vec!["torch".to_string()];
+        for extra in ["torchvision", "torchaudio"] {
+            if env_dists.iter().any(|d| d.name == extra) {
+                packages.push(extra.into());
+            }
+        }
+        let saved = v.bytes(&removed);
+        out.push(Draft::new(
+            "cuda-on-cpu",
+            format!("torch {} is the CUDA build ({} of CUDA libraries) but nothing in the image targets a GPU", torch.version, human(saved)),
+            removed.clone(),
+            0,
+            "The CPU wheel of torch is this wheel without its CUDA libraries (torch/lib/*cuda*, *cudnn*, *nccl*, *nvrtc*, *cublas*...), and CPU wheels pull in no nvidia-* wheels and no triton: those files are what goes. For scale, PyTorch's wheel index lists the CPU wheels at about 180-200 MB compressed against 800+ MB for the CUDA ones. No GPU hint was found (CUDA base image, NVIDIA_* variables, com.nvidia labels, --gpus).".into(),
+            v.evidence(&removed, owners, vec![step(v.a, v.layer_of_dist(torch))], notes),
+            format!("Install the CPU wheels: pip install {} --index-url https://download.pytorch.org/whl/cpu (before the packages that depend on torch, so pip keeps them).", packages.join(" ")),
+            Action::PipIndexUrl { packages, index_url: "https://download.pytorch.org/whl/cpu".into() },
+        ));
+    }
+}
+
+fn heavy_dependency(set: &RuleSet, v: &View, out: &mut Vec<Draft>) {
+    let envs: HashSet<String> = v.dists().iter().map(|d| d.env.clone()).collect();
+    let mut envs: Vec<String> = envs.into_iter().collect();
+    envs.sort();
+    for env in envs {
+        let g = graph(v, &env);
+        for h in &set.heavies {
+            let pkg = crate::attribute::python::normalize_name(&h.package);
+            if !g.contains_key(&pkg) {
+                continue;
+            }
+            let Some(stack) = h.stack.iter().map(|s| crate::attribute::python::normalize_name(s)).find(|s| g.contains_key(s)) else { continue };
+            let Some(path) = chain(&g, &pkg, &stack) else { continue };
+            // What only this package pulls in: reachable from it, not from any other root.
+            let mine = reach(&g, &pkg, None);
+            let required: HashSet<&String> = g.values().flatten().collect();
+            let mut others = HashSet::new();
+            for root in g.keys().filter(|k| !required.contains(k) && **k != pkg) {
+                others.extend(reach(&g, root, Some(&pkg)));
+            }
+            let exclusive: Vec<&String> = mine.iter().filter(|n| !others.contains(*n)).collect();
+            if !exclusive.contains(&&stack) {
+                continue;
+            }
+            let mut removed = Vec::new();
+            let mut owners = Vec::new();
+            let mut names: Vec<&String> = exclusive.clone();
+            names.sort();
+            for n in &names {
+                if let Some(d) = v.dists().iter().find(|d| &d.name == *n && d.env == env) {
+                    removed.extend(v.dist_inodes(d));
+                    owners.push(format!("python:{}", d.name));
+                }
+            }
+            let who = dependents(&g, &pkg);
+            let mut notes = vec![path.join(" ← ")];
+            if who.is_empty() {
+                notes.push(format!("{pkg} is installed directly (nothing else requires it)"));
+            } else {
+                notes.push(format!("{pkg} is required by {}", who.join(", ")));
+            }
+            let d = v.dists().iter().find(|d| d.name == pkg && d.env == env).expect("in the graph");
+            out.push(Draft::new(
+                "heavy-dependency",
+                format!("{} pulls in {} ({}, {} distributions only it needs)", pkg, stack, human(v.bytes(&removed)), names.len()),
+                removed.clone(),
+                h.replacement_bytes,
+                format!("Dropping {pkg} removes every distribution only it requires ({}); {}.", names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "), h.basis),
+                v.evidence(&removed, owners, vec![step(v.a, v.layer_of_dist(d))], notes),
+                format!("Replace {pkg} with {}.", h.alternative),
+                Action::AdviceOnly,
+            ));
+        }
+    }
+}
+
+fn package_swap(set: &RuleSet, v: &View, out: &mut Vec<Draft>) {
+    for s in &set.swaps {
+        let from = crate::attribute::python::normalize_name(&s.from);
+        for d in v.dists().iter().filter(|d| d.name == from) {
+            let inos = v.dist_inodes(d);
+            let bytes = v.bytes(&inos);
+            let keeps = (bytes as f64 * s.keeps.clamp(0.0, 1.0)) as u64;
+            out.push(Draft::new(
+                "package-swap",
+                format!("{} {} has a lighter drop-in: {}", d.name, d.version, s.to),
+                inos.clone(),
+                keeps,
+                format!("{} (estimate: the replacement keeps {:.0}% of {}).", s.basis, s.keeps * 100.0, human(bytes)),
+                v.evidence(&inos, vec![format!("python:{}", d.name)], vec![step(v.a, v.layer_of_dist(d))], vec![]),
+                format!("Install {} instead of {}.", s.to, s.from),
+                Action::PackageSwap { from: s.from.clone(), to: s.to.clone() },
+            ));
+        }
+    }
+}
+
+/// A model's family: its name with size tokens (4B, 0.6B, 350M) and size words removed.
+fn family(name: &str) -> String {
+    let base = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    base.split(['-', '_', '.'])
+        .filter(|t| {
+            let num = t.trim_end_matches(['b', 'm', 'k']);
+            let sized = !num.is_empty() && num.len() < t.len() && num.chars().all(|c| c.is_ascii_digit() || c == '.');
+            !(sized || ["tiny", "mini", "small", "base", "medium", "large", "xl", "xxl"].contains(t) || t.chars().all(|c| c.is_ascii_digit()))
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn baked_model(v: &View, out: &mut Vec<Draft>) {
+    let models = &v.a.analysis.models;
+    let mut families: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, m) in models.iter().enumerate() {
+        families.entry(family(&m.name)).or_default().push(i);
+    }
+    for (i, m) in models.iter().enumerate() {
+        let inos: Vec<u32> = m.paths.iter().filter_map(|p| v.a.tree.get(p.trim_start_matches('/').as_bytes())).filter(|&n| v.a.tree.nodes[n as usize].kind == Kind::File).map(|n| v.a.tree.nodes[n as usize].inode).collect();
+        let mut notes = Vec::new();
+        let kin: Vec<&str> = families[&family(&m.name)].iter().filter(|&&j| j != i).map(|&j| models[j].name.as_str()).collect();
+        if !kin.is_empty() {
+            notes.push(format!("same family as {}: keep exactly one size", kin.join(", ")));
+        }
+        let twins: Vec<&str> = models.iter().filter(|o| o.name != m.name && o.name.rsplit('/').next() == m.name.rsplit('/').next()).map(|o| o.name.as_str()).collect();
+        if !twins.is_empty() {
+            notes.push(format!("the same model is also at {}", twins.join(", ")));
+        }
+        let mut title = format!("{} ({} {}) baked into layer {}", m.name, human(m.bytes), m.format, m.layer);
+        if !kin.is_empty() {
+            title.push_str(&format!(", next to {} of the same family", kin.join(", ")));
+        }
+        out.push(Draft::new(
+            "baked-model",
+            title,
+            if inos.len() as u64 == m.files { inos.clone() } else { all_model_inodes(v, m) },
+            0,
+            "The weights leave the image if they are mounted as a volume or fetched at start; the saving is the model's bytes.".into(),
+            Evidence {
+                paths: m.paths.iter().take(MAX_PATHS).cloned().collect(),
+                more_paths: m.files.saturating_sub(MAX_PATHS as u64),
+                owners: m.owner.iter().cloned().collect(),
+                layers: vec![step(v.a, m.layer)],
+                notes,
+            },
+            "Mount the model as a volume or download it when the container starts; if it must be baked in, keep exactly one copy of one size.".into(),
+            Action::AdviceOnly,
+        ));
+    }
+}
+
+/// Every live inode under a model's directories (for models with more files than listed).
+fn all_model_inodes(v: &View, m: &crate::report::model::Model) -> Vec<u32> {
+    let dirs: HashSet<String> = m.paths.iter().map(|p| p.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default()).collect();
+    let mut out = Vec::new();
+    for n in v.a.tree.final_files() {
+        let p = crate::attribute::shown(&v.a.tree, n);
+        if dirs.iter().any(|d| p.starts_with(&format!("{d}/"))) {
+            out.push(v.a.tree.nodes[n as usize].inode);
+        }
+    }
+    out
+}
+
+fn duplicate_files(v: &View, d: &Duplicates, out: &mut Vec<Draft>) {
+    if d.groups.is_empty() {
+        return;
+    }
+    let mut removed = Vec::new();
+    let mut notes = Vec::new();
+    let mut groups = d.groups.clone();
+    groups.sort_by_key(|g| std::cmp::Reverse(v.size(g[0]) * (g.len() as u64 - 1)));
+    for g in &groups {
+        removed.extend(&g[1..]);
+        if notes.len() < MAX_PATHS {
+            notes.push(format!("{} × {}: {}", g.len(), human(v.size(g[0])), g.iter().map(|&i| v.path(i)).collect::<Vec<_>>().join(", ")));
+        }
+    }
+    if groups.len() > MAX_PATHS {
+        notes.push(format!("and {} more groups", groups.len() - MAX_PATHS));
+    }
+    out.push(Draft::new(
+        "duplicate-files",
+        format!("{} files of 1 MiB or more are copies of another file ({})", removed.len(), human(v.bytes(&removed))),
+        removed.clone(),
+        0,
+        format!("Content compared by xxh3-128 over files whose sizes collide ({} read to hash); every copy but one could go or become a hard link.", human(d.bytes_hashed)),
+        v.evidence(&removed, vec![], vec![], notes),
+        "Keep one copy: delete the others in the step that creates them, or hard-link them.".into(),
+        Action::AdviceOnly,
+    ));
+}
+
+fn layer_waste(v: &View, out: &mut Vec<Draft>) {
+    let t = &v.a.tree;
+    let mut pairs: HashMap<(u16, u16), Vec<u32>> = HashMap::new();
+    for w in &t.waste {
+        let ino = w.inode;
+        pairs.entry((w.added_in, w.hidden_in)).or_default().push(ino);
+    }
+    let mut keys: Vec<(u16, u16)> = pairs.keys().copied().collect();
+    keys.sort();
+    for (added, hidden) in keys {
+        let inos = &pairs[&(added, hidden)];
+        let step_h = step(v.a, u64::from(hidden));
+        let how = step_h.created_by.clone().unwrap_or_default();
+        let (text, action) = if how.contains("chmod -R") || how.contains("chown -R") || how.contains("chgrp -R") {
+            ("Set ownership and modes when the files are copied (COPY --chown=… --chmod=…) instead of a later chown -R/chmod -R, which copies every file again.".to_string(), Action::CopyChown { layer: u64::from(hidden) })
+        } else if how.contains("rm ") {
+            ("Delete the files in the same RUN that creates them, or build them in another stage.".to_string(), Action::MergeRuns { create_layer: u64::from(added), delete_layer: u64::from(hidden) })
+        } else {
+            ("Write these files once: build in another stage and copy only the result, or make the step that creates them final.".to_string(), Action::AdviceOnly)
+        };
+        let mut seen = HashSet::new();
+        let inos: Vec<u32> = inos.iter().copied().filter(|i| seen.insert(*i)).collect();
+        out.push(Draft::new(
+            "layer-waste",
+            format!("layer {hidden} hides {} that layer {added} wrote ({} files): both still ship", human(v.bytes(&inos)), inos.len()),
+            inos.clone(),
+            0,
+            "Hidden bytes are still in the lower layer: every pull downloads and every node stores them.".into(),
+            v.evidence(&inos, vec![], vec![step(v.a, u64::from(added)), step_h], vec![]),
+            text,
+            action,
+        ));
+    }
+}
+
+fn cache_left(v: &View, out: &mut Vec<Draft>) {
+    let model_files: HashSet<String> = v.a.analysis.models.iter().flat_map(|m| m.paths.iter().cloned()).collect();
+    let model_dirs: Vec<String> = v.a.analysis.models.iter().flat_map(|m| m.paths.iter().filter_map(|p| p.rsplit_once('/').map(|(d, _)| format!("{d}/")))).collect();
+    for (cat, text, action) in [
+        ("pip-cache", "pip's cache: install with --no-cache-dir (or a cache mount) so it never lands in a layer.", Action::PipNoCacheDir),
+        ("apt-lists", "apt lists: remove /var/lib/apt/lists/* in the same RUN as apt-get install.", Action::AptCleanup),
+        ("apt-archives", "downloaded .deb archives: apt-get clean in the same RUN as apt-get install.", Action::AptCleanup),
+        ("other-cache", "caches under ~/.cache: clear them in the step that fills them, or use a cache mount.", Action::AdviceOnly),
+        ("pycache", "bytecode written at build time outside the interpreter's own library: set PYTHONDONTWRITEBYTECODE=1.", Action::NoBytecode),
+        ("site-packages-tests", "test suites inside site-packages no package owns: delete them in the installing step.", Action::AdviceOnly),
+        ("static-libs", "static libraries (.a) are only needed to link: drop them from the final image.", Action::AdviceOnly),
+    ] {
+        let mut inos = Vec::new();
+        let mut layers: HashMap<u16, u64> = HashMap::new();
+        for i in v.owner_ids(OwnerKind::Category, cat) {
+            for &ino in &v.owner_inodes[i] {
+                let p = v.path(ino);
+                if model_files.contains(&p) || model_dirs.iter().any(|d| p.starts_with(d)) {
+                    continue;
+                }
+                if cat == "pycache" && (p.starts_with("/usr/lib/python3") || p.starts_with("/usr/local/lib/python3.") && !p.contains("-packages/")) {
+                    continue;
+                }
+                *layers.entry(v.a.tree.inodes[ino as usize].layer).or_default() += v.size(ino);
+                inos.push(ino);
+            }
+        }
+        if inos.is_empty() {
+            continue;
+        }
+        let mut ls: Vec<(u16, u64)> = layers.into_iter().collect();
+        ls.sort_by(|a, b| b.1.cmp(&a.1));
+        out.push(Draft::new(
+            "cache-left",
+            format!("{cat}: {} in {} files left in the image", human(v.bytes(&inos)), inos.len()),
+            inos.clone(),
+            0,
+            "Nothing at run time reads these files; the saving is their bytes.".into(),
+            v.evidence(&inos, vec![format!("category:{cat}")], ls.iter().take(3).map(|(l, _)| step(v.a, u64::from(*l))).collect(), vec![]),
+            text.into(),
+            action,
+        ));
+    }
+}
+
+/// dpkg packages that only building needs.
+fn is_toolchain(name: &str) -> bool {
+    let versioned = |base: &str| name == base || name.strip_prefix(base).and_then(|r| r.strip_prefix('-')).is_some_and(|r| r.chars().all(|c| c.is_ascii_digit() || c == '.'));
+    ["gcc", "g++", "cpp", "gfortran"].iter().any(|b| versioned(b))
+        || matches!(name, "build-essential" | "make" | "cmake" | "cmake-data" | "rustc" | "cargo" | "libtool" | "autoconf" | "automake" | "pkg-config" | "pkgconf" | "dpkg-dev" | "libc-dev-bin" | "binutils")
+        || name.starts_with("binutils-")
+        || name.starts_with("libbinutils")
+        || name.ends_with("-dev")
+}
+
+fn build_toolchain(v: &View, out: &mut Vec<Draft>) {
+    let mut inos = Vec::new();
+    let mut pkgs = Vec::new();
+    let mut layers: HashSet<u16> = HashSet::new();
+    for (i, o) in v.a.attribution.owners.iter().enumerate() {
+        let tool = (o.kind == OwnerKind::Dpkg && is_toolchain(&o.name)) || (o.kind == OwnerKind::Category && o.name == "build-toolchain");
+        if tool && !v.owner_inodes[i].is_empty() {
+            inos.extend(&v.owner_inodes[i]);
+            if o.kind == OwnerKind::Dpkg {
+                pkgs.push(o.name.clone());
+                layers.insert(o.layer);
+            }
+        }
+    }
+    if pkgs.is_empty() && inos.is_empty() {
+        return;
+    }
+    pkgs.sort();
+    let compiled: Vec<String> = v
+        .dists()
+        .iter()
+        .filter(|d| d.wheel_tags.iter().any(|t| t.ends_with("-linux_x86_64") || t.ends_with("-linux_aarch64") || t.ends_with("-linux_armv7l")))
+        .map(|d| format!("{} {}", d.name, d.version))
+        .collect();
+    let multi_stage = !compiled.is_empty();
+    let (text, note) = if multi_stage {
+        (
+            format!("Something was compiled in the image ({}): build in a builder stage that makes a venv, and copy only the venv and the app into a runtime stage without the toolchain.", compiled.join(", ")),
+            format!("wheels built here (plain linux_* tag): {}", compiled.join(", ")),
+        )
+    } else {
+        (
+            "Nothing was compiled in the image (every wheel has a manylinux/musllinux tag): drop the toolchain packages.".to_string(),
+            "every installed wheel came prebuilt (manylinux/musllinux tags)".to_string(),
+        )
+    };
+    let mut ls: Vec<u16> = layers.into_iter().collect();
+    ls.sort();
+    out.push(Draft::new(
+        "build-toolchain",
+        format!("a build toolchain ships in the final image: {} ({} packages)", human(v.bytes(&inos)), pkgs.len()),
+        inos.clone(),
+        0,
+        "The toolchain's own files go; the saving is their bytes (packages they pulled in may add more).".into(),
+        v.evidence(&inos, pkgs.iter().take(MAX_PATHS).map(|p| format!("dpkg:{p}")).collect(), ls.iter().map(|&l| step(v.a, u64::from(l))).collect(), vec![note]),
+        text,
+        Action::DropToolchain { packages: pkgs, multi_stage },
+    ));
+}
+
+fn context_leak(v: &View, out: &mut Vec<Draft>) {
+    let t = &v.a.tree;
+    let copied = |layer: u16| {
+        v.a.analysis.layers.get(layer as usize).and_then(|l| l.created_by.as_deref()).is_some_and(|c| {
+            let c = c.trim_start_matches("/bin/sh -c #(nop) ").trim_start();
+            c.starts_with("COPY") || c.starts_with("ADD")
+        })
+    };
+    // (pattern for .dockerignore, what it is, is it a secret)
+    let mut hits: HashMap<&'static str, (Vec<u32>, bool, HashSet<u16>)> = HashMap::new();
+    for n in t.final_files() {
+        let node = &t.nodes[n as usize];
+        if !copied(node.layer) {
+            continue;
+        }
+        let ino = node.inode;
+        if v.a.attribution.owners[v.a.attribution.by_inode[ino as usize] as usize].kind != OwnerKind::Category {
+            continue;
+        }
+        let path = t.path(n);
+        let p = String::from_utf8_lossy(&path);
+        let comps: Vec<&str> = p.split('/').collect();
+        let name = comps.last().copied().unwrap_or("");
+        let hit: Option<(&'static str, bool)> = if comps.contains(&".git") {
+            Some(("**/.git", false))
+        } else if comps.contains(&"node_modules") {
+            Some(("**/node_modules", false))
+        } else if comps.iter().any(|c| *c == ".venv" || *c == "venv") {
+            Some(("**/.venv", false))
+        } else if comps.contains(&"__pycache__") || name.ends_with(".pyc") {
+            Some(("**/__pycache__", false))
+        } else if comps.iter().any(|c| matches!(*c, ".pytest_cache" | ".mypy_cache" | ".ruff_cache" | ".tox" | ".ipynb_checkpoints")) {
+            Some(("**/.*_cache", false))
+        } else if name == ".env" || name.starts_with(".env.") || name.ends_with(".pem") || name.ends_with(".key") || name.starts_with("id_rsa") || name.starts_with("id_ed25519") {
+            Some((if name.starts_with(".env") { "**/.env*" } else { "**/*.pem" }, true))
+        } else {
+            None
+        };
+        if let Some((pat, secret)) = hit {
+            let e = hits.entry(pat).or_insert((Vec::new(), secret, HashSet::new()));
+            e.0.push(ino);
+            e.2.insert(node.layer);
+        }
+    }
+    let mut pats: Vec<&'static str> = hits.keys().copied().collect();
+    pats.sort();
+    for pat in pats {
+        let (inos, secret, layers) = &hits[pat];
+        let mut ls: Vec<u16> = layers.iter().copied().collect();
+        ls.sort();
+        let mut d = Draft::new(
+            "context-leak",
+            if *secret {
+                format!("secrets copied from the build context ({}): {}", pat, v.path(inos[0]))
+            } else {
+                format!("{pat} copied from the build context: {} in {} files", human(v.bytes(inos)), inos.len())
+            },
+            inos.clone(),
+            0,
+            "Files that COPY/ADD brought in from the build context and nothing at run time needs; a .dockerignore keeps them out.".into(),
+            v.evidence(inos, vec![], ls.iter().map(|&l| step(v.a, u64::from(l))).collect(), if *secret { vec!["a secret in an image is readable by anyone who can pull it: rotate it".into()] } else { vec![] }),
+            format!("Add {pat} to .dockerignore."),
+            Action::Dockerignore { patterns: vec![pat.to_string()] },
+        );
+        if *secret {
+            d.severity = Some("high");
+        }
+        out.push(d);
+    }
+}
+
+fn multiple_environments(v: &View, out: &mut Vec<Draft>) {
+    // Interpreters: real python3.X binaries in different places.
+    let mut interpreters: Vec<String> = Vec::new();
+    for n in v.a.tree.final_files() {
+        let name = String::from_utf8_lossy(&v.a.tree.nodes[n as usize].name).into_owned();
+        let is_py = name.strip_prefix("python3.").is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_digit()));
+        if is_py && v.size(v.a.tree.nodes[n as usize].inode) > 100_000 {
+            interpreters.push(crate::attribute::shown(&v.a.tree, n));
+        }
+    }
+    interpreters.sort();
+    // Distributions installed in more than one environment: keep the biggest environment's.
+    let mut env_size: HashMap<&str, usize> = HashMap::new();
+    for d in v.dists() {
+        *env_size.entry(d.env.as_str()).or_default() += 1;
+    }
+    let mut by_name: HashMap<&str, Vec<&Dist>> = HashMap::new();
+    for d in v.dists() {
+        by_name.entry(d.name.as_str()).or_default().push(d);
+    }
+    let mut removed = Vec::new();
+    let mut notes = Vec::new();
+    let mut names: Vec<&&str> = by_name.keys().collect();
+    names.sort();
+    for name in names {
+        let copies = &by_name[*name];
+        if copies.len() < 2 {
+            continue;
+        }
+        let keep = copies.iter().max_by_key(|d| (env_size[d.env.as_str()], std::cmp::Reverse(d.env.clone()))).unwrap();
+        for d in copies.iter().filter(|d| d.env != keep.env) {
+            removed.extend(v.dist_inodes(d));
+        }
+        if notes.len() < MAX_PATHS {
+            notes.push(format!("{name} in {}", copies.iter().map(|d| format!("{} ({})", d.env, d.version)).collect::<Vec<_>>().join(" and ")));
+        }
+    }
+    if removed.is_empty() && interpreters.len() < 2 {
+        return;
+    }
+    if interpreters.len() >= 2 {
+        notes.insert(0, format!("interpreters: {}", interpreters.join(", ")));
+    }
+    out.push(Draft::new(
+        "multiple-environments",
+        format!("several Python environments: {} of distributions installed twice{}", human(v.bytes(&removed)), if interpreters.len() >= 2 { format!(", {} interpreters", interpreters.len()) } else { String::new() }),
+        removed.clone(),
+        0,
+        "Keeping one environment (the one with most distributions) removes the other copies.".into(),
+        v.evidence(&removed, vec![], vec![], notes),
+        "Install everything into one environment (one venv copied from a builder stage), with one interpreter.".into(),
+        Action::AdviceOnly,
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requirement_names_skip_extras() {
+        assert_eq!(requirement_name("torch>=1.11.0").as_deref(), Some("torch"));
+        assert_eq!(requirement_name("Pillow ; python_version>'3'").as_deref(), Some("pillow"));
+        assert_eq!(requirement_name("pytest; extra == \"dev\""), None);
+        assert_eq!(requirement_name("huggingface_hub[torch] (>=0.20)").as_deref(), Some("huggingface-hub"));
+    }
+
+    #[test]
+    fn families_ignore_sizes() {
+        assert_eq!(family("Qwen/Qwen3-Reranker-4B"), family("Qwen/Qwen3-Reranker-0.6B"));
+        assert_ne!(family("Qwen/Qwen3-Reranker-4B"), family("Qwen/Qwen3-Embedding-4B"));
+        assert_eq!(family("openai/whisper-large"), family("openai/whisper-base"));
+    }
+
+    #[test]
+    fn toolchain_packages() {
+        for p in ["gcc", "gcc-12", "g++-12", "cpp-12", "build-essential", "zlib1g-dev", "libc6-dev", "binutils-x86-64-linux-gnu", "make"] {
+            assert!(is_toolchain(p), "{p}");
+        }
+        for p in ["libgcc-s1", "gcc-12-base", "libc6", "zlib1g", "python3"] {
+            assert!(!is_toolchain(p), "{p}");
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Findings: what could be reclaimed, why, and how. What the rules know about the world
+//! (lighter packages, heavy stacks, thresholds) is data in `rules.toml`, which users extend or
+//! override with `--rules FILE`; code only says what data cannot.
+//!
+//! Every finding names the files it would remove (inodes) and the bytes its replacement would
+//! add, so savings come from the file model, and the total counts a file once however many
+//! findings name it.
+
+pub mod checks;
+pub mod dupes;
+
+use crate::analyze::Analyzed;
+use crate::error::{Error, Result};
+use crate::report::model::{Action, Evidence, Finding, Fix, LayerStep};
+use serde::Deserialize;
+
+const BUILTIN: &str = include_str!("rules.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDef {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Findings saving less are not reported.
+    #[serde(default)]
+    pub min_bytes: Option<u64>,
+    /// Fixed severity instead of one derived from the share of the image.
+    #[serde(default)]
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Swap {
+    pub from: String,
+    pub to: String,
+    pub keeps: f64,
+    pub basis: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Heavy {
+    pub package: String,
+    pub stack: Vec<String>,
+    pub alternative: String,
+    pub replacement_bytes: u64,
+    pub basis: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rule: Vec<RuleDef>,
+    #[serde(default)]
+    swap: Vec<Swap>,
+    #[serde(default)]
+    heavy: Vec<Heavy>,
+}
+
+/// The rules in force.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    pub rules: Vec<RuleDef>,
+    pub swaps: Vec<Swap>,
+    pub heavies: Vec<Heavy>,
+}
+
+fn parse(text: &str, origin: &str) -> Result<RuleFile> {
+    toml::from_str(text).map_err(|e| Error::input(origin, format!("bad rules file: {}", e.message().trim())))
+}
+
+const SEVERITIES: &[&str] = &["high", "medium", "low", "info"];
+
+impl RuleSet {
+    pub fn builtin() -> Self {
+        let f = parse(BUILTIN, "rules.toml").expect("the built-in rules parse");
+        RuleSet { rules: f.rule, swaps: f.swap, heavies: f.heavy }
+    }
+
+    /// The built-in rules, overridden and extended by a user's file.
+    pub fn with_file(path: &std::path::Path) -> Result<Self> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::input(&origin, e))?;
+        let user = parse(&text, &origin)?;
+        let mut set = Self::builtin();
+        for r in user.rule {
+            let Some(known) = set.rules.iter_mut().find(|k| k.name == r.name) else {
+                let names: Vec<&str> = set.rules.iter().map(|k| k.name.as_str()).collect();
+                return Err(Error::input(&origin, format!("unknown rule {:?}; the rules are: {}", r.name, names.join(", "))));
+            };
+            if let Some(s) = &r.severity {
+                if !SEVERITIES.contains(&s.as_str()) {
+                    return Err(Error::input(&origin, format!("rule {}: severity {s:?} is not one of {}", r.name, SEVERITIES.join(", "))));
+                }
+            }
+            known.title = r.title.or(known.title.take());
+            known.min_bytes = r.min_bytes.or(known.min_bytes);
+            known.severity = r.severity.or(known.severity.take());
+            known.enabled = r.enabled.or(known.enabled);
+        }
+        let mut swaps = user.swap;
+        swaps.extend(set.swaps);
+        set.swaps = swaps;
+        let mut heavies = user.heavy;
+        heavies.extend(set.heavies);
+        set.heavies = heavies;
+        Ok(set)
+    }
+
+    pub fn def(&self, name: &str) -> &RuleDef {
+        self.rules.iter().find(|r| r.name == name).expect("every rule the code uses is in rules.toml")
+    }
+}
+
+/// A finding before it is numbered and checked against thresholds.
+pub struct Draft {
+    pub rule: &'static str,
+    pub title: String,
+    /// Inodes the fix removes (live files, or hidden copies for layer waste).
+    pub removed: Vec<u32>,
+    /// Bytes the fix adds back (an estimated replacement).
+    pub added: u64,
+    pub basis: String,
+    pub evidence: Evidence,
+    pub fix: Fix,
+    /// Severity the rule insists on (e.g. secrets), else derived from the saving.
+    pub severity: Option<&'static str>,
+}
+
+impl Draft {
+    pub fn new(rule: &'static str, title: String, removed: Vec<u32>, added: u64, basis: String, evidence: Evidence, text: String, action: Action) -> Self {
+        Draft { rule, title, removed, added, basis, evidence, fix: Fix { text, action }, severity: None }
+    }
+}
+
+pub fn step(a: &Analyzed, layer: u64) -> LayerStep {
+    LayerStep { index: layer, created_by: a.analysis.layers.get(layer as usize).and_then(|l| l.created_by.clone()) }
+}
+
+fn severity_for(saved: u64, whole: u64) -> &'static str {
+    let share = if whole == 0 { 0.0 } else { saved as f64 / whole as f64 };
+    if share >= 0.10 || saved >= 1 << 30 {
+        "high"
+    } else if share >= 0.01 {
+        "medium"
+    } else {
+        "low"
+    }
+}
+
+/// Run every enabled rule. Returns the findings (largest saving first) and the bytes all of
+/// them together would save, each file counted once.
+pub fn evaluate(set: &RuleSet, a: &Analyzed, dupes: Option<&dupes::Duplicates>) -> (Vec<Finding>, u64) {
+    let drafts = checks::all(set, a, dupes);
+    let sizes: Vec<u64> = a.tree.inodes.iter().map(|i| i.size).collect();
+    let whole = a.analysis.totals.final_bytes.max(1);
+    let mut scored: Vec<(u64, Draft)> = drafts
+        .into_iter()
+        .filter(|d| set.def(d.rule).enabled.unwrap_or(true))
+        .map(|d| {
+            let removed: u64 = d.removed.iter().map(|&i| sizes[i as usize]).sum();
+            (removed.saturating_sub(d.added), d)
+        })
+        .filter(|(saved, d)| *saved >= set.def(d.rule).min_bytes.unwrap_or(0) || d.severity.is_some())
+        .collect();
+    scored.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.rule.cmp(y.1.rule)).then(x.1.title.cmp(&y.1.title)));
+    let mut taken = vec![false; sizes.len()];
+    let mut total = 0u64;
+    let mut out = Vec::new();
+    for (saved, d) in scored {
+        let mut fresh = 0u64;
+        for &i in &d.removed {
+            if !std::mem::replace(&mut taken[i as usize], true) {
+                fresh += sizes[i as usize];
+            }
+        }
+        total += fresh.saturating_sub(d.added);
+        let def = set.def(d.rule);
+        let severity = def.severity.clone().unwrap_or_else(|| d.severity.unwrap_or_else(|| severity_for(saved, whole)).to_string());
+        out.push(Finding {
+            id: def.id.clone().unwrap_or_default(),
+            rule: d.rule.to_string(),
+            severity,
+            title: d.title,
+            bytes_saved: saved,
+            basis: d.basis,
+            evidence: d.evidence,
+            fix: d.fix,
+        });
+    }
+    (out, total)
+}
