@@ -33,6 +33,8 @@ pub struct LayerEntry {
     pub kind: EntryKind,
     /// Apparent size of a regular file; 0 for everything else.
     pub size: u64,
+    /// Where the file's data starts in the uncompressed tar stream.
+    pub offset: u64,
     /// Symlink target (as written) or hard-link target (normalised).
     pub link: Option<Box<[u8]>>,
     /// The file's bytes, when the capture predicate asked for them.
@@ -219,6 +221,7 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
             path: dir.into(),
             kind: EntryKind::Opaque,
             size: 0,
+            offset: 0,
             link: None,
             content: None,
         });
@@ -235,11 +238,13 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
             path: join(dir, name),
             kind: EntryKind::Whiteout,
             size: 0,
+            offset: 0,
             link: None,
             content: None,
         });
         return Ok(());
     }
+    let offset = e.raw_file_position();
     let (kind, size) = match ty {
         T::Regular | T::Continuous | T::GNUSparse => (EntryKind::File, e.size()),
         T::Directory => (EntryKind::Dir, 0),
@@ -273,6 +278,7 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
         path,
         kind,
         size,
+        offset,
         link,
         content,
     });
