@@ -106,21 +106,43 @@ pub struct Image {
 impl Image {
     /// `created_by` of each layer: history entries that made no layer are skipped; when the
     /// counts disagree, history is aligned from the top layer and the rest is unknown (None).
+    /// buildah records a stage's whole change at its last instruction (often a `CMD`) and marks
+    /// the ADD/COPY/RUN steps before it empty: those steps are shown instead, as they made the
+    /// files.
     pub fn created_by(&self) -> Vec<Option<String>> {
-        let hist: Vec<&History> = self
-            .config
-            .history
-            .iter()
-            .flatten()
-            .filter(|h| !h.empty_layer.unwrap_or(false))
-            .collect();
+        let all: Vec<&History> = self.config.history.iter().flatten().collect();
+        let mut hist: Vec<String> = Vec::new();
+        for (i, h) in all.iter().enumerate() {
+            if h.empty_layer.unwrap_or(false) {
+                continue;
+            }
+            let own = h.created_by.clone().unwrap_or_default();
+            let mut makers: Vec<String> = Vec::new();
+            if is_metadata_step(&own) {
+                for prev in all[..i].iter().rev() {
+                    if !prev.empty_layer.unwrap_or(false) {
+                        break;
+                    }
+                    let c = prev.created_by.clone().unwrap_or_default();
+                    if !is_metadata_step(&c) {
+                        makers.push(c);
+                    }
+                }
+            }
+            if makers.is_empty() {
+                hist.push(own);
+            } else {
+                makers.reverse();
+                hist.push(makers.join("\n"));
+            }
+        }
         let n = self.layers.len();
         let mut out = vec![None; n];
-        for (i, h) in hist.iter().rev().enumerate() {
+        for (i, h) in hist.into_iter().rev().enumerate() {
             if i >= n {
                 break;
             }
-            out[n - 1 - i] = Some(h.created_by.clone().unwrap_or_default());
+            out[n - 1 - i] = Some(h);
         }
         out
     }
@@ -129,6 +151,17 @@ impl Image {
         let ids = self.config.rootfs.as_ref().and_then(|r| r.diff_ids.clone()).unwrap_or_default();
         (0..self.layers.len()).map(|i| ids.get(i).cloned()).collect()
     }
+}
+
+/// A history step that changes only the config, never files.
+fn is_metadata_step(created_by: &str) -> bool {
+    let s = created_by.trim();
+    let s = s.strip_prefix("/bin/sh -c #(nop)").map(str::trim_start).unwrap_or(s);
+    let word = s.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+    matches!(
+        word.as_str(),
+        "CMD" | "ENV" | "LABEL" | "WORKDIR" | "ENTRYPOINT" | "EXPOSE" | "USER" | "VOLUME" | "STOPSIGNAL" | "HEALTHCHECK" | "SHELL" | "ARG" | "ONBUILD" | "MAINTAINER"
+    )
 }
 
 /// What the user asked for.
@@ -538,5 +571,43 @@ mod tests {
         assert!(ref_matches("localhost/pyapp:latest", "pyapp:latest"));
         assert!(ref_matches("localhost/pyapp:latest", "pyapp"));
         assert!(!ref_matches("localhost/pyapp:latest", "app:latest"));
+    }
+}
+
+#[cfg(test)]
+mod history_tests {
+    use super::*;
+
+    fn image(history: &[(&str, bool)], layers: usize) -> Image {
+        Image {
+            format: Format::OciDir,
+            reference: None,
+            platform: "linux/amd64".into(),
+            config_digest: String::new(),
+            config: Config {
+                history: Some(history.iter().map(|(c, e)| History { created_by: Some(c.to_string()), empty_layer: Some(*e), comment: None }).collect()),
+                ..Config::default()
+            },
+            layers: (0..layers).map(|i| LayerRef { name: i.to_string(), digest: None, size: None, media_type: None }).collect(),
+        }
+    }
+
+    #[test]
+    fn a_layer_recorded_at_a_metadata_step_shows_the_steps_that_made_it() {
+        let img = image(
+            &[
+                ("/bin/sh -c #(nop) ADD file:abc in / ", true),
+                ("/bin/sh -c #(nop) ENV A=b", true),
+                ("/bin/sh -c #(nop) CMD [\"bash\"]", false),
+                ("/bin/sh -c apt-get install -y python3", true),
+                ("/bin/sh -c #(nop) CMD [\"python3\"]", false),
+                ("/bin/sh -c pip install x", false),
+            ],
+            3,
+        );
+        let c = img.created_by();
+        assert_eq!(c[0].as_deref(), Some("/bin/sh -c #(nop) ADD file:abc in / "));
+        assert_eq!(c[1].as_deref(), Some("/bin/sh -c apt-get install -y python3"));
+        assert_eq!(c[2].as_deref(), Some("/bin/sh -c pip install x"));
     }
 }
