@@ -148,7 +148,14 @@ impl Tar {
 /// A legacy `docker save` archive. `manifest_last` writes manifest.json after the layers,
 /// as Docker did.
 pub fn docker_archive(layers: &[Vec<u8>], tag: &str, manifest_last: bool) -> Vec<u8> {
-    let cfg = config(layers, "amd64");
+    docker_archive_cfg(layers, tag, manifest_last, |_| {})
+}
+
+/// The same, with the config adjusted by `patch` (history, env, labels...).
+pub fn docker_archive_cfg(layers: &[Vec<u8>], tag: &str, manifest_last: bool, patch: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_slice(&config(layers, "amd64")).unwrap();
+    patch(&mut v);
+    let cfg = serde_json::to_vec(&v).unwrap();
     let cfg_name = format!("{}.json", sha(&cfg));
     let names: Vec<String> = layers.iter().enumerate().map(|(i, l)| format!("{}{i}/layer.tar", &sha(l)[..8])).collect();
     let manifest = serde_json::to_vec(&serde_json::json!([{"Config": cfg_name, "RepoTags": [tag], "Layers": names}])).unwrap();

@@ -1,0 +1,309 @@
+//! Every rule on an image built in the test that must trigger it, and one that must not.
+
+mod common;
+use common::*;
+use slim::analyze::{self, Options};
+use slim::report::model::{Action, Analysis, Finding};
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+const SP: &str = "usr/local/lib/python3.11/site-packages";
+
+/// An installed wheel: files, METADATA (with Requires-Dist), WHEEL tag, RECORD.
+fn wheel(name: &str, version: &str, requires: &[&str], tag: &str, files: &[(&str, usize)]) -> Vec<E<'static>> {
+    wheel_in(SP, name, version, requires, tag, files)
+}
+
+fn wheel_in(env: &str, name: &str, version: &str, requires: &[&str], tag: &str, files: &[(&str, usize)]) -> Vec<E<'static>> {
+    let di = format!("{}-{version}.dist-info", name.replace('-', "_"));
+    let mut meta = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n");
+    for r in requires {
+        meta.push_str(&format!("Requires-Dist: {r}\n"));
+    }
+    let mut record = String::new();
+    let mut out = Vec::new();
+    for (i, (rel, size)) in files.iter().enumerate() {
+        record.push_str(&format!("{rel},,\n"));
+        // Distinct content per file so duplicate detection stays quiet.
+        let mut data = vec![i as u8; *size];
+        if let Some(b) = data.first_mut() {
+            *b = name.len() as u8;
+        }
+        out.push(E::File(leak(format!("{env}/{rel}")), data));
+    }
+    record.push_str(&format!("{di}/METADATA,,\n{di}/WHEEL,,\n{di}/RECORD,,\n"));
+    out.push(E::File(leak(format!("{env}/{di}/METADATA")), meta.into_bytes()));
+    out.push(E::File(leak(format!("{env}/{di}/WHEEL")), format!("Wheel-Version: 1.0\nTag: {tag}\n").into_bytes()));
+    out.push(E::File(leak(format!("{env}/{di}/RECORD")), record.into_bytes()));
+    out
+}
+
+const MANY: &str = "cp311-cp311-manylinux_2_17_x86_64";
+const MIB: usize = 1 << 20;
+
+fn run(archive: Vec<u8>, opts: Options<'static>) -> Analysis {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("img.tar");
+    std::fs::write(&p, archive).unwrap();
+    analyze::run(p.to_str().unwrap(), &opts).unwrap().analysis
+}
+
+fn analyze(layers: &[Vec<u8>]) -> Analysis {
+    run(docker_archive(layers, "t:1", false), Options::new(20))
+}
+
+fn with_history(layers: &[Vec<u8>], steps: &[&str]) -> Analysis {
+    let steps: Vec<String> = steps.iter().map(|s| s.to_string()).collect();
+    run(
+        docker_archive_cfg(layers, "t:1", false, move |c| {
+            c["history"] = serde_json::Value::Array(steps.iter().map(|s| serde_json::json!({"created_by": s})).collect());
+        }),
+        Options::new(20),
+    )
+}
+
+fn of<'a>(a: &'a Analysis, rule: &str) -> Vec<&'a Finding> {
+    a.findings.iter().filter(|f| f.rule == rule).collect()
+}
+
+fn torch_image() -> Vec<E<'static>> {
+    let mut l = wheel("torch", "2.5.1", &["triton==3.1.0; platform_system == \"Linux\"", "nvidia-cublas-cu12==12.4.5.8"], MANY, &[("torch/lib/libtorch_cuda.so", 3 * MIB), ("torch/lib/libtorch_cpu.so", 2 * MIB), ("torch/__init__.py", 100)]);
+    l.extend(wheel("nvidia-cublas-cu12", "12.4.5.8", &[], MANY, &[("nvidia/cublas/lib/libcublas.so.12", 4 * MIB)]));
+    l.extend(wheel("triton", "3.1.0", &[], MANY, &[("triton/_C/libtriton.so", 2 * MIB)]));
+    l.extend(wheel("sentence-transformers", "3.3.1", &["torch>=1.11.0", "transformers<5.0.0,>=4.41.0", "pytest; extra == \"dev\""], "py3-none-any", &[("sentence_transformers/__init__.py", 5000)]));
+    l.extend(wheel("transformers", "4.46.3", &[], "py3-none-any", &[("transformers/__init__.py", 9000)]));
+    l.extend(wheel("fastapi", "0.115.0", &[], "py3-none-any", &[("fastapi/__init__.py", 3000)]));
+    l
+}
+
+#[test]
+fn cuda_on_cpu_triggers_without_gpu_hints_and_not_with_them() {
+    let a = analyze(&[layer(&torch_image())]);
+    let f = of(&a, "cuda-on-cpu");
+    assert_eq!(f.len(), 1, "{:?}", a.findings);
+    let f = f[0];
+    assert_eq!(f.id, "SLIM001");
+    // nvidia wheel + triton + libtorch_cuda (+ their small metadata files).
+    assert!(f.bytes_saved >= (9 * MIB) as u64 && f.bytes_saved < (9 * MIB + 10_000) as u64, "{}", f.bytes_saved);
+    assert!(f.evidence.notes.iter().any(|n| n == "torch ← sentence-transformers"), "{:?}", f.evidence.notes);
+    assert!(matches!(&f.fix.action, Action::PipIndexUrl { packages, index_url } if packages == &["torch"] && index_url.ends_with("/whl/cpu")));
+    assert!(!f.evidence.paths.iter().any(|p| p.ends_with("libtorch_cpu.so")), "the CPU library stays");
+
+    let gpu = run(
+        docker_archive_cfg(&[layer(&torch_image())], "t:1", false, |c| {
+            c["config"]["Env"] = serde_json::json!(["NVIDIA_VISIBLE_DEVICES=all"]);
+        }),
+        Options::new(20),
+    );
+    assert!(of(&gpu, "cuda-on-cpu").is_empty());
+
+    let cpu = analyze(&[layer(&wheel("torch", "2.5.1+cpu", &[], "cp311-cp311-linux_x86_64", &[("torch/lib/libtorch_cpu.so", 2 * MIB)]))]);
+    assert!(of(&cpu, "cuda-on-cpu").is_empty());
+}
+
+/// Options whose heavy stacks cost nothing to replace, so small test wheels still save bytes.
+fn free_replacements() -> Options<'static> {
+    let mut o = Options::new(20);
+    for h in &mut o.rules.heavies {
+        h.replacement_bytes = 0;
+    }
+    o
+}
+
+#[test]
+fn heavy_dependency_names_the_chain_and_only_what_it_alone_needs() {
+    // With the built-in estimate (80 MB for fastembed) these small wheels save nothing.
+    assert!(of(&analyze(&[layer(&torch_image())]), "heavy-dependency").is_empty());
+    let a = run(docker_archive(&[layer(&torch_image())], "t:1", false), free_replacements());
+    let f = of(&a, "heavy-dependency");
+    assert_eq!(f.len(), 1, "{:?}", a.findings);
+    let f = f[0];
+    assert!(f.evidence.notes.contains(&"torch ← sentence-transformers".to_string()));
+    assert!(f.evidence.owners.contains(&"python:transformers".to_string()));
+    assert!(!f.evidence.owners.contains(&"python:fastapi".to_string()));
+    // Overlapping findings: the total counts torch's CUDA files once.
+    let sum: u64 = a.findings.iter().map(|f| f.bytes_saved).sum();
+    assert!(a.totals.reclaimable_bytes < sum);
+    assert!(a.totals.reclaimable_bytes <= a.totals.final_bytes);
+
+    // When the app also requires torch directly, torch is not sentence-transformers' alone.
+    let mut l = torch_image();
+    l.extend(wheel("my-app", "1.0", &["torch", "sentence-transformers"], "py3-none-any", &[("my_app.py", 10)]));
+    let a = run(docker_archive(&[layer(&l)], "t:1", false), free_replacements());
+    assert!(of(&a, "heavy-dependency").is_empty(), "{:?}", of(&a, "heavy-dependency"));
+}
+
+#[test]
+fn package_swap_for_opencv_but_not_for_the_headless_build() {
+    let a = analyze(&[layer(&wheel("opencv-python", "4.10.0.84", &[], MANY, &[("cv2/cv2.abi3.so", 8 * MIB)]))]);
+    let f = of(&a, "package-swap");
+    assert_eq!(f.len(), 1);
+    assert!(matches!(&f[0].fix.action, Action::PackageSwap { from, to } if from == "opencv-python" && to == "opencv-python-headless"));
+    assert!(f[0].bytes_saved > (MIB as u64) && f[0].bytes_saved < (8 * MIB) as u64 / 2);
+    let a = analyze(&[layer(&wheel("opencv-python-headless", "4.10.0.84", &[], MANY, &[("cv2/cv2.abi3.so", 6 * MIB)]))]);
+    assert!(of(&a, "package-swap").is_empty());
+}
+
+#[test]
+fn baked_models_and_families() {
+    let hub = "root/.cache/huggingface/hub";
+    let l = layer(&[
+        E::File(leak(format!("{hub}/models--Qwen--Qwen3-Reranker-4B/blobs/a1")), vec![1; 6 * MIB]),
+        E::Symlink(leak(format!("{hub}/models--Qwen--Qwen3-Reranker-4B/snapshots/r/model.safetensors")), "../../blobs/a1"),
+        E::File(leak(format!("{hub}/models--Qwen--Qwen3-Reranker-0.6B/blobs/b1")), vec![2; 2 * MIB]),
+        E::Symlink(leak(format!("{hub}/models--Qwen--Qwen3-Reranker-0.6B/snapshots/r/model.safetensors")), "../../blobs/b1"),
+    ]);
+    let a = analyze(&[l]);
+    let f = of(&a, "baked-model");
+    assert_eq!(f.len(), 2, "{:?}", a.findings);
+    assert!(f[0].title.contains("Qwen/Qwen3-Reranker-4B") && f[0].title.contains("same family"), "{}", f[0].title);
+    assert_eq!(f[0].bytes_saved, (6 * MIB) as u64);
+    // The model's files are not reported again as a cache.
+    assert!(of(&a, "cache-left").is_empty(), "{:?}", of(&a, "cache-left"));
+    assert!(of(&analyze(&[layer(&[file("app/main.py", 10)])]), "baked-model").is_empty());
+}
+
+#[test]
+fn duplicate_files_hash_only_colliding_sizes() {
+    let l = layer(&[
+        E::File("app/a.bin", vec![7; 2 * MIB]),
+        E::File("app/copy/a.bin", vec![7; 2 * MIB]),
+        E::File("app/other.bin", vec![8; 2 * MIB]),
+        E::File("app/small1", vec![1; 1000]),
+        E::File("app/small2", vec![1; 1000]),
+    ]);
+    let archive = docker_archive(&[l], "t:1", false);
+    let a = run(archive.clone(), Options::new(20));
+    let f = of(&a, "duplicate-files");
+    assert_eq!(f.len(), 1, "{:?}", a.findings);
+    assert_eq!(f[0].bytes_saved, (2 * MIB) as u64);
+    // Same with gzip layers in an OCI layout (the ranges are decoded again).
+    let plain = vec![layer(&[E::File("x/1", vec![3; 3 * MIB]), E::File("y/2", vec![3; 3 * MIB])])];
+    let oci = oci_layout(&plain, gzip, "application/vnd.oci.image.layer.v1.tar+gzip", "latest");
+    let a = run(oci.tar(), Options::new(20));
+    assert_eq!(of(&a, "duplicate-files")[0].bytes_saved, (3 * MIB) as u64);
+    // Equal sizes, different content: nothing.
+    let l = layer(&[E::File("a", vec![1; 2 * MIB]), E::File("b", vec![2; 2 * MIB])]);
+    assert!(of(&analyze(&[l]), "duplicate-files").is_empty());
+}
+
+#[test]
+fn layer_waste_names_both_layers_and_the_fix() {
+    let l0 = layer(&[E::Dir("app"), E::File("app/data.bin", vec![1; 3 * MIB])]);
+    let l1 = layer(&[E::File("app/data.bin", vec![1; 3 * MIB])]);
+    let l2 = layer(&[file("tmp/build.tar", 2 * MIB)]);
+    let l3 = layer(&[E::Whiteout("tmp/build.tar")]);
+    let a = with_history(&[l0, l1, l2, l3], &["/bin/sh -c #(nop) COPY dir:x in /app", "/bin/sh -c chmod -R g=u /app", "/bin/sh -c curl -o /tmp/build.tar x", "/bin/sh -c rm /tmp/build.tar"]);
+    let f = of(&a, "layer-waste");
+    assert_eq!(f.len(), 2, "{:?}", a.findings);
+    let chmod = f.iter().find(|f| f.evidence.layers[1].index == 1).unwrap();
+    assert!(matches!(chmod.fix.action, Action::CopyChown { layer: 1 }));
+    assert_eq!(chmod.bytes_saved, (3 * MIB) as u64);
+    let rm = f.iter().find(|f| f.evidence.layers[1].index == 3).unwrap();
+    assert!(matches!(rm.fix.action, Action::MergeRuns { create_layer: 2, delete_layer: 3 }));
+    assert!(of(&analyze(&[layer(&[file("a", 3 * MIB)])]), "layer-waste").is_empty());
+}
+
+#[test]
+fn cache_left_for_pip_cache_and_apt_lists() {
+    let l = layer(&[
+        file("root/.cache/pip/http-v2/a/b/c/body", 2 * MIB),
+        file("var/lib/apt/lists/deb.debian.org_Packages", 3 * MIB),
+        file("usr/lib/python3.11/__pycache__/os.cpython-311.pyc", 2 * MIB),
+    ]);
+    let a = analyze(&[l]);
+    let f = of(&a, "cache-left");
+    assert_eq!(f.len(), 2, "stdlib bytecode is not flagged: {:?}", f);
+    assert!(f.iter().any(|f| matches!(f.fix.action, Action::PipNoCacheDir) && f.bytes_saved == (2 * MIB) as u64));
+    assert!(f.iter().any(|f| matches!(f.fix.action, Action::AptCleanup) && f.bytes_saved == (3 * MIB) as u64));
+}
+
+fn dpkg_layer(pkgs: &[(&str, &str, usize)]) -> Vec<u8> {
+    let mut status = String::new();
+    let mut entries = Vec::new();
+    for (name, path, size) in pkgs {
+        status.push_str(&format!("Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n\n"));
+        entries.push(E::File(leak(format!("var/lib/dpkg/info/{name}.list")), format!("/{path}\n").into_bytes()));
+        entries.push(E::File(leak(path.to_string()), vec![9; *size]));
+    }
+    entries.push(E::File("var/lib/dpkg/status", status.into_bytes()));
+    layer(&entries)
+}
+
+#[test]
+fn build_toolchain_drops_or_goes_multi_stage_by_wheel_tags() {
+    let tools = dpkg_layer(&[("gcc-12", "usr/lib/gcc/x86_64-linux-gnu/12/cc1", 4 * MIB), ("zlib1g-dev", "usr/include/zlib.h", 100_000), ("zlib1g", "usr/lib/x86_64-linux-gnu/libz.so.1", 120_000)]);
+    let prebuilt = layer(&wheel("numpy", "2.1.3", &[], MANY, &[("numpy/core.so", 1000)]));
+    let a = analyze(&[tools.clone(), prebuilt]);
+    let f = of(&a, "build-toolchain");
+    assert_eq!(f.len(), 1, "{:?}", a.findings);
+    assert!(matches!(&f[0].fix.action, Action::DropToolchain { packages, multi_stage: false } if packages == &["gcc-12", "zlib1g-dev"]));
+    let built = layer(&wheel("pyyaml", "6.0.2", &[], "cp311-cp311-linux_x86_64", &[("yaml/_yaml.so", 1000)]));
+    let a = analyze(&[tools, built]);
+    let f = of(&a, "build-toolchain");
+    assert!(matches!(&f[0].fix.action, Action::DropToolchain { multi_stage: true, .. }));
+    assert!(f[0].fix.text.contains("pyyaml 6.0.2"));
+    let a = analyze(&[dpkg_layer(&[("zlib1g", "usr/lib/x86_64-linux-gnu/libz.so.1", 2 * MIB)])]);
+    assert!(of(&a, "build-toolchain").is_empty());
+}
+
+#[test]
+fn context_leak_only_for_files_copied_from_the_context() {
+    let l = layer(&[file("app/.git/objects/pack/pack-1.pack", 5000), file("app/.env", 60), file("app/main.py", 100)]);
+    let a = with_history(&[l.clone()], &["/bin/sh -c #(nop) COPY dir:abc in /app"]);
+    let f = of(&a, "context-leak");
+    assert_eq!(f.len(), 2, "{:?}", a.findings);
+    let git = f.iter().find(|f| f.title.contains(".git")).unwrap();
+    assert!(matches!(&git.fix.action, Action::Dockerignore { patterns } if patterns == &["**/.git"]));
+    let env = f.iter().find(|f| f.title.contains("secrets")).unwrap();
+    assert_eq!(env.severity, "high");
+    let a = with_history(&[l], &["/bin/sh -c git clone https://example.invalid/x /app"]);
+    assert!(of(&a, "context-leak").is_empty());
+}
+
+#[test]
+fn multiple_environments_when_a_distribution_is_installed_twice() {
+    let mut l = wheel_in("opt/venv/lib/python3.11/site-packages", "numpy", "2.1.3", &[], MANY, &[("numpy/core.so", 2 * MIB)]);
+    l.extend(wheel_in("opt/venv/lib/python3.11/site-packages", "six", "1.16.0", &[], "py3-none-any", &[("six.py", 1000)]));
+    l.extend(wheel("numpy", "1.26.4", &[], MANY, &[("numpy/core.so", 3 * MIB + 5)]));
+    let a = analyze(&[layer(&l)]);
+    let f = of(&a, "multiple-environments");
+    assert_eq!(f.len(), 1, "{:?}", a.findings);
+    assert!(f[0].bytes_saved >= (3 * MIB) as u64);
+    assert!(f[0].evidence.notes[0].contains("numpy"));
+    let a = analyze(&[layer(&wheel("numpy", "1.26.4", &[], MANY, &[("numpy/core.so", 3 * MIB)]))]);
+    assert!(of(&a, "multiple-environments").is_empty());
+}
+
+#[test]
+fn user_rules_override_and_extend() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, "[[rule]]\nname = \"package-swap\"\nenabled = false\n\n[[heavy]]\npackage = \"fastapi\"\nstack = [\"fastapi\"]\nalternative = \"nothing\"\nreplacement_bytes = 0\nbasis = \"test\"\n").unwrap();
+    let mut l = wheel("opencv-python", "4.10.0.84", &[], MANY, &[("cv2/cv2.abi3.so", 8 * MIB)]);
+    l.extend(wheel("fastapi", "0.115.0", &[], "py3-none-any", &[("fastapi/big.bin", 2 * MIB)]));
+    let img = dir.path().join("img.tar");
+    std::fs::write(&img, docker_archive(&[layer(&l)], "t:1", false)).unwrap();
+    let out = assert_cmd::Command::cargo_bin("slim").unwrap().arg("analyze").arg(&img).args(["--format", "json", "--rules"]).arg(&rules).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let a: Analysis = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(of(&a, "package-swap").is_empty());
+    assert_eq!(of(&a, "heavy-dependency").len(), 1);
+    std::fs::write(&rules, "[[rule]]\nname = \"no-such-rule\"\n").unwrap();
+    let out = assert_cmd::Command::cargo_bin("slim").unwrap().arg("analyze").arg(&img).arg("--rules").arg(&rules).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown rule \"no-such-rule\""));
+}
+
+#[test]
+fn findings_are_sorted_and_the_text_report_totals_them() {
+    let mut l = torch_image();
+    l.push(file("root/.cache/pip/http-v2/x", 2 * MIB));
+    let a = analyze(&[layer(&l)]);
+    assert!(a.findings.windows(2).all(|w| w[0].bytes_saved >= w[1].bytes_saved));
+    let text = slim::report::text::render(&a, 10);
+    assert!(text.contains("SLIM001 cuda-on-cpu"), "{text}");
+    assert!(text.contains(&format!("total: {} reclaimable", slim::report::human(a.totals.reclaimable_bytes))), "{text}");
+}
