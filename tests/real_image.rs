@@ -55,5 +55,33 @@ fn real_python_image_matches_importlib_dpkg_and_umoci() {
         assert!(owners.iter().any(|o| o["kind"] == "category" && o["name"] == "apt-lists" && o["bytes"].as_u64().unwrap() > 1_000_000));
         let biggest_py = owners.iter().find(|o| o["kind"] == "python").unwrap();
         assert_eq!(biggest_py["name"], "numpy");
+        // The careless build is caught: apt lists kept, a -dev package with nothing compiled.
+        let rules: Vec<&str> = a["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+        assert!(rules.contains(&"cache-left") && rules.contains(&"build-toolchain"), "{rules:?}");
+    }
+}
+
+#[test]
+#[ignore = "builds a real image with buildah; run by .ci/run"]
+fn a_well_built_image_gets_no_finding_worth_more_than_one_percent() {
+    let build = root().join("../shared/tools/build-image");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("img.tar");
+    let st = std::process::Command::new("bash")
+        .arg(&build)
+        .arg(root().join("tests/images/wellbuilt"))
+        .arg(&out)
+        .args(["--format", "oci-archive", "--compress", "gzip", "--tag", "localhost/wellbuilt:latest"])
+        .status()
+        .unwrap();
+    assert!(st.success(), "build-image failed");
+    let res = Command::cargo_bin("slim").unwrap().arg("analyze").arg(&out).args(["--format", "json"]).output().unwrap();
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let a: Value = serde_json::from_slice(&res.stdout).unwrap();
+    let whole = a["totals"]["final_bytes"].as_u64().unwrap();
+    assert!(whole > 50_000_000, "a real image");
+    for f in a["findings"].as_array().unwrap() {
+        let saved = f["bytes_saved"].as_u64().unwrap();
+        assert!(saved * 100 <= whole, "finding worth more than 1%: {f}");
     }
 }

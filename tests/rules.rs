@@ -251,10 +251,24 @@ fn build_toolchain_drops_or_goes_multi_stage_by_wheel_tags() {
 
 #[test]
 fn context_leak_only_for_files_copied_from_the_context() {
-    let l = layer(&[file("app/.git/objects/pack/pack-1.pack", 5000), file("app/.env", 60), file("app/main.py", 100)]);
+    let l = layer(&[
+        file("app/.git/objects/pack/pack-1.pack", 5000),
+        file("app/.env", 60),
+        file("app/main.py", 100),
+        // A certificate is not a secret; a venv whose interpreter is in the image is not a leak.
+        file("usr/local/share/ca.pem", 3000),
+        E::File("venv/pyvenv.cfg", b"home = /usr/bin\n".to_vec()),
+        file("venv/bin/activate", 2000),
+        file("usr/bin/python3.11", 10),
+        // A workstation venv: its interpreter is not in the image.
+        E::File("app/.venv/pyvenv.cfg", b"home = /opt/homebrew/bin\n".to_vec()),
+        file("app/.venv/bin/activate", 2000),
+    ]);
     let a = with_history(&[l.clone()], &["/bin/sh -c #(nop) COPY dir:abc in /app"]);
     let f = of(&a, "context-leak");
-    assert_eq!(f.len(), 2, "{:?}", a.findings);
+    assert_eq!(f.len(), 3, "{:?}", a.findings);
+    let venv = f.iter().find(|f| f.title.contains(".venv")).unwrap();
+    assert!(venv.evidence.paths.iter().all(|p| p.starts_with("/app/.venv/")), "{:?}", venv.evidence.paths);
     let git = f.iter().find(|f| f.title.contains(".git")).unwrap();
     assert!(matches!(&git.fix.action, Action::Dockerignore { patterns } if patterns == &["**/.git"]));
     let env = f.iter().find(|f| f.title.contains("secrets")).unwrap();

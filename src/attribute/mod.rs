@@ -41,6 +41,9 @@ pub fn wants(path: &[u8], size: u64) -> bool {
         // A distutils-era egg-info that is a single PKG-INFO file.
         return true;
     }
+    if name == b"pyvenv.cfg" && size < 64 << 10 {
+        return true;
+    }
     if dir.ends_with(b"var/lib/dpkg") && name == b"status" {
         return true;
     }

@@ -606,14 +606,18 @@ fn context_leak(v: &View, out: &mut Vec<Draft>) {
             Some(("**/.git", false))
         } else if comps.contains(&"node_modules") {
             Some(("**/node_modules", false))
-        } else if comps.iter().any(|c| *c == ".venv" || *c == "venv") {
-            Some(("**/.venv", false))
+        } else if let Some(i) = comps.iter().position(|c| *c == ".venv" || *c == "venv") {
+            // A venv made in the image (or copied from a builder stage) points at an
+            // interpreter the image has; one copied from a workstation does not.
+            foreign_venv(v, &comps[..=i]).then_some(("**/.venv", false))
         } else if comps.contains(&"__pycache__") || name.ends_with(".pyc") {
             Some(("**/__pycache__", false))
         } else if comps.iter().any(|c| matches!(*c, ".pytest_cache" | ".mypy_cache" | ".ruff_cache" | ".tox" | ".ipynb_checkpoints")) {
             Some(("**/.*_cache", false))
-        } else if name == ".env" || name.starts_with(".env.") || name.ends_with(".pem") || name.ends_with(".key") || name.starts_with("id_rsa") || name.starts_with("id_ed25519") {
-            Some((if name.starts_with(".env") { "**/.env*" } else { "**/*.pem" }, true))
+        } else if name == ".env" || name.starts_with(".env.") {
+            Some(("**/.env*", true))
+        } else if name.ends_with(".key") || name.starts_with("id_rsa") || name.starts_with("id_ed25519") || (name.ends_with(".pem") && (name.contains("key") || name.contains("private"))) {
+            Some(("**/*.key", true))
         } else {
             None
         };
@@ -647,6 +651,19 @@ fn context_leak(v: &View, out: &mut Vec<Draft>) {
             d.severity = Some("high");
         }
         out.push(d);
+    }
+}
+
+/// Is the venv at `comps` one whose interpreter is not in the image (or has no pyvenv.cfg)?
+fn foreign_venv(v: &View, comps: &[&str]) -> bool {
+    let dir = comps.join("/");
+    let Some(cfg) = v.a.tree.get(format!("{dir}/pyvenv.cfg").as_bytes()) else { return true };
+    let Some(text) = v.a.tree.contents.get(&cfg) else { return true };
+    let text = String::from_utf8_lossy(text);
+    let home = text.lines().find_map(|l| l.split_once('=').filter(|(k, _)| k.trim() == "home").map(|(_, h)| h.trim().trim_start_matches('/').to_string()));
+    match home {
+        Some(h) => v.a.tree.get(h.as_bytes()).is_none(),
+        None => true,
     }
 }
 
