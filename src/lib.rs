@@ -2,13 +2,16 @@
 
 pub mod analyze;
 pub mod attribute;
+pub mod check;
 pub mod cli;
+pub mod diff;
 pub mod error;
 pub mod image;
 pub mod layers;
 pub mod output;
 pub mod report;
 pub mod rules;
+pub mod saved;
 
 use cli::{Cli, Command, Format};
 use error::Result;

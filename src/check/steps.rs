@@ -1,0 +1,332 @@
+//! Which Dockerfile line made which layer, so SARIF results and GitHub annotations can point at
+//! the step to change. Matching is by text, kept simple:
+//!
+//! - only the final stage's instructions are candidates (earlier stages make no layer of the
+//!   final image), and they are matched in order: a layer never maps above the line the layer
+//!   below it mapped to;
+//! - `RUN`: the command in the layer's history (`/bin/sh -c …`, BuildKit's `RUN /bin/sh -c … #
+//!   buildkit`, with any `|N ARG=…` prefix removed) equals the Dockerfile's command with line
+//!   continuations and comment lines removed, whitespace collapsed; exec form joins its words;
+//! - `COPY`/`ADD`: the arguments without `--flags` are equal (BuildKit keeps them as written),
+//!   or the destination is (the classic builder writes `COPY file:<hash> in /app/`; relative
+//!   destinations are resolved against the `WORKDIR`s above them);
+//! - any other instruction: keyword and arguments equal.
+//!
+//! Layers that match nothing (the base image's, steps whose text was rewritten by the builder)
+//! get no line.
+
+use parse_dockerfile::{Command, Instruction, Source};
+use std::collections::HashMap;
+
+/// A Dockerfile step: where it is and what it says.
+#[derive(Debug, Clone, PartialEq)]
+struct Step {
+    keyword: String,
+    /// Arguments without flags, whitespace collapsed.
+    text: String,
+    /// COPY/ADD: absolute destination, normalised.
+    dest: Option<String>,
+    start_line: usize,
+    end_line: usize,
+}
+
+/// Layer index → the lines of the Dockerfile step that made it.
+#[derive(Debug, Clone, Default)]
+pub struct StepLines {
+    /// The Dockerfile as named on the command line (a repository-relative path for SARIF).
+    pub path: String,
+    /// The final stage's `FROM` line: where results about the whole image point.
+    pub from_line: usize,
+    lines: HashMap<u64, (usize, usize)>,
+}
+
+impl StepLines {
+    /// First and last line (1-based) of the step that made this layer.
+    pub fn of(&self, layer: u64) -> Option<(usize, usize)> {
+        self.lines.get(&layer).copied()
+    }
+}
+
+/// Map layers (`(index, created_by)`, bottom first) to the steps of `dockerfile`.
+pub fn map(path: &str, dockerfile: &str, layers: &[(u64, Option<&str>)]) -> Result<StepLines, String> {
+    let parsed = parse_dockerfile::parse(dockerfile).map_err(|e| e.to_string().replace('\n', " "))?;
+    let escape = parsed.parser_directives.escape.as_ref().map_or('\\', |d| d.value.value);
+    let stage = parsed.stages().last().ok_or("no FROM instruction")?;
+    let line = |off: usize| dockerfile[..off.min(dockerfile.len())].matches('\n').count() + 1;
+    let from_line = line(stage.from.from.span.start);
+    let mut workdir = String::from("/");
+    let mut steps = Vec::new();
+    for ins in stage.instructions {
+        if let Some(s) = step(ins, dockerfile, escape, &mut workdir, &line) {
+            steps.push(s);
+        }
+    }
+    let mut lines = HashMap::new();
+    let mut next = 0;
+    for &(index, created_by) in layers {
+        let Some(cb) = created_by.map(History::parse) else { continue };
+        if let Some(k) = (next..steps.len()).find(|&k| cb.matches(&steps[k])) {
+            lines.insert(index, (steps[k].start_line, steps[k].end_line));
+            next = k + 1;
+        }
+    }
+    Ok(StepLines { path: path.into(), from_line, lines })
+}
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `/app/./x/` → `/app/x`.
+fn normalise_path(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+fn resolve(workdir: &str, p: &str) -> String {
+    if p.starts_with('/') { normalise_path(p) } else { normalise_path(&format!("{workdir}/{p}")) }
+}
+
+/// Shell-form text as the builder runs it: escaped newlines joined, comment lines dropped.
+fn join_lines(raw: &str, escape: char) -> String {
+    let mut out = String::new();
+    let cont = format!("{escape}");
+    for l in raw.lines() {
+        let t = l.trim_start();
+        if t.starts_with('#') {
+            continue;
+        }
+        let t = l.trim_end();
+        match t.strip_suffix(cont.as_str()) {
+            Some(body) => {
+                out.push_str(body);
+                out.push(' ');
+            }
+            None => {
+                out.push_str(t);
+                out.push(' ');
+            }
+        }
+    }
+    collapse(&out)
+}
+
+fn step(ins: &Instruction, text: &str, escape: char, workdir: &mut String, line: &dyn Fn(usize) -> usize) -> Option<Step> {
+    let end_of = |end: usize| line(end.saturating_sub(1));
+    let (keyword, start, end, args, dest) = match ins {
+        Instruction::Run(r) => {
+            let (args, end) = match &r.arguments {
+                Command::Shell(s) => (join_lines(&text[s.span.clone()], escape), s.span.end),
+                Command::Exec(e) => (collapse(&e.value.iter().map(|w| w.value.as_ref()).collect::<Vec<_>>().join(" ")), e.span.end),
+                _ => (String::new(), r.run.span.end),
+            };
+            let end = r.here_docs.last().map_or(end, |h| h.span.end);
+            ("RUN", r.run.span.start, end, args, None)
+        }
+        Instruction::Copy(c) => {
+            let (args, dest) = copy_args(&c.src, &c.dest.value, workdir);
+            ("COPY", c.copy.span.start, c.dest.span.end, args, Some(dest))
+        }
+        Instruction::Add(c) => {
+            let (args, dest) = copy_args(&c.src, &c.dest.value, workdir);
+            ("ADD", c.add.span.start, c.dest.span.end, args, Some(dest))
+        }
+        Instruction::Workdir(w) => {
+            *workdir = resolve(workdir, &w.arguments.value);
+            ("WORKDIR", w.workdir.span.start, w.arguments.span.end, collapse(&w.arguments.value), None)
+        }
+        Instruction::Env(e) => ("ENV", e.env.span.start, e.arguments.span.end, collapse(&e.arguments.value), None),
+        Instruction::User(u) => ("USER", u.user.span.start, u.arguments.span.end, collapse(&u.arguments.value), None),
+        _ => return None,
+    };
+    Some(Step { keyword: keyword.into(), text: args, dest, start_line: line(start), end_line: end_of(end).max(line(start)) })
+}
+
+fn copy_args(src: &[Source], dest: &str, workdir: &str) -> (String, String) {
+    let mut words: Vec<&str> = src
+        .iter()
+        .map(|s| match s {
+            Source::Path(p) => p.value.as_ref(),
+            _ => "<<heredoc",
+        })
+        .collect();
+    words.push(dest);
+    (collapse(&words.join(" ")), resolve(workdir, dest))
+}
+
+/// A layer's `created_by`, taken apart.
+#[derive(Debug, PartialEq)]
+struct History {
+    keyword: String,
+    /// Arguments without flags, whitespace collapsed.
+    text: String,
+    /// The classic builder's `COPY <src> in <dest>`.
+    dest: Option<String>,
+}
+
+impl History {
+    fn parse(created_by: &str) -> History {
+        let s = created_by.trim();
+        let s = s.strip_suffix("# buildkit").unwrap_or(s).trim_end();
+        if let Some(rest) = s.strip_prefix("/bin/sh -c #(nop)") {
+            return History::instruction(rest.trim());
+        }
+        if let Some(rest) = s.strip_prefix("RUN ") {
+            return History::run(rest);
+        }
+        if s.starts_with("/bin/sh -c ") || s.starts_with('|') {
+            return History::run(s);
+        }
+        History::instruction(s)
+    }
+
+    fn run(s: &str) -> History {
+        let s = s.trim();
+        // `|2 A=1 B=2 /bin/sh -c …`: build args the step saw.
+        let s = match s.strip_prefix('|').and_then(|r| r.split_once(' ')) {
+            Some((n, rest)) => {
+                let n: usize = n.parse().unwrap_or(0);
+                let mut rest = rest;
+                for _ in 0..n {
+                    rest = rest.split_once(' ').map_or("", |x| x.1);
+                }
+                rest
+            }
+            None => s,
+        };
+        let mut s = s.strip_prefix("/bin/sh -c ").unwrap_or(s).trim_start();
+        // Buildah keeps the step as written: `--mount=… ["/busybox", "sh", …]`.
+        while s.starts_with("--") {
+            s = s.split_once(char::is_whitespace).map_or("", |x| x.1).trim_start();
+        }
+        if s.starts_with('[')
+            && let Ok(words) = serde_json::from_str::<Vec<String>>(s)
+        {
+            return History { keyword: "RUN".into(), text: collapse(&words.join(" ")), dest: None };
+        }
+        History { keyword: "RUN".into(), text: collapse(s), dest: None }
+    }
+
+    fn instruction(s: &str) -> History {
+        let (kw, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
+        let keyword = kw.to_ascii_uppercase();
+        let words: Vec<&str> = rest.split_whitespace().filter(|w| !w.starts_with("--")).collect();
+        let mut dest = None;
+        if (keyword == "COPY" || keyword == "ADD")
+            && let Some(at) = words.iter().rposition(|w| *w == "in")
+            && at > 0
+            && at + 2 == words.len()
+        {
+            dest = Some(normalise_path(words[at + 1]));
+        }
+        History { keyword, text: words.join(" "), dest }
+    }
+
+    fn matches(&self, step: &Step) -> bool {
+        if self.keyword != step.keyword {
+            return false;
+        }
+        if self.text == step.text {
+            return true;
+        }
+        match (&self.dest, &step.dest) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOCKERFILE: &str = "\
+# syntax=docker/dockerfile:1
+FROM python:3.11 AS build
+RUN pip wheel -r requirements.txt
+
+FROM python:3.11-slim
+WORKDIR /app
+COPY requirements.txt .
+RUN apt-get update && \\
+    # the compiler for wheels
+    apt-get install -y gcc
+RUN --mount=type=cache,target=/root/.cache pip install -r requirements.txt
+COPY --chown=app . .
+CMD [\"python\", \"main.py\"]
+";
+
+    #[test]
+    fn buildkit_history_maps_to_lines() {
+        let layers = [
+            (0, Some("/bin/sh -c #(nop) ADD file:abc in / ")),
+            (1, Some("WORKDIR /app")),
+            (2, Some("COPY requirements.txt . # buildkit")),
+            (3, Some("RUN /bin/sh -c apt-get update &&     apt-get install -y gcc # buildkit")),
+            (4, Some("RUN /bin/sh -c pip install -r requirements.txt # buildkit")),
+            (5, Some("COPY . . # buildkit")),
+        ];
+        let m = map("Dockerfile", DOCKERFILE, &layers).unwrap();
+        assert_eq!(m.from_line, 5);
+        assert_eq!(m.of(0), None, "the base image's layer");
+        assert_eq!(m.of(1), Some((6, 6)));
+        assert_eq!(m.of(2), Some((7, 7)));
+        assert_eq!(m.of(3), Some((8, 10)));
+        assert_eq!(m.of(4), Some((11, 11)));
+        assert_eq!(m.of(5), Some((12, 12)));
+    }
+
+    #[test]
+    fn classic_builder_history_maps_to_lines() {
+        let layers = [
+            (0, Some("/bin/sh -c #(nop) COPY file:0123abcd in /app/ ")),
+            (1, Some("|1 PIP_INDEX=x /bin/sh -c apt-get update &&     apt-get install -y gcc")),
+            (2, Some("/bin/sh -c pip install -r requirements.txt")),
+            (3, Some("/bin/sh -c #(nop) COPY dir:4567 in /app ")),
+            (4, Some("/bin/sh -c echo not in the dockerfile")),
+            (5, None),
+        ];
+        let m = map("docker/Dockerfile", DOCKERFILE, &layers).unwrap();
+        assert_eq!(m.of(0), Some((7, 7)));
+        assert_eq!(m.of(1), Some((8, 10)));
+        assert_eq!(m.of(2), Some((11, 11)));
+        assert_eq!(m.of(3), Some((12, 12)));
+        assert_eq!(m.of(4), None);
+        assert_eq!(m.of(5), None);
+    }
+
+    #[test]
+    fn buildah_history_keeps_flags_and_exec_form() {
+        let df = "FROM scratch\nWORKDIR /app\nCOPY app/ /app/\nRUN --mount=type=bind,target=/bb \\\n    [\"/bb\", \"sh\", \"-c\", \"rm x\"]\n";
+        let layers = [
+            (0, Some("/bin/sh -c #(nop) COPY dir:304e in /app/ ")),
+            (1, Some("/bin/sh -c --mount=type=bind,target=/bb     [\"/bb\", \"sh\", \"-c\", \"rm x\"]")),
+        ];
+        let m = map("Dockerfile", df, &layers).unwrap();
+        assert_eq!(m.of(0), Some((3, 3)));
+        assert_eq!(m.of(1), Some((4, 5)));
+    }
+
+    #[test]
+    fn steps_are_matched_in_order() {
+        let df = "FROM x\nRUN make\nRUN make clean\nRUN make\n";
+        let layers = [(0, Some("/bin/sh -c make")), (1, Some("/bin/sh -c make"))];
+        let m = map("Dockerfile", df, &layers).unwrap();
+        assert_eq!(m.of(0), Some((2, 2)));
+        assert_eq!(m.of(1), Some((4, 4)));
+    }
+
+    #[test]
+    fn a_broken_dockerfile_is_an_error() {
+        assert!(map("Dockerfile", "RUN echo no from\n", &[]).is_err());
+    }
+}
