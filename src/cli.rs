@@ -14,6 +14,10 @@ pub struct Cli {
 pub enum Command {
     /// Account for every byte of an image: layers, final filesystem, waste.
     Analyze(AnalyzeArgs),
+    /// Fail (exit 1) when an image breaks a budget: size, waste, layers, owners, rules, growth.
+    Check(CheckArgs),
+    /// What changed between two images (or saved analyses): layers, owners, groups.
+    Diff(DiffArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -56,5 +60,96 @@ pub struct AnalyzeArgs {
     pub output: Option<PathBuf>,
     /// Rows in each list (largest files, directories, waste).
     #[arg(long, default_value_t = 10)]
+    pub top: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    #[default]
+    Text,
+    Json,
+    Junit,
+    Sarif,
+    Github,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The image (as for analyze), or an analysis JSON written by `slim analyze --format json`.
+    #[command(flatten)]
+    pub image: ImageArgs,
+    /// Most bytes the final filesystem may hold (1.5GB, 1500MB, 1.4GiB, 1500000000).
+    #[arg(long, value_name = "SIZE")]
+    pub budget: Option<crate::check::Size>,
+    /// Most bytes later layers may hide (overwritten or deleted files).
+    #[arg(long, value_name = "SIZE")]
+    pub max_wasted: Option<crate::check::Size>,
+    /// Most file bytes any one layer may hold.
+    #[arg(long, value_name = "SIZE")]
+    pub max_layer: Option<crate::check::Size>,
+    /// Least efficiency (dive's score) allowed: 0.95 or 95%.
+    #[arg(long, value_name = "RATIO")]
+    pub min_efficiency: Option<crate::check::Ratio>,
+    /// Most bytes an owner or group may hold (repeatable): torch=1GB, cuda=2GiB, dpkg:gcc-12=50MB.
+    #[arg(long, value_name = "NAME=SIZE")]
+    pub max_owner: Vec<crate::check::OwnerLimit>,
+    /// Fail when any finding of this rule is present (repeatable): cuda-on-cpu, SLIM007.
+    #[arg(long, value_name = "RULE")]
+    pub deny_rule: Vec<String>,
+    /// The analysis to compare against for --max-growth (a `slim analyze --format json` file).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Most growth of the final filesystem over the baseline: 5% or 0.05.
+    #[arg(long, value_name = "PERCENT")]
+    pub max_growth: Option<crate::check::Ratio>,
+    /// Read limits from this file's [check] table (default: ./slim.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The Dockerfile that built the image, so SARIF and GitHub annotations point at its lines.
+    #[arg(long, value_name = "FILE")]
+    pub dockerfile: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: CheckFormat,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    #[default]
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The image before (or its analysis JSON); `-` for stdin.
+    pub before: String,
+    /// The image after (or its analysis JSON); `-` for stdin.
+    pub after: String,
+    /// Which image, when an archive holds several (NAME:TAG); applies to both sides.
+    #[arg(long = "image", value_name = "NAME:TAG")]
+    pub select: Option<String>,
+    /// Which platform, when an image has several (os/arch[/variant]; default linux/amd64).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// A TOML table of owner groups to use before the built-in one (see README).
+    #[arg(long, value_name = "FILE")]
+    pub groups: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: DiffFormat,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Rows in the owner and group tables.
+    #[arg(long, default_value_t = 20)]
     pub top: usize,
 }

@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod attribute;
 pub mod check;
 pub mod cli;
+pub mod commands;
 pub mod diff;
 pub mod error;
 pub mod image;
@@ -63,5 +64,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             sink.finish(body.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Check(a) => commands::check::run(a),
+        Command::Diff(a) => commands::diff::run(a),
     }
 }

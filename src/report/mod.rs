@@ -1,6 +1,12 @@
 //! Renderers: every format draws the same typed model (`model::Analysis`).
 
+pub mod check_text;
+pub mod diff_text;
+pub mod github;
+pub mod junit;
+pub mod markdown;
 pub mod model;
+pub mod sarif;
 pub mod text;
 
 /// A path for people and JSON: `/`-rooted, valid UTF-8 kept as is, any other byte written

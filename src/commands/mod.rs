@@ -1,0 +1,5 @@
+//! Glue between the command line and the library: read inputs, call one function, render,
+//! pick the exit code. No logic of their own.
+
+pub mod check;
+pub mod diff;
