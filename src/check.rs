@@ -9,6 +9,7 @@ use crate::diff::{self, Change};
 use crate::error::{Error, Result};
 use crate::report::model::{Analysis, Finding, ImageInfo, LayerStep};
 use crate::report::text::short_step;
+use crate::rules::RuleSet;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -221,8 +222,9 @@ impl Limits {
         }
     }
 
-    /// A usage problem with this set of limits, if any.
-    pub fn problem(&self) -> Option<String> {
+    /// A usage problem with this set of limits, if any (a denied rule must be one of `rules`,
+    /// so a typo cannot pass forever).
+    pub fn problem(&self, rules: &RuleSet) -> Option<String> {
         let any = self.budget.is_some()
             || self.max_wasted.is_some()
             || self.max_layer.is_some()
@@ -234,6 +236,11 @@ impl Limits {
             return Some(format!(
                 "nothing to check: give a limit such as --budget 1.5GB (or a [check] table in {CONFIG_FILE}, see README)"
             ));
+        }
+        let known = |r: &str| rules.rules.iter().any(|d| d.name == r || d.id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(r)));
+        if let Some(unknown) = self.deny_rule.iter().find(|r| !known(r)) {
+            let names: Vec<&str> = rules.rules.iter().map(|d| d.name.as_str()).collect();
+            return Some(format!("deny-rule {unknown:?}: no such rule; the rules are: {}", names.join(", ")));
         }
         match (&self.baseline, &self.max_growth) {
             (Some(_), None) => Some("--baseline needs --max-growth (how much growth is allowed, e.g. 5%)".into()),
@@ -849,11 +856,16 @@ mod tests {
 
     #[test]
     fn limits_that_cannot_be_checked() {
-        assert!(Limits::default().problem().unwrap().contains("nothing to check"));
+        assert!(Limits::default().problem(&RuleSet::builtin()).unwrap().contains("nothing to check"));
         let l = Limits { max_growth: Some("5%".parse().unwrap()), ..Limits::default() };
-        assert!(l.problem().unwrap().contains("--baseline"));
+        assert!(l.problem(&RuleSet::builtin()).unwrap().contains("--baseline"));
         let l = Limits { baseline: Some("b.json".into()), budget: Some("1GB".parse().unwrap()), ..Limits::default() };
-        assert!(l.problem().unwrap().contains("--max-growth"));
+        assert!(l.problem(&RuleSet::builtin()).unwrap().contains("--max-growth"));
+        let l = Limits { deny_rule: vec!["cuda-on-cpu".into(), "SLIM007".into()], ..Limits::default() };
+        assert_eq!(l.problem(&RuleSet::builtin()), None);
+        let l = Limits { deny_rule: vec!["cuda-on-gpu".into()], ..Limits::default() };
+        let p = l.problem(&RuleSet::builtin()).unwrap();
+        assert!(p.contains("\"cuda-on-gpu\": no such rule") && p.contains("cuda-on-cpu"), "{p}");
     }
 
     #[test]

@@ -15,6 +15,10 @@ pub enum Command {
     /// Account for every byte of an image: layers, final filesystem, waste.
     Analyze(AnalyzeArgs),
     /// Fail (exit 1) when an image breaks a budget: size, waste, layers, owners, rules, growth.
+    ///
+    /// IMAGE may also be an analysis JSON written by `slim analyze --format json`. Limits come
+    /// from the flags and from the [check] table of ./slim.toml (or --config FILE); a flag wins
+    /// over the file. Exit codes: 0 every check passed, 1 one failed, 2 usage or input error.
     Check(CheckArgs),
     /// What changed between two images (or saved analyses): layers, owners, groups.
     Diff(DiffArgs),

@@ -170,6 +170,7 @@ fn exit_2_on_usage_and_input_errors() {
     one_line(&run(&["check", img, "--budget", "1.5XB"]), &["--budget", "unknown unit"]);
     one_line(&run(&["check", img, "--min-efficiency", "95"]), &["ambiguous"]);
     one_line(&run(&["check", img, "--max-owner", "torch"]), &["NAME=SIZE"]);
+    one_line(&run(&["check", img, "--deny-rule", "cuda-on-gpu"]), &["no such rule", "cuda-on-cpu"]);
     one_line(&run(&["check", img, "--budget", "1GB", "--baseline", "b.json"]), &["--max-growth"]);
     one_line(&run(&["check", img, "--max-growth", "5%"]), &["--baseline"]);
     one_line(&run(&["check", "/nonexistent/image.tar", "--budget", "1GB"]), &["/nonexistent/image.tar"]);
@@ -563,5 +564,5 @@ fn the_readme_config_example_is_valid() {
     assert_eq!(l.budget.unwrap().bytes, 1_500_000_000);
     assert_eq!(l.max_owner.len(), 3);
     assert_eq!(l.deny_rule, ["cuda-on-cpu", "context-leak"]);
-    assert!(l.problem().is_none());
+    assert!(l.problem(&slim::rules::RuleSet::builtin()).is_none());
 }

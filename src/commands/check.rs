@@ -24,7 +24,11 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
         baseline: a.baseline.clone(),
         max_growth: a.max_growth,
     });
-    if let Some(p) = limits.problem() {
+    let rule_set = match &a.image.rules {
+        Some(f) => rules::RuleSet::with_file(f)?,
+        None => rules::RuleSet::builtin(),
+    };
+    if let Some(p) = limits.problem(&rule_set) {
         return Err(Error::Usage(p));
     }
     let sink = output::Sink::open(a.output.as_deref())?;
@@ -44,9 +48,7 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
     if let Some(f) = &a.image.groups {
         opts.groups = attribute::groups::GroupTable::with_file(f)?;
     }
-    if let Some(f) = &a.image.rules {
-        opts.rules = rules::RuleSet::with_file(f)?;
-    }
+    opts.rules = rule_set;
     let baseline = match &limits.baseline {
         Some(b) => Some(saved::load(&b.to_string_lossy(), &analyze::Options::new(10))?),
         None => None,
