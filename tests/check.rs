@@ -566,3 +566,34 @@ fn the_readme_config_example_is_valid() {
     assert_eq!(l.deny_rule, ["cuda-on-cpu", "context-leak"]);
     assert!(l.problem(&slim::rules::RuleSet::builtin()).is_none());
 }
+
+#[test]
+fn annotations_and_denied_findings_point_at_the_dockerfile() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write_json(dir.path(), "a.json", &saved(2_000_000_000, cuda_finding()));
+    std::fs::write(dir.path().join("Dockerfile"), "FROM python:3.11-slim\nRUN pip \\\n    install torch\n").unwrap();
+    let run = |format: &str| {
+        slim()
+            .current_dir(dir.path())
+            .arg("check")
+            .arg(&a)
+            .args(["--deny-rule", "cuda-on-cpu", "--dockerfile", "Dockerfile", "--format", format])
+            .output()
+            .unwrap()
+    };
+    let o = run("github");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let out = stdout(&o);
+    let first = out.lines().next().unwrap();
+    assert!(first.starts_with("::error file=Dockerfile,line=2,endLine=3,title=slim check failed%3A deny-rule cuda-on-cpu::1 cuda-on-cpu finding"), "{out}");
+    // The denied finding is reported once, as the failed check, not again as a warning.
+    assert!(!out.contains("::warning"), "{out}");
+
+    let o = run("sarif");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_valid_sarif(&v);
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert!(results.iter().all(|r| r["level"] == "error"), "{results:#?}");
+    assert!(results.iter().all(|r| r["locations"][0]["physicalLocation"]["region"]["startLine"] == 2), "{results:#?}");
+}
