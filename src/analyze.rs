@@ -85,7 +85,8 @@ fn finish(src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
         l.files_removed = s.files_removed;
         l.wasted_bytes = s.wasted_bytes;
     }
-    let attribution = attribute::attribute(&mut tree, &opts.groups);
+    let env = image.config.config.as_ref().and_then(|c| c.env.clone()).unwrap_or_default();
+    let attribution = attribute::attribute(&mut tree, &opts.groups, &env);
     let mut analysis = describe(&src, &image, &tree, layers, opts.top);
     analysis.owners = attribute::owner_rows(&tree, &attribution, &opts.groups);
     analysis.groups = attribution.groups.clone();

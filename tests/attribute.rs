@@ -239,3 +239,20 @@ fn user_groups_come_before_the_built_in_ones() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("KIND:PATTERN"));
 }
+
+#[test]
+fn vendored_dist_infos_belong_to_the_distribution_that_vendors_them() {
+    // setuptools ships dist-infos of what it vendors; importlib never sees them.
+    let (mut l, bytes) = wheel(SP, "setuptools", "80.0.0", &[("setuptools/_vendor/packaging/__init__.py", 500), ("setuptools/_vendor/packaging-24.2.dist-info/METADATA", 40), ("setuptools/_vendor/packaging-24.2.dist-info/RECORD", 30)]);
+    l.push(E::File("app/deps/extra_pkg-1.0.dist-info/METADATA", b"Name: extra-pkg\nVersion: 1.0\n".to_vec()));
+    let a = analyze(&[layer(&l)]);
+    assert_eq!(owner(&a, "python", "setuptools")[0].bytes, bytes);
+    assert!(owner(&a, "python", "packaging").is_empty());
+    assert!(owner(&a, "python", "extra-pkg").is_empty(), "not on any path");
+    // A directory on PYTHONPATH is an environment.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("img.tar");
+    std::fs::write(&p, docker_archive_cfg(&[layer(&l)], "t:1", false, |c| c["config"]["Env"] = serde_json::json!(["PYTHONPATH=/app/deps:/other"]))).unwrap();
+    let a = analyze::run(p.to_str().unwrap(), &Options::new(50)).unwrap().analysis;
+    assert_eq!(owner(&a, "python", "extra-pkg")[0].location.as_deref(), Some("/app/deps"));
+}

@@ -152,10 +152,18 @@ impl Claims {
     }
 }
 
-/// Attribute every final file of `tree`.
-pub fn attribute(tree: &mut Tree, table: &groups::GroupTable) -> Attribution {
+/// Attribute every final file of `tree`. `env` is the image config's environment
+/// (`KEY=value`), for PYTHONPATH.
+pub fn attribute(tree: &mut Tree, table: &groups::GroupTable, env: &[String]) -> Attribution {
     let mut claims = Claims::new(tree.inodes.len());
-    let dists = python::claim(tree, &mut claims);
+    let pythonpath: Vec<Vec<u8>> = env
+        .iter()
+        .filter_map(|e| e.strip_prefix("PYTHONPATH="))
+        .flat_map(|v| v.split(':'))
+        .map(|p| crate::layers::tree::lexical(p.as_bytes()))
+        .filter(|p| !p.is_empty())
+        .collect();
+    let dists = python::claim(tree, &mut claims, &pythonpath);
     dpkg::claim(tree, &mut claims);
     python::claim_conda(tree, &mut claims);
     python::claim_unrecorded(tree, &mut claims, &dists);

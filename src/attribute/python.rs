@@ -15,6 +15,8 @@ pub struct Dist {
     /// PEP 503 normalised name.
     pub name: String,
     pub version: String,
+    /// The version parsed per PEP 440 (None when it does not parse).
+    pub parsed: Option<pep440_rs::Version>,
     /// The environment directory (site-packages) it is installed in, display form.
     pub env: String,
     pub env_node: u32,
@@ -106,8 +108,16 @@ pub fn record_paths(record: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// Is `env` a directory Python imports distributions from: a site-packages or dist-packages
+/// directory, or one on the image's PYTHONPATH? (Not, say, `setuptools/_vendor`, whose
+/// vendored dist-infos belong to setuptools.)
+fn is_environment(tree: &Tree, env: u32, pythonpath: &[Vec<u8>]) -> bool {
+    let name = &tree.nodes[env as usize].name;
+    &**name == b"site-packages" || &**name == b"dist-packages" || pythonpath.iter().any(|p| *p == tree.path(env))
+}
+
 /// Find every distribution and claim the files its record lists.
-pub fn claim(tree: &mut Tree, claims: &mut Claims) -> Vec<Dist> {
+pub fn claim(tree: &mut Tree, claims: &mut Claims, pythonpath: &[Vec<u8>]) -> Vec<Dist> {
     let mut parts: HashMap<u32, Parts> = HashMap::new();
     let nodes: Vec<u32> = tree.contents.keys().copied().collect();
     for n in nodes {
@@ -138,7 +148,11 @@ pub fn claim(tree: &mut Tree, claims: &mut Claims) -> Vec<Dist> {
             _ => {}
         }
     }
-    let mut dirs: Vec<(Vec<u8>, u32)> = parts.keys().map(|&d| (tree.path(d), d)).collect();
+    let mut dirs: Vec<(Vec<u8>, u32)> = parts
+        .keys()
+        .filter(|&&d| is_environment(tree, tree.nodes[d as usize].parent, pythonpath))
+        .map(|&d| (tree.path(d), d))
+        .collect();
     dirs.sort();
     let mut dists = Vec::new();
     for (dir_path, dir) in dirs {
@@ -149,6 +163,9 @@ pub fn claim(tree: &mut Tree, claims: &mut Claims) -> Vec<Dist> {
         let stem = dir_name.trim_end_matches(".dist-info").trim_end_matches(".egg-info");
         let raw_name = field(&h, "Name").map(str::to_string).unwrap_or_else(|| stem.split('-').next().unwrap_or(stem).to_string());
         let version = field(&h, "Version").map(str::to_string).unwrap_or_default();
+        if version.parse::<pep440_rs::Version>().is_err() {
+            tree.warnings.push(format!("{}: version {version:?} is not a PEP 440 version", display_path(&dir_path)));
+        }
         let env_node = tree.nodes[dir as usize].parent;
         let env_path = tree.path(env_node);
         let layer_node = p.record.or(p.installed_files).or(p.metadata).unwrap_or(dir);
@@ -190,6 +207,7 @@ pub fn claim(tree: &mut Tree, claims: &mut Claims) -> Vec<Dist> {
         dists.push(Dist {
             owner,
             name: normalize_name(&raw_name),
+            parsed: version.parse().ok(),
             version,
             env: display_path(&env_path),
             env_node,

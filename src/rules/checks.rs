@@ -213,7 +213,9 @@ fn cuda_only(name: &str) -> bool {
 
 fn cuda_on_cpu(v: &View, out: &mut Vec<Draft>) {
     for torch in v.dists().iter().filter(|d| d.name == "torch") {
-        if torch.version.contains("+cpu") {
+        // A local version label tells the build: 2.5.1+cpu, 2.5.1+cu124.
+        let local: Vec<String> = torch.parsed.as_ref().map(|v| v.local().iter().map(|l| l.to_string()).collect()).unwrap_or_default();
+        if local.iter().any(|l| l == "cpu") {
             continue;
         }
         let env_dists: Vec<&Dist> = v.dists().iter().filter(|d| d.env == torch.env).collect();
