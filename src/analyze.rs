@@ -18,6 +18,8 @@ pub struct Analyzed {
     pub attribution: Attribution,
     pub image: Image,
     pub tree: Tree,
+    /// The app's code, what it imports and the dependency graphs (for `slim why` and rules).
+    pub usage: crate::deps::Usage,
 }
 
 pub struct Options<'a> {
@@ -91,6 +93,9 @@ fn finish(src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
     analysis.owners = attribute::owner_rows(&tree, &attribution, &opts.groups);
     analysis.groups = attribution.groups.clone();
     analysis.models = attribution.models.clone();
+    let usage = crate::deps::Usage::compute(&mut tree, &attribution, &image);
+    analysis.app = Some(usage.summary(&attribution));
+    analysis.unused_packages = crate::deps::why::unused_rows(&usage, &attribution, &analysis.layers);
     let dupes = match rules::dupes::find(&src, &image, &tree) {
         Ok(Some(d)) => Some(d),
         Ok(None) => {
@@ -99,7 +104,7 @@ fn finish(src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
         }
         Err(what) => return Err(Error::input(&src.display, format!("reading files again to compare them: {what}"))),
     };
-    let mut done = Analyzed { analysis, attribution, image, tree };
+    let mut done = Analyzed { analysis, attribution, image, tree, usage };
     let (findings, reclaimable) = rules::evaluate(&opts.rules, &done, dupes.as_ref());
     done.analysis.findings = findings;
     done.analysis.totals.reclaimable_bytes = reclaimable;
@@ -203,6 +208,8 @@ fn describe(src: &Source, image: &Image, tree: &Tree, layers: Vec<Layer>, top: u
         groups: Vec::new(),
         models: Vec::new(),
         findings: Vec::new(),
+        app: None,
+        unused_packages: Vec::new(),
         warnings: tree.warnings.clone(),
     }
 }

@@ -5,6 +5,7 @@ pub mod attribute;
 pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod deps;
 pub mod diff;
 pub mod error;
 pub mod image;

@@ -56,7 +56,12 @@ pub fn wants(path: &[u8], size: u64) -> bool {
     if name == b"package.json" && path.split(|&b| b == b'/').any(|c| c == b"node_modules") {
         return true;
     }
-    false
+    // `.pth` files (editable installs point at the app's source through them).
+    if name.ends_with(b".pth") && (parent == b"site-packages" || parent == b"dist-packages") && size < 64 << 10 {
+        return true;
+    }
+    // The app's own source and start scripts, for `slim why` and unused packages.
+    crate::deps::app::is_app_source(path, size) || crate::deps::app::is_start_script(path, size)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

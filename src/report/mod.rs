@@ -8,6 +8,7 @@ pub mod markdown;
 pub mod model;
 pub mod sarif;
 pub mod text;
+pub mod why;
 
 /// A path for people and JSON: `/`-rooted, valid UTF-8 kept as is, any other byte written
 /// as `\xNN` so nothing is lost or merged.

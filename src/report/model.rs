@@ -25,8 +25,56 @@ pub struct Analysis {
     /// What could be reclaimed and how, largest saving first.
     #[serde(default)]
     pub findings: Vec<Finding>,
+    /// Where the application was found and what it reaches (null in analyses saved before).
+    #[serde(default)]
+    pub app: Option<AppCode>,
+    /// Distributions nothing in the app reaches, largest first (empty when no app was found).
+    #[serde(default)]
+    pub unused_packages: Vec<UnusedPackage>,
     /// Entries a runtime would refuse that slim went past.
     pub warnings: Vec<String>,
+}
+
+/// The application slim found in the image, which `slim why` and unused packages start from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AppCode {
+    /// False when no application was found: then no package is called unused.
+    pub found: bool,
+    /// Directories holding its Python source.
+    pub roots: Vec<String>,
+    pub files: u64,
+    /// Import statements and literal `importlib.import_module`/`__import__` calls in them.
+    pub imports: u64,
+    /// Distributions the app imports or its command line runs directly.
+    pub direct: Vec<String>,
+    /// What the command line names that maps to a distribution: `uvicorn (CMD)`.
+    pub command: Vec<String>,
+    /// Imports by computed name (`file:line`), which no static reading can follow.
+    pub dynamic_imports: Vec<String>,
+    pub note: Option<String>,
+}
+
+/// A distribution nothing in the app reaches.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UnusedPackage {
+    pub kind: String,
+    pub name: String,
+    pub version: Option<String>,
+    pub location: Option<String>,
+    /// `high` when nothing references it at all; `medium` when something could load it by
+    /// name (`reasons` says what).
+    pub confidence: String,
+    pub reasons: Vec<String>,
+    /// Its own files (its unrecorded ones included).
+    pub bytes: u64,
+    /// With the unused distributions only it pulls in.
+    pub total_bytes: u64,
+    pub pulls_in: Vec<String>,
+    /// Unused distributions that require it; empty when it was installed for its own sake.
+    pub required_by: Vec<String>,
+    /// The layer that installed it.
+    pub layer: u64,
+    pub created_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -146,6 +146,7 @@ pub fn render(a: &Analysis, top: usize) -> String {
         wt.add_row(vec![human(t.wasted_bytes), String::new(), String::new(), "total".into()]);
         let _ = writeln!(out, "{wt}");
     }
+    super::why::render_unused(&mut out, a, top);
     render_findings(&mut out, a, top);
 
     if !a.warnings.is_empty() {

@@ -1,0 +1,548 @@
+//! What one Python source file imports, found by a small tokenizer rather than a parser:
+//! strings (all prefixes, triple-quoted), comments, line continuations and brackets are
+//! handled exactly, which is all it takes to see every `import` statement, wherever it sits
+//! (in a function, a `try:` block, after a `;`), and the calls that import by name.
+
+/// A token of Python source, as much as import finding needs.
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Name(String),
+    /// A string literal's body (escapes left as written); `f` for f-strings.
+    Str { text: String, f: bool },
+    Op(char),
+    Other,
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    tok: Tok,
+    line: u32,
+}
+
+/// One logical line: its indentation and tokens.
+struct Logical {
+    indent: usize,
+    toks: Vec<Token>,
+}
+
+/// An import the file makes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Import {
+    /// The dotted module as written (without leading dots); empty for `from . import x`.
+    pub module: String,
+    /// Leading dots of a relative import (0 for absolute).
+    pub level: usize,
+    /// Names a `from` import takes (each may be a submodule); empty for `import a.b`.
+    pub names: Vec<String>,
+    pub line: u32,
+    /// `import`, `from`, `importlib` (import_module with a literal) or `__import__`.
+    pub how: &'static str,
+    /// The blocks around it, innermost last: `function load`, `try`, `if`...
+    pub context: Vec<String>,
+}
+
+/// An import whose module name is computed at run time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dynamic {
+    pub line: u32,
+    /// The literal start of the name, when there is one (`f"plugins.{x}"` → `plugins.`).
+    pub prefix: Option<String>,
+}
+
+/// A plugin group the code loads through entry points (`entry_points(group="x")`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupLoad {
+    pub group: String,
+    pub line: u32,
+}
+
+/// Everything found in one file.
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    pub imports: Vec<Import>,
+    pub dynamic: Vec<Dynamic>,
+    pub groups: Vec<GroupLoad>,
+    /// String literals that are not docstrings, with their line (for references by name,
+    /// such as Django's INSTALLED_APPS or a database URL naming its driver).
+    pub strings: Vec<(String, u32)>,
+}
+
+fn is_ident_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
+}
+
+fn is_ident(b: u8) -> bool {
+    is_ident_start(b) || b.is_ascii_digit()
+}
+
+/// Is `p` a string prefix (r, b, u, f, rb, br, fr, rf, t, in any case)?
+fn string_prefix(p: &[u8]) -> Option<bool> {
+    let lower: Vec<u8> = p.iter().map(|b| b.to_ascii_lowercase()).collect();
+    let ok = matches!(&lower[..], b"r" | b"b" | b"u" | b"f" | b"t" | b"rb" | b"br" | b"fr" | b"rf" | b"tr" | b"rt");
+    ok.then(|| lower.contains(&b'f') || lower.contains(&b't'))
+}
+
+fn tokenize(src: &[u8]) -> Vec<Logical> {
+    let mut out = Vec::new();
+    let mut toks: Vec<Token> = Vec::new();
+    let mut indent = 0usize;
+    let mut depth = 0usize;
+    let mut line = 1u32;
+    let mut at_start = true;
+    let mut i = 0;
+    let n = src.len();
+    while i < n {
+        if at_start {
+            // Measure indentation; blank and comment-only lines make no logical line.
+            let mut col = 0;
+            while i < n && matches!(src[i], b' ' | b'\t' | b'\x0c') {
+                col = if src[i] == b'\t' { (col / 8 + 1) * 8 } else { col + 1 };
+                i += 1;
+            }
+            if i >= n {
+                break;
+            }
+            if matches!(src[i], b'\n' | b'\r' | b'#') {
+                while i < n && src[i] != b'\n' {
+                    i += 1;
+                }
+                if i < n {
+                    line += 1;
+                    i += 1;
+                }
+                continue;
+            }
+            indent = col;
+            at_start = false;
+        }
+        let b = src[i];
+        match b {
+            b'\n' => {
+                line += 1;
+                i += 1;
+                if depth == 0 {
+                    if !toks.is_empty() {
+                        out.push(Logical { indent, toks: std::mem::take(&mut toks) });
+                    }
+                    at_start = true;
+                }
+            }
+            b' ' | b'\t' | b'\r' | b'\x0c' => i += 1,
+            b'#' => {
+                while i < n && src[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'\\' => {
+                // A line continuation: the logical line goes on.
+                i += 1;
+                if i < n && src[i] == b'\r' {
+                    i += 1;
+                }
+                if i < n && src[i] == b'\n' {
+                    line += 1;
+                    i += 1;
+                }
+            }
+            b'\'' | b'"' => {
+                let (t, next, lines) = read_string(src, i, false);
+                toks.push(Token { tok: Tok::Str { text: t, f: false }, line });
+                line += lines;
+                i = next;
+            }
+            _ if is_ident_start(b) => {
+                let s = i;
+                while i < n && is_ident(src[i]) {
+                    i += 1;
+                }
+                let word = &src[s..i];
+                if i < n && matches!(src[i], b'\'' | b'"') {
+                    if let Some(f) = string_prefix(word) {
+                        let (t, next, lines) = read_string(src, i, f);
+                        toks.push(Token { tok: Tok::Str { text: t, f }, line });
+                        line += lines;
+                        i = next;
+                        continue;
+                    }
+                }
+                toks.push(Token { tok: Tok::Name(String::from_utf8_lossy(word).into_owned()), line });
+            }
+            _ if b.is_ascii_digit() => {
+                while i < n && (is_ident(src[i]) || src[i] == b'.') {
+                    i += 1;
+                }
+                toks.push(Token { tok: Tok::Other, line });
+            }
+            _ => {
+                match b {
+                    b'(' | b'[' | b'{' => depth += 1,
+                    b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                toks.push(Token { tok: Tok::Op(b as char), line });
+                i += 1;
+            }
+        }
+    }
+    if !toks.is_empty() {
+        out.push(Logical { indent, toks });
+    }
+    out
+}
+
+/// Read the string literal whose opening quote is at `at`. Returns its body, the index after
+/// it and the newlines it spans. A backslash always keeps the next character in the string
+/// (in raw strings too, as Python's tokenizer does); a single-quoted string ends at a newline.
+/// In an f-string, strings inside `{…}` may reuse the outer quote (Python 3.12).
+fn read_string(src: &[u8], at: usize, f: bool) -> (String, usize, u32) {
+    let q = src[at];
+    let triple = src.len() >= at + 3 && src[at + 1] == q && src[at + 2] == q;
+    let mut i = at + if triple { 3 } else { 1 };
+    let start = i;
+    let mut lines = 0;
+    let mut braces = 0usize;
+    let n = src.len();
+    let body = |end: usize| String::from_utf8_lossy(&src[start..end]).into_owned();
+    while i < n {
+        let c = src[i];
+        if c == b'\\' {
+            if i + 1 < n && src[i + 1] == b'\n' {
+                lines += 1;
+            }
+            i += 2;
+            continue;
+        }
+        if f && c == b'{' {
+            if braces == 0 && src.get(i + 1) == Some(&b'{') {
+                i += 2;
+                continue;
+            }
+            braces += 1;
+        } else if f && c == b'}' && braces > 0 {
+            braces -= 1;
+        } else if f && braces > 0 && matches!(c, b'\'' | b'"') {
+            let (_, next, l) = read_string(src, i, false);
+            lines += l;
+            i = next;
+            continue;
+        }
+        if c == b'\n' {
+            if !triple {
+                return (body(i), i, lines);
+            }
+            lines += 1;
+        }
+        if c == q && braces == 0 {
+            if !triple {
+                return (body(i), i + 1, lines);
+            }
+            if i + 2 < n && src[i + 1] == q && src[i + 2] == q {
+                return (body(i), i + 3, lines);
+            }
+        }
+        i += 1;
+    }
+    (body(n), n, lines)
+}
+
+fn name(t: Option<&Token>) -> Option<&str> {
+    match t.map(|t| &t.tok) {
+        Some(Tok::Name(s)) => Some(s),
+        _ => None,
+    }
+}
+
+fn is_op(t: Option<&Token>, c: char) -> bool {
+    matches!(t.map(|t| &t.tok), Some(Tok::Op(o)) if *o == c)
+}
+
+/// A dotted name starting at `i`: (name, index after it).
+fn dotted(toks: &[Token], mut i: usize) -> (String, usize) {
+    let mut s = String::new();
+    while let Some(n) = name(toks.get(i)) {
+        s.push_str(n);
+        i += 1;
+        if is_op(toks.get(i), '.') && name(toks.get(i + 1)).is_some() {
+            s.push('.');
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    (s, i)
+}
+
+/// What a compound statement's header says about the block it opens.
+fn block_kind(toks: &[Token]) -> Option<String> {
+    let first = name(toks.first())?;
+    let first = if first == "async" { name(toks.get(1))? } else { first };
+    Some(match first {
+        "def" => format!("function {}", name(toks.iter().skip_while(|t| name(Some(t)) != Some("def")).nth(1)).unwrap_or("?")),
+        "class" => format!("class {}", name(toks.get(1)).unwrap_or("?")),
+        "try" => "try".into(),
+        "except" => "except".into(),
+        "finally" => "finally".into(),
+        "if" | "elif" | "else" => "if".into(),
+        "with" => "with".into(),
+        "for" | "while" => "loop".into(),
+        "match" | "case" => "match".into(),
+        _ => return None,
+    })
+}
+
+/// Scan Python source for imports, dynamic imports, plugin group loads and strings.
+pub fn scan(src: &[u8]) -> Scan {
+    let mut out = Scan::default();
+    let mut stack: Vec<(usize, String)> = Vec::new();
+    for l in tokenize(src) {
+        while stack.last().is_some_and(|(ind, _)| *ind >= l.indent) {
+            stack.pop();
+        }
+        let toks = &l.toks;
+        // Statements: split at `;` and after a compound header's `:` (depth 0).
+        let mut starts = vec![0usize];
+        let mut depth = 0usize;
+        let header = block_kind(toks);
+        let mut header_colon = None;
+        for (k, t) in toks.iter().enumerate() {
+            match t.tok {
+                Tok::Op('(' | '[' | '{') => depth += 1,
+                Tok::Op(')' | ']' | '}') => depth = depth.saturating_sub(1),
+                Tok::Op(';') if depth == 0 => starts.push(k + 1),
+                Tok::Op(':') if depth == 0 && header.is_some() && header_colon.is_none() => {
+                    header_colon = Some(k);
+                    starts.push(k + 1);
+                }
+                _ => {}
+            }
+        }
+        let base: Vec<String> = stack.iter().map(|(_, k)| k.clone()).collect();
+        let mut inner = base.clone();
+        if let (Some(h), Some(c)) = (&header, header_colon) {
+            if c + 1 >= toks.len() {
+                stack.push((l.indent, h.clone()));
+            } else {
+                // `try: import x`: the statement after the colon is inside the block.
+                inner.push(h.clone());
+            }
+        }
+        for (si, &s) in starts.iter().enumerate() {
+            let end = starts.get(si + 1).map(|e| e - 1).unwrap_or(toks.len());
+            if s >= end {
+                continue;
+            }
+            let ctx = if header_colon.is_some_and(|c| s > c) { inner.clone() } else { base.clone() };
+            statement(&toks[s..end], ctx, &mut out);
+        }
+        calls(toks, &mut out);
+    }
+    out
+}
+
+fn statement(stmt: &[Token], context: Vec<String>, out: &mut Scan) {
+    match name(stmt.first()) {
+        Some("import") => {
+            let mut i = 1;
+            loop {
+                let (m, next) = dotted(stmt, i);
+                if m.is_empty() {
+                    break;
+                }
+                out.imports.push(Import { module: m, level: 0, names: vec![], line: stmt[0].line, how: "import", context: context.clone() });
+                i = next;
+                if name(stmt.get(i)) == Some("as") {
+                    i += 2;
+                }
+                if is_op(stmt.get(i), ',') {
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+        }
+        Some("from") => {
+            let mut i = 1;
+            let mut level = 0;
+            while is_op(stmt.get(i), '.') {
+                level += 1;
+                i += 1;
+            }
+            let (m, next) = if name(stmt.get(i)) == Some("import") { (String::new(), i) } else { dotted(stmt, i) };
+            i = next;
+            if name(stmt.get(i)) != Some("import") || (m.is_empty() && level == 0) || m == "__future__" {
+                return;
+            }
+            i += 1;
+            let mut names = Vec::new();
+            while let Some(t) = stmt.get(i) {
+                match &t.tok {
+                    Tok::Name(n) if n == "as" => i += 1,
+                    Tok::Name(n) => {
+                        if !matches!(stmt.get(i.wrapping_sub(1)).map(|t| &t.tok), Some(Tok::Name(a)) if a == "as") {
+                            names.push(n.clone());
+                        }
+                    }
+                    Tok::Op('*') => names.push("*".into()),
+                    _ => {}
+                }
+                i += 1;
+            }
+            out.imports.push(Import { module: m, level, names, line: stmt[0].line, how: "from", context });
+        }
+        _ => {
+            // A statement of strings alone is a docstring (or a comment written as one).
+            if stmt.iter().all(|t| matches!(t.tok, Tok::Str { .. })) {
+                return;
+            }
+            for t in stmt {
+                if let Tok::Str { text, .. } = &t.tok {
+                    if !text.is_empty() && text.len() <= 300 {
+                        out.strings.push((text.clone(), t.line));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `importlib.import_module(...)`, `__import__(...)`, `entry_points(group=...)` anywhere.
+fn calls(toks: &[Token], out: &mut Scan) {
+    for (k, t) in toks.iter().enumerate() {
+        let Tok::Name(n) = &t.tok else { continue };
+        if !is_op(toks.get(k + 1), '(') {
+            continue;
+        }
+        // `def import_module(` defines rather than calls.
+        if k > 0 && name(toks.get(k - 1)) == Some("def") {
+            continue;
+        }
+        match n.as_str() {
+            "import_module" | "__import__" => {
+                let arg = toks.get(k + 2);
+                let after = toks.get(k + 3);
+                let literal = matches!(arg.map(|t| &t.tok), Some(Tok::Str { f: false, .. })) && (is_op(after, ',') || is_op(after, ')'));
+                if literal {
+                    let Some(Tok::Str { text, .. }) = arg.map(|t| &t.tok) else { unreachable!() };
+                    let level = text.chars().take_while(|&c| c == '.').count();
+                    out.imports.push(Import {
+                        module: text[level..].to_string(),
+                        level,
+                        names: vec![],
+                        line: t.line,
+                        how: if n == "__import__" { "__import__" } else { "importlib" },
+                        context: vec![],
+                    });
+                } else {
+                    let prefix = match arg.map(|t| &t.tok) {
+                        Some(Tok::Str { text, .. }) => Some(text.split('{').next().unwrap_or("").to_string()).filter(|p| !p.is_empty()),
+                        _ => None,
+                    };
+                    out.dynamic.push(Dynamic { line: t.line, prefix });
+                }
+            }
+            "entry_points" | "iter_entry_points" | "select" | "get_group_all" => {
+                // The group: `group="x"` anywhere in the call, or the first positional string
+                // of iter_entry_points("x").
+                let mut depth = 0;
+                let mut j = k + 1;
+                while let Some(a) = toks.get(j) {
+                    match &a.tok {
+                        Tok::Op('(') => depth += 1,
+                        Tok::Op(')') => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        Tok::Str { text, f: false } if depth == 1 => {
+                            let named = name(toks.get(j.wrapping_sub(2))) == Some("group") && is_op(toks.get(j - 1), '=');
+                            let positional = n == "iter_entry_points" && j == k + 2;
+                            if named || positional {
+                                out.groups.push(GroupLoad { group: text.clone(), line: t.line });
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mods(s: &Scan) -> Vec<(String, usize, Vec<String>, u32)> {
+        s.imports.iter().map(|i| (i.module.clone(), i.level, i.names.clone(), i.line)).collect()
+    }
+
+    #[test]
+    fn plain_and_from_imports_with_lines() {
+        let s = scan(b"import os, a.b as c\nfrom x.y import (p,\n    q as r)\nfrom . import sib\nfrom ..up.mod import *\n");
+        assert_eq!(
+            mods(&s),
+            vec![
+                ("os".into(), 0, vec![], 1),
+                ("a.b".into(), 0, vec![], 1),
+                ("x.y".into(), 0, vec!["p".into(), "q".into()], 2),
+                ("".into(), 1, vec!["sib".into()], 4),
+                ("up.mod".into(), 2, vec!["*".into()], 5),
+            ]
+        );
+    }
+
+    #[test]
+    fn strings_comments_and_continuations_hide_nothing_and_invent_nothing() {
+        let src = br#"
+# import fake1
+x = "import fake2"
+y = '''
+import fake3
+'''
+z = r"\" import fake4"
+def f():
+    """Docstring: import fake5."""
+    import real1
+w = 1 + \
+    2; import real2
+try:
+    from real3 import thing
+except ImportError:
+    real4 = None
+if True: import real5
+s = f"{'a'} import fake6"
+"#;
+        let s = scan(src);
+        let got: Vec<(&str, u32)> = s.imports.iter().map(|i| (i.module.as_str(), i.line)).collect();
+        assert_eq!(got, vec![("real1", 10), ("real2", 12), ("real3", 14), ("real5", 17)]);
+        assert_eq!(s.imports[0].context, vec!["function f"]);
+        assert_eq!(s.imports[2].context, vec!["try"]);
+        assert_eq!(s.imports[3].context, vec!["if"]);
+        assert!(s.imports[1].context.is_empty());
+    }
+
+    #[test]
+    fn importlib_literal_and_computed_names() {
+        let s = scan(b"import importlib\nm = importlib.import_module('pkg.mod')\nn = __import__(\"other\")\nimportlib.import_module(name)\nimportlib.import_module(f\"plugins.{x}\")\n");
+        let lits: Vec<(&str, &str)> = s.imports.iter().skip(1).map(|i| (i.module.as_str(), i.how)).collect();
+        assert_eq!(lits, vec![("pkg.mod", "importlib"), ("other", "__import__")]);
+        assert_eq!(s.dynamic, vec![Dynamic { line: 4, prefix: None }, Dynamic { line: 5, prefix: Some("plugins.".into()) }]);
+    }
+
+    #[test]
+    fn plugin_groups_and_reference_strings() {
+        let s = scan(b"\"\"\"Module doc naming torch.\"\"\"\nfrom importlib.metadata import entry_points\nfor ep in entry_points(group=\"myapp.plugins\"):\n    ep.load()\nINSTALLED_APPS = [\"django.contrib.admin\", \"corsheaders\"]\n");
+        assert_eq!(s.groups, vec![GroupLoad { group: "myapp.plugins".into(), line: 3 }]);
+        let strs: Vec<&str> = s.strings.iter().map(|(t, _)| t.as_str()).collect();
+        assert!(strs.contains(&"corsheaders") && !strs.iter().any(|t| t.contains("torch")), "{strs:?}");
+    }
+
+    #[test]
+    fn yield_from_and_raise_from_are_not_imports() {
+        let s = scan(b"def g():\n    yield from other\n    raise X from e\n");
+        assert!(s.imports.is_empty());
+    }
+}

@@ -1,0 +1,178 @@
+//! `slim why` as data (JSON, `schema_version` 1) and as text, and the app/unused-packages
+//! section of the analysis text report.
+
+use super::human;
+use super::model::{Analysis, AppCode, LayerStep, UnusedPackage};
+use super::text::short_step;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Why {
+    pub schema_version: u32,
+    /// The package asked about, as given.
+    pub package: String,
+    pub image: String,
+    pub app: AppCode,
+    /// Every installed package of that name: a Python distribution per environment, a dpkg
+    /// package.
+    pub matches: Vec<WhyMatch>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WhyMatch {
+    /// `python` or `dpkg`.
+    pub kind: String,
+    pub name: String,
+    pub version: Option<String>,
+    pub location: Option<String>,
+    /// Its own files.
+    pub bytes: u64,
+    /// What would go with it: itself and every distribution only it pulls in.
+    pub alone_bytes: u64,
+    /// Reached from the app; null when no app was found, and for dpkg packages.
+    pub used: Option<bool>,
+    /// Python: from the package up to the app (`steps[0]` is the package); dpkg: reverse
+    /// Depends up to a package installed by name. Shortest first.
+    pub paths: Vec<WhyPath>,
+    pub more_paths: u64,
+    /// What requires it directly (active requirements; dpkg Depends).
+    pub required_by: Vec<String>,
+    pub installed_by: LayerStep,
+    /// Its unused-packages row (or the row of the unused package it comes with).
+    pub unused: Option<UnusedPackage>,
+    /// One line that answers the question.
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WhyPath {
+    /// `torch ← sentence-transformers ← /app/src/…/vector_store.py:57`.
+    pub text: String,
+    pub steps: Vec<WhyStep>,
+    /// Where the app reaches the last step (at most 5; `more_sites` counts the rest).
+    pub sites: Vec<WhySite>,
+    pub more_sites: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WhyStep {
+    pub name: String,
+    pub version: String,
+    pub bytes: u64,
+    /// What would go if this step went: itself and what only it pulls in.
+    pub alone_bytes: u64,
+    /// The requirement by which the next step requires it (`torch>=1.11.0`); null for the last.
+    pub required_as: Option<String>,
+    /// The extra of the next step that brings it, when one does.
+    pub extra: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WhySite {
+    /// The source file, or `CMD`/`ENTRYPOINT`/a shell script line for the command line.
+    pub file: String,
+    pub line: Option<u32>,
+    pub text: String,
+    /// `import`, `from`, `importlib`, `__import__`, `command`, `console-script`, `editable`.
+    pub how: String,
+    /// Blocks around the import, innermost last (`function load`, `try`).
+    pub context: Vec<String>,
+}
+
+fn place(s: &WhySite) -> String {
+    match s.line {
+        Some(l) => format!("{}:{l}", s.file),
+        None => s.file.clone(),
+    }
+}
+
+pub fn render(w: &Why) -> String {
+    let mut out = String::new();
+    for m in &w.matches {
+        let ver = m.version.as_deref().map(|v| format!(" {v}")).unwrap_or_default();
+        let loc = m.location.as_deref().map(|l| format!(" in {l}")).unwrap_or_default();
+        let with = if m.alone_bytes > m.bytes { format!(", {} with what only it pulls in", human(m.alone_bytes)) } else { String::new() };
+        let _ = writeln!(out, "{} {}{ver}{loc}: {}{with}", m.kind, m.name, human(m.bytes));
+        let _ = writeln!(out, "  {}", m.note);
+        for p in &m.paths {
+            let _ = writeln!(out, "\n  {}", p.text);
+            let width = p.steps.iter().map(|s| s.name.len()).max().unwrap_or(0);
+            for s in &p.steps {
+                if m.kind == "python" {
+                    let how = match (&s.required_as, &s.extra) {
+                        (Some(r), Some(x)) => format!("  required as {r} (extra {x})"),
+                        (Some(r), None) => format!("  required as {r}"),
+                        _ => String::new(),
+                    };
+                    let _ = writeln!(out, "    {:width$}  {:>10} own, {:>10} with what only it pulls in{how}", s.name, human(s.bytes), human(s.alone_bytes));
+                }
+            }
+            for s in &p.sites {
+                let ctx = if s.context.is_empty() { String::new() } else { format!("  [in {}]", s.context.join(" › ")) };
+                let _ = writeln!(out, "    {}: {}{ctx}", place(s), s.text);
+            }
+            if p.more_sites > 0 {
+                let _ = writeln!(out, "    and {} more places", p.more_sites);
+            }
+        }
+        if m.more_paths > 0 {
+            let _ = writeln!(out, "\n  and {} more paths", m.more_paths);
+        }
+        if let Some(u) = &m.unused {
+            let _ = writeln!(out, "  unused ({} confidence): {} with what only it pulls in", u.confidence, human(u.total_bytes));
+            for r in &u.reasons {
+                let _ = writeln!(out, "    {r}");
+            }
+        }
+        if m.used.is_none() && m.kind == "python" && !w.app.found {
+            if !m.required_by.is_empty() {
+                let _ = writeln!(out, "  required by {}", m.required_by.join(", "));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The app section of `slim analyze`'s text report: where the app is, and what it never uses.
+pub fn render_unused(out: &mut String, a: &Analysis, top: usize) {
+    let Some(app) = &a.app else { return };
+    out.push_str("\nApp code\n");
+    if !app.found {
+        let _ = writeln!(out, "  {}", app.note.as_deref().unwrap_or("no application code found"));
+        return;
+    }
+    let roots = if app.roots.is_empty() { String::new() } else { format!(" in {}", app.roots.join(", ")) };
+    let _ = writeln!(out, "  {} Python files{roots}, {} imports; imports directly: {}", app.files, app.imports, if app.direct.is_empty() { "nothing installed".to_string() } else { app.direct.join(", ") });
+    if !app.command.is_empty() {
+        let _ = writeln!(out, "  command line runs: {}", app.command.join(", "));
+    }
+    if !app.dynamic_imports.is_empty() {
+        let _ = writeln!(out, "  imports by computed name at: {}", app.dynamic_imports.iter().take(5).cloned().collect::<Vec<_>>().join(", "));
+    }
+    if let Some(n) = &app.note {
+        let _ = writeln!(out, "  {n}");
+    }
+    out.push_str("\nUnused packages: nothing in the app reaches them\n");
+    if a.unused_packages.is_empty() {
+        out.push_str("  none\n");
+        return;
+    }
+    for u in a.unused_packages.iter().take(top) {
+        let with = if u.pulls_in.is_empty() { String::new() } else { format!(" (with {}: {})", u.pulls_in.iter().take(6).cloned().collect::<Vec<_>>().join(", ") + if u.pulls_in.len() > 6 { ", …" } else { "" }, human(u.total_bytes)) };
+        let _ = writeln!(out, "  {} {} [{}] {}{with}", u.name, u.version.as_deref().unwrap_or(""), u.confidence, human(u.bytes));
+        if !u.required_by.is_empty() {
+            let _ = writeln!(out, "      required only by unused {}", u.required_by.join(", "));
+        }
+        for r in u.reasons.iter().take(3) {
+            let _ = writeln!(out, "      {r}");
+        }
+        let _ = writeln!(out, "      installed by layer {}: {}", u.layer, short_step(u.created_by.as_deref(), 70));
+    }
+    if a.unused_packages.len() > top {
+        let _ = writeln!(out, "  and {} more", a.unused_packages.len() - top);
+    }
+    let total: u64 = a.unused_packages.iter().map(|u| u.total_bytes).sum();
+    let _ = writeln!(out, "  total: {}", human(total));
+}
