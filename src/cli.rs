@@ -22,6 +22,13 @@ pub enum Command {
     Check(CheckArgs),
     /// What changed between two images (or saved analyses): layers, owners, groups.
     Diff(DiffArgs),
+    /// Why a package is in the image: every path from a line of app code to it.
+    ///
+    /// PACKAGE is a Python distribution (any spelling: sentence_transformers) or a dpkg
+    /// package. Prints each chain of requirements from the app's imports or command line down
+    /// to it, with the bytes each step pulls in; or that nothing in the app imports it, and
+    /// which layer installed it.
+    Why(WhyArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,6 +123,20 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: CheckFormat,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The package to explain (a Python distribution or a dpkg package).
+    pub package: String,
+    #[command(flatten)]
+    pub image: ImageArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// Write the report to FILE (atomically) instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,

@@ -67,5 +67,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Check(a) => commands::check::run(a),
         Command::Diff(a) => commands::diff::run(a),
+        Command::Why(a) => commands::why::run(a),
     }
 }

@@ -1,0 +1,35 @@
+//! `slim why PACKAGE IMAGE`.
+
+use crate::cli::{Format, WhyArgs};
+use crate::error::{Error, Result};
+use crate::{analyze, attribute, deps, output, report, rules};
+use std::process::ExitCode;
+
+pub fn run(a: WhyArgs) -> Result<ExitCode> {
+    let sink = output::Sink::open(a.output.as_deref())?;
+    let mut opts = analyze::Options::new(10);
+    opts.selector = crate::image::resolve::Selector { image: a.image.select.clone(), platform: a.image.platform.clone() };
+    opts.progress = crate::progress(a.image.quiet);
+    if let Some(f) = &a.image.groups {
+        opts.groups = attribute::groups::GroupTable::with_file(f)?;
+    }
+    if let Some(f) = &a.image.rules {
+        opts.rules = rules::RuleSet::with_file(f)?;
+    }
+    let done = analyze::run(&a.image.image, &opts)?;
+    let Some(w) = deps::why::why(&done, &a.package) else {
+        let near = deps::why::suggestions(&done, &a.package);
+        let hint = if near.is_empty() { String::new() } else { format!(" (similar: {})", near.join(", ")) };
+        return Err(Error::input(&done.analysis.image.source, format!("no Python distribution or dpkg package named {:?} is installed{hint}", a.package)));
+    };
+    let body = match a.format {
+        Format::Text => report::why::render(&w),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&w).expect("the answer serialises");
+            s.push('\n');
+            s
+        }
+    };
+    sink.finish(body.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
