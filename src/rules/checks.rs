@@ -112,6 +112,7 @@ pub fn all(set: &RuleSet, a: &Analyzed, dupes: Option<&Duplicates>) -> Vec<Draft
     build_toolchain(&v, &mut out);
     context_leak(&v, &mut out);
     multiple_environments(&v, &mut out);
+    unused_package(&v, &mut out);
     out
 }
 
@@ -722,6 +723,51 @@ fn multiple_environments(v: &View, out: &mut Vec<Draft>) {
         "Install everything into one environment (one venv copied from a builder stage), with one interpreter.".into(),
         Action::AdviceOnly,
     ));
+}
+
+/// Distributions nothing in the app reaches (see `deps::unused`); none when no app was found.
+fn unused_package(v: &View, out: &mut Vec<Draft>) {
+    let u = &v.a.usage;
+    for (e, row) in u.unused.iter().zip(&v.a.analysis.unused_packages) {
+        let mut removed = u.inodes[e.dist].clone();
+        let mut owners = vec![format!("python:{}", row.name)];
+        for &p in &e.pulls_in {
+            removed.extend(&u.inodes[p]);
+            owners.push(format!("python:{}", v.dists()[p].name));
+        }
+        let ver = row.version.as_deref().unwrap_or("");
+        let mut notes = vec![if row.confidence == "high" {
+            "confidence: high — nothing in the app's code, command line or environment names it".to_string()
+        } else {
+            "confidence: medium — something could still load it by name:".to_string()
+        }];
+        notes.extend(row.reasons.iter().cloned());
+        if !row.pulls_in.is_empty() {
+            notes.push(format!("only it pulls in: {}", row.pulls_in.join(", ")));
+        }
+        if !row.required_by.is_empty() {
+            notes.push(format!("required only by unused {}", row.required_by.join(", ")));
+        }
+        let with = if row.pulls_in.is_empty() { String::new() } else { format!(" ({} with the {} packages only it pulls in)", human(row.total_bytes), row.pulls_in.len()) };
+        let title = format!("{} {ver} is installed but nothing in the app imports it{with}", row.name);
+        let (text, action) = if !row.required_by.is_empty() {
+            (format!("It goes once {} go(es): nothing else requires it.", row.required_by.join(" and ")), Action::AdviceOnly)
+        } else if row.confidence == "high" {
+            (format!("Remove {} from the pip install line or requirements file (check `slim why {}`).", row.name, row.name), Action::DropPackage { name: row.name.clone() })
+        } else {
+            (format!("Check whether {} is loaded as the notes say before removing it from the requirements.", row.name), Action::AdviceOnly)
+        };
+        out.push(Draft::new(
+            "unused-package",
+            title,
+            removed.clone(),
+            0,
+            "Nothing in the app's imports, command line or their requirements (markers evaluated for this interpreter and platform) reaches it or what only it pulls in; the saving is those distributions' files.".into(),
+            v.evidence(&removed, owners, vec![step(v.a, row.layer)], notes),
+            text,
+            action,
+        ));
+    }
 }
 
 #[cfg(test)]
