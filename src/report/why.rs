@@ -98,11 +98,12 @@ pub fn render(w: &Why) -> String {
         for p in &m.paths {
             let _ = writeln!(out, "\n  {}", p.text);
             let width = p.steps.iter().map(|s| s.name.len()).max().unwrap_or(0);
-            for s in &p.steps {
+            for (k, s) in p.steps.iter().enumerate() {
                 if m.kind == "python" {
+                    let up = p.steps.get(k + 1).map(|u| u.name.as_str()).unwrap_or("");
                     let how = match (&s.required_as, &s.extra) {
-                        (Some(r), Some(x)) => format!("  required as {r} (extra {x})"),
-                        (Some(r), None) => format!("  required as {r}"),
+                        (Some(r), Some(x)) => format!("  ({up} requires {r}, extra {x})"),
+                        (Some(r), None) => format!("  ({up} requires {r})"),
                         _ => String::new(),
                     };
                     let _ = writeln!(out, "    {:width$}  {:>10} own, {:>10} with what only it pulls in{how}", s.name, human(s.bytes), human(s.alone_bytes));
