@@ -394,3 +394,29 @@ fn short_random_reads_do_not_change_the_result() {
         assert_eq!(a.totals, whole.totals);
     }
 }
+
+#[test]
+fn pax_paths_and_global_headers() {
+    // A PAX 'x' header names the next entry (a long, non-ASCII path); a PAX global header
+    // ('g', as git archive writes) is not a file.
+    let long = format!("opt/{}/ü-data.bin", "p".repeat(150));
+    let mut b = tar::Builder::new(Vec::new());
+    let mut g = tar::Header::new_ustar();
+    g.set_entry_type(tar::EntryType::XGlobalHeader);
+    let gdata = b"52 comment=0123456789012345678901234567890123456789\n";
+    g.set_size(gdata.len() as u64);
+    g.set_path("pax_global_header").unwrap();
+    g.set_cksum();
+    b.append(&g, &gdata[..]).unwrap();
+    b.append_pax_extensions([("path", long.as_bytes())]).unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(5);
+    h.set_path("short-name-ignored").unwrap();
+    h.set_cksum();
+    b.append(&h, &b"hello"[..]).unwrap();
+    let l = b.into_inner().unwrap();
+    let a = analyze_both(&img(&[l]));
+    assert_eq!((a.totals.final_files, a.totals.final_bytes), (1, 5));
+    assert_eq!(a.largest_files[0].path, format!("/{long}"));
+}
