@@ -15,6 +15,8 @@ use indicatif::ProgressBar;
 /// Everything one analysis produced: the model, and the tree (for attribution and rules).
 pub struct Analyzed {
     pub analysis: Analysis,
+    /// What each finding's fix removes and adds, in `analysis.findings` order.
+    pub plans: Vec<rules::Plan>,
     pub attribution: Attribution,
     pub image: Image,
     pub tree: Tree,
@@ -104,9 +106,10 @@ fn finish(src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
         }
         Err(what) => return Err(Error::input(&src.display, format!("reading files again to compare them: {what}"))),
     };
-    let mut done = Analyzed { analysis, attribution, image, tree, usage };
-    let (findings, reclaimable) = rules::evaluate(&opts.rules, &done, dupes.as_ref());
+    let mut done = Analyzed { analysis, plans: Vec::new(), attribution, image, tree, usage };
+    let (findings, reclaimable, plans) = rules::evaluate(&opts.rules, &done, dupes.as_ref());
     done.analysis.findings = findings;
+    done.plans = plans;
     done.analysis.totals.reclaimable_bytes = reclaimable;
     Ok(done)
 }

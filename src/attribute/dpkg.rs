@@ -14,6 +14,9 @@ pub struct Package {
     pub status: String,
     pub installed_size_kib: Option<u64>,
     pub depends: String,
+    pub recommends: String,
+    /// apt marked it automatically installed (a dependency nobody asked for by name).
+    pub auto: bool,
 }
 
 impl Package {
@@ -44,6 +47,7 @@ pub fn parse_status(text: &str) -> Vec<Package> {
                 "Architecture" => p.arch = v.into(),
                 "Status" => p.status = v.into(),
                 "Installed-Size" => p.installed_size_kib = v.parse().ok(),
+                "Recommends" => p.recommends = v.into(),
                 "Depends" | "Pre-Depends" => {
                     if !p.depends.is_empty() {
                         p.depends.push_str(", ");
@@ -60,11 +64,35 @@ pub fn parse_status(text: &str) -> Vec<Package> {
     out
 }
 
+/// Names apt's `extended_states` marks `Auto-Installed: 1`.
+pub fn auto_installed(text: &str) -> Vec<String> {
+    text.split("\n\n")
+        .filter(|st| st.lines().any(|l| l.trim() == "Auto-Installed: 1"))
+        .filter_map(|st| st.lines().find_map(|l| l.strip_prefix("Package:").map(|n| n.trim().to_string())))
+        .collect()
+}
+
+/// Package names a Depends/Recommends field names (alternatives all count; versions dropped).
+pub fn names_in(field: &str) -> Vec<String> {
+    field
+        .split([',', '|'])
+        .filter_map(|d| d.split_whitespace().next())
+        .map(|n| n.split(':').next().unwrap_or(n).to_string())
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
 /// Claim the files of every installed package. Returns the packages read.
 pub fn claim(tree: &mut Tree, claims: &mut Claims) -> Vec<Package> {
     let Some(status_node) = tree.get(b"var/lib/dpkg/status") else { return Vec::new() };
     let Some(status) = tree.contents.get(&status_node) else { return Vec::new() };
-    let packages = parse_status(&String::from_utf8_lossy(status));
+    let mut packages = parse_status(&String::from_utf8_lossy(status));
+    if let Some(ext) = tree.get(b"var/lib/apt/extended_states").and_then(|n| tree.contents.get(&n)) {
+        let auto = auto_installed(&String::from_utf8_lossy(ext));
+        for p in &mut packages {
+            p.auto = auto.contains(&p.name);
+        }
+    }
     let status_layer = tree.nodes[status_node as usize].layer;
     // .list files by package name (a Multi-Arch: same package's file is NAME:ARCH.list).
     let mut lists: HashMap<String, u32> = HashMap::new();
@@ -110,6 +138,12 @@ pub fn claim(tree: &mut Tree, claims: &mut Claims) -> Vec<Package> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn apt_marks_and_dependency_names() {
+        assert_eq!(auto_installed("Package: gcc-12\nArchitecture: amd64\nAuto-Installed: 1\n\nPackage: vim\nAuto-Installed: 0\n"), ["gcc-12"]);
+        assert_eq!(names_in("libc6 (>= 2.34), perl:any | perl-base, gcc-12 (>= 12.2)"), ["libc6", "perl", "perl-base", "gcc-12"]);
+    }
 
     #[test]
     fn status_stanzas() {

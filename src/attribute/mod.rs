@@ -44,6 +44,9 @@ pub fn wants(path: &[u8], size: u64) -> bool {
     if name == b"pyvenv.cfg" && size < 64 << 10 {
         return true;
     }
+    if dir.ends_with(b"var/lib/apt") && name == b"extended_states" {
+        return true;
+    }
     if dir.ends_with(b"var/lib/dpkg") && name == b"status" {
         return true;
     }
@@ -108,6 +111,8 @@ pub struct Attribution {
     pub models: Vec<Model>,
     /// Python distributions as read, for later stages (dependency graph, rules).
     pub dists: Vec<python::Dist>,
+    /// dpkg packages as read (every state), for later stages.
+    pub dpkg: Vec<dpkg::Package>,
 }
 
 const NO_OWNER: u32 = u32::MAX;
@@ -169,7 +174,7 @@ pub fn attribute(tree: &mut Tree, table: &groups::GroupTable, env: &[String]) ->
         .filter(|p| !p.is_empty())
         .collect();
     let dists = python::claim(tree, &mut claims, &pythonpath);
-    dpkg::claim(tree, &mut claims);
+    let dpkg = dpkg::claim(tree, &mut claims);
     python::claim_conda(tree, &mut claims);
     python::claim_unrecorded(tree, &mut claims, &dists);
     npm::claim(tree, &mut claims);
@@ -200,7 +205,7 @@ pub fn attribute(tree: &mut Tree, table: &groups::GroupTable, env: &[String]) ->
     let models = models::find(tree, &claims);
     let Claims { owners, .. } = claims;
     let groups = table.groups_for(&owners, tree, &by_inode);
-    Attribution { owners, by_inode, groups, models, dists }
+    Attribution { owners, by_inode, groups, models, dists, dpkg }
 }
 
 /// Owners as rows of the report: bytes and files of the live inodes each one holds,

@@ -455,10 +455,18 @@ fn layer_waste(v: &View, out: &mut Vec<Draft>) {
         let inos = &pairs[&(added, hidden)];
         let step_h = step(v.a, u64::from(hidden));
         let how = step_h.created_by.clone().unwrap_or_default();
+        // The step that first wrote these paths (a later chmod -R may have written them again).
+        let first = inos
+            .iter()
+            .filter_map(|&i| t.waste.iter().find(|w| w.inode == i).map(|w| w.node))
+            .flat_map(|n| t.waste.iter().filter(move |w| w.node == n).map(|w| w.added_in))
+            .min()
+            .unwrap_or(added)
+            .min(added);
         let (text, action) = if how.contains("chmod -R") || how.contains("chown -R") || how.contains("chgrp -R") {
             ("Set ownership and modes when the files are copied (COPY --chown=… --chmod=…) instead of a later chown -R/chmod -R, which copies every file again.".to_string(), Action::CopyChown { layer: u64::from(hidden) })
         } else if how.contains("rm ") {
-            ("Delete the files in the same RUN that creates them, or build them in another stage.".to_string(), Action::MergeRuns { create_layer: u64::from(added), delete_layer: u64::from(hidden) })
+            ("Delete the files in the same RUN that creates them, or build them in another stage.".to_string(), Action::MergeRuns { create_layer: u64::from(first), delete_layer: u64::from(hidden) })
         } else {
             ("Write these files once: build in another stage and copy only the result, or make the step that creates them final.".to_string(), Action::AdviceOnly)
         };
@@ -532,16 +540,44 @@ fn is_toolchain(name: &str) -> bool {
         || name.ends_with("-dev")
 }
 
+/// Installed dpkg packages only the toolchain needs: what `apt-get autoremove` would take
+/// once the toolchain goes (kept: everything reachable by Depends, Pre-Depends or Recommends
+/// from a package installed by name).
+fn toolchain_closure(v: &View) -> (Vec<String>, Vec<String>) {
+    let installed: Vec<&crate::attribute::dpkg::Package> = v.a.attribution.dpkg.iter().filter(|p| p.is_installed()).collect();
+    let tools: Vec<String> = installed.iter().filter(|p| is_toolchain(&p.name)).map(|p| p.name.clone()).collect();
+    if tools.is_empty() {
+        return (tools, Vec::new());
+    }
+    let deps: HashMap<&str, Vec<String>> = installed
+        .iter()
+        .map(|p| {
+            let mut d = crate::attribute::dpkg::names_in(&p.depends);
+            d.extend(crate::attribute::dpkg::names_in(&p.recommends));
+            (p.name.as_str(), d)
+        })
+        .collect();
+    let mut keep: HashSet<String> = HashSet::new();
+    let mut stack: Vec<String> = installed.iter().filter(|p| !p.auto && !tools.contains(&p.name)).map(|p| p.name.clone()).collect();
+    while let Some(n) = stack.pop() {
+        if tools.contains(&n) || !keep.insert(n.clone()) {
+            continue;
+        }
+        stack.extend(deps.get(n.as_str()).into_iter().flatten().cloned());
+    }
+    let gone: Vec<String> = installed.iter().filter(|p| !keep.contains(&p.name)).map(|p| p.name.clone()).collect();
+    (tools, gone)
+}
+
 fn build_toolchain(v: &View, out: &mut Vec<Draft>) {
     let mut inos = Vec::new();
-    let mut pkgs = Vec::new();
     let mut layers: HashSet<u16> = HashSet::new();
+    let (mut pkgs, gone) = toolchain_closure(v);
     for (i, o) in v.a.attribution.owners.iter().enumerate() {
-        let tool = (o.kind == OwnerKind::Dpkg && is_toolchain(&o.name)) || (o.kind == OwnerKind::Category && o.name == "build-toolchain");
+        let tool = (o.kind == OwnerKind::Dpkg && gone.contains(&o.name)) || (o.kind == OwnerKind::Category && o.name == "build-toolchain");
         if tool && !v.owner_inodes[i].is_empty() {
             inos.extend(&v.owner_inodes[i]);
             if o.kind == OwnerKind::Dpkg {
-                pkgs.push(o.name.clone());
                 layers.insert(o.layer);
             }
         }
@@ -549,6 +585,7 @@ fn build_toolchain(v: &View, out: &mut Vec<Draft>) {
     if pkgs.is_empty() && inos.is_empty() {
         return;
     }
+    let pulled: Vec<&String> = gone.iter().filter(|g| !pkgs.contains(g)).collect();
     pkgs.sort();
     let compiled: Vec<String> = v
         .dists()
@@ -575,7 +612,7 @@ fn build_toolchain(v: &View, out: &mut Vec<Draft>) {
         format!("a build toolchain ships in the final image: {} ({} packages)", human(v.bytes(&inos)), pkgs.len()),
         inos.clone(),
         0,
-        "The toolchain's own files go; the saving is their bytes (packages they pulled in may add more).".into(),
+        format!("The toolchain's packages go with what only they pulled in ({} more packages, as apt-get autoremove would take them); the saving is their files' bytes.", pulled.len()),
         v.evidence(&inos, pkgs.iter().take(MAX_PATHS).map(|p| format!("dpkg:{p}")).collect(), ls.iter().map(|&l| step(v.a, u64::from(l))).collect(), vec![note]),
         text,
         Action::DropToolchain { packages: pkgs, multi_stage },
@@ -590,11 +627,18 @@ fn context_leak(v: &View, out: &mut Vec<Draft>) {
             c.starts_with("COPY") || c.starts_with("ADD")
         })
     };
+    // Paths a COPY/ADD wrote, even if a later layer (chmod -R) wrote them again.
+    let mut from_context: HashSet<u32> = t.waste.iter().filter(|w| copied(w.added_in)).map(|w| w.node).collect();
+    for n in t.final_files() {
+        if copied(t.nodes[n as usize].layer) {
+            from_context.insert(n);
+        }
+    }
     // (pattern for .dockerignore, what it is, is it a secret)
     let mut hits: HashMap<&'static str, (Vec<u32>, bool, HashSet<u16>)> = HashMap::new();
     for n in t.final_files() {
         let node = &t.nodes[n as usize];
-        if !copied(node.layer) {
+        if !from_context.contains(&n) {
             continue;
         }
         let ino = node.inode;

@@ -155,9 +155,16 @@ fn severity_for(saved: u64, whole: u64) -> &'static str {
     }
 }
 
-/// Run every enabled rule. Returns the findings (largest saving first) and the bytes all of
-/// them together would save, each file counted once.
-pub fn evaluate(set: &RuleSet, a: &Analyzed, dupes: Option<&dupes::Duplicates>) -> (Vec<Finding>, u64) {
+/// What a finding's fix does to the file model: the inodes it removes and the bytes it adds.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub removed: Vec<u32>,
+    pub added: u64,
+}
+
+/// Run every enabled rule. Returns the findings (largest saving first), the bytes all of them
+/// together would save (each file counted once), and each finding's plan, in the same order.
+pub fn evaluate(set: &RuleSet, a: &Analyzed, dupes: Option<&dupes::Duplicates>) -> (Vec<Finding>, u64, Vec<Plan>) {
     let drafts = checks::all(set, a, dupes);
     let sizes: Vec<u64> = a.tree.inodes.iter().map(|i| i.size).collect();
     let whole = a.analysis.totals.final_bytes.max(1);
@@ -174,6 +181,7 @@ pub fn evaluate(set: &RuleSet, a: &Analyzed, dupes: Option<&dupes::Duplicates>) 
     let mut taken = vec![false; sizes.len()];
     let mut total = 0u64;
     let mut out = Vec::new();
+    let mut plans = Vec::new();
     for (saved, d) in scored {
         let mut fresh = 0u64;
         for &i in &d.removed {
@@ -184,6 +192,7 @@ pub fn evaluate(set: &RuleSet, a: &Analyzed, dupes: Option<&dupes::Duplicates>) 
         total += fresh.saturating_sub(d.added);
         let def = set.def(d.rule);
         let severity = def.severity.clone().unwrap_or_else(|| d.severity.unwrap_or_else(|| severity_for(saved, whole)).to_string());
+        plans.push(Plan { removed: d.removed.clone(), added: d.added });
         out.push(Finding {
             id: def.id.clone().unwrap_or_default(),
             rule: d.rule.to_string(),
@@ -195,5 +204,28 @@ pub fn evaluate(set: &RuleSet, a: &Analyzed, dupes: Option<&dupes::Duplicates>) 
             fix: d.fix,
         });
     }
-    (out, total)
+    (out, total, plans)
+}
+
+/// The layer bytes left after applying the plans of the chosen findings to the file model:
+/// every file they remove goes once (hidden copies too), every replacement is added.
+/// Only files written by `mutable` layers (those a Dockerfile step being rewritten made) can
+/// go: a fix in our RUN does not take files out of the base image's layers.
+pub fn predict_after(a: &Analyzed, chosen: &[usize], mutable: &dyn Fn(u16) -> bool) -> u64 {
+    let mut gone = vec![false; a.tree.inodes.len()];
+    let mut removed = 0u64;
+    let mut added = 0u64;
+    for &i in chosen {
+        let p = &a.plans[i];
+        for &ino in &p.removed {
+            if !mutable(a.tree.inodes[ino as usize].layer) {
+                continue;
+            }
+            if !std::mem::replace(&mut gone[ino as usize], true) {
+                removed += a.tree.inodes[ino as usize].size;
+            }
+        }
+        added += p.added;
+    }
+    (a.analysis.totals.layer_file_bytes - removed) + added
 }
