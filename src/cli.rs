@@ -29,6 +29,45 @@ pub enum Command {
     /// to it, with the bytes each step pulls in; or that nothing in the app imports it, and
     /// which layer installed it.
     Why(WhyArgs),
+    /// Write the slimmed Dockerfile (and .dockerignore) and a before/after report.
+    ///
+    /// Without --dockerfile, one is reconstructed from the image history (and the report says
+    /// so). The slimmed Dockerfile goes to -o FILE, or to stdout with the report on stderr.
+    Rewrite(RewriteArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RewriteFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RewriteArgs {
+    #[command(flatten)]
+    pub image: ImageArgs,
+    /// The Dockerfile the image was built from (its directory is taken as the build context).
+    #[arg(long, value_name = "FILE")]
+    pub dockerfile: Option<PathBuf>,
+    /// The build context, when it is not the Dockerfile's directory.
+    #[arg(long, value_name = "DIR")]
+    pub context: Option<PathBuf>,
+    /// Where to write the slimmed Dockerfile (default: stdout).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Where to write the new .dockerignore (default: beside -o as <FILE>.dockerignore).
+    #[arg(long, value_name = "FILE")]
+    pub dockerignore: Option<PathBuf>,
+    /// Include a unified diff of the Dockerfile in the report.
+    #[arg(long)]
+    pub diff: bool,
+    /// Rewrite even when the Dockerfile does not match the image.
+    #[arg(long)]
+    pub force: bool,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = RewriteFormat::Text)]
+    pub format: RewriteFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod deps;
 pub mod diff;
+pub mod dockerfile;
 pub mod error;
 pub mod image;
 pub mod layers;
@@ -68,5 +69,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check(a) => commands::check::run(a),
         Command::Diff(a) => commands::diff::run(a),
         Command::Why(a) => commands::why::run(a),
+        Command::Rewrite(a) => commands::rewrite::run(a),
     }
 }

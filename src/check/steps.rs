@@ -26,6 +26,8 @@ struct Step {
     text: String,
     /// COPY/ADD: absolute destination, normalised.
     dest: Option<String>,
+    /// COPY/ADD: the destination as written (buildah records relative ones as written).
+    raw_dest: Option<String>,
     start_line: usize,
     end_line: usize,
 }
@@ -148,7 +150,12 @@ fn step(ins: &Instruction, text: &str, escape: char, workdir: &mut String, line:
         Instruction::User(u) => ("USER", u.user.span.start, u.arguments.span.end, collapse(&u.arguments.value), None),
         _ => return None,
     };
-    Some(Step { keyword: keyword.into(), text: args, dest, start_line: line(start), end_line: end_of(end).max(line(start)) })
+    let raw_dest = match ins {
+        Instruction::Copy(c) => Some(c.dest.value.trim_end_matches('/').to_string()),
+        Instruction::Add(c) => Some(c.dest.value.trim_end_matches('/').to_string()),
+        _ => None,
+    };
+    Some(Step { keyword: keyword.into(), text: args, dest, raw_dest, start_line: line(start), end_line: end_of(end).max(line(start)) })
 }
 
 fn copy_args(src: &[Source], dest: &str, workdir: &str) -> (String, String) {
@@ -171,6 +178,8 @@ struct History {
     text: String,
     /// The classic builder's `COPY <src> in <dest>`.
     dest: Option<String>,
+    /// That destination as recorded (relative when the Dockerfile wrote it so).
+    raw_dest: Option<String>,
 }
 
 impl History {
@@ -211,9 +220,9 @@ impl History {
         if s.starts_with('[')
             && let Ok(words) = serde_json::from_str::<Vec<String>>(s)
         {
-            return History { keyword: "RUN".into(), text: collapse(&words.join(" ")), dest: None };
+            return History { keyword: "RUN".into(), text: collapse(&words.join(" ")), dest: None, raw_dest: None };
         }
-        History { keyword: "RUN".into(), text: collapse(s), dest: None }
+        History { keyword: "RUN".into(), text: collapse(s), dest: None, raw_dest: None }
     }
 
     fn instruction(s: &str) -> History {
@@ -221,14 +230,16 @@ impl History {
         let keyword = kw.to_ascii_uppercase();
         let words: Vec<&str> = rest.split_whitespace().filter(|w| !w.starts_with("--")).collect();
         let mut dest = None;
+        let mut raw_dest = None;
         if (keyword == "COPY" || keyword == "ADD")
             && let Some(at) = words.iter().rposition(|w| *w == "in")
             && at > 0
             && at + 2 == words.len()
         {
             dest = Some(normalise_path(words[at + 1]));
+            raw_dest = Some(words[at + 1].trim_end_matches('/').to_string());
         }
-        History { keyword, text: words.join(" "), dest }
+        History { keyword, text: words.join(" "), dest, raw_dest }
     }
 
     fn matches(&self, step: &Step) -> bool {
@@ -239,8 +250,9 @@ impl History {
             return true;
         }
         match (&self.dest, &step.dest) {
-            (Some(a), Some(b)) => a == b,
-            _ => false,
+            (Some(a), Some(b)) if a == b => true,
+            // `COPY x .` under a WORKDIR: buildah records `in .`.
+            _ => self.raw_dest.is_some() && self.raw_dest == step.raw_dest && !self.raw_dest.as_deref().unwrap_or("").starts_with('/'),
         }
     }
 }

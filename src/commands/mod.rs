@@ -3,4 +3,5 @@
 
 pub mod check;
 pub mod diff;
+pub mod rewrite;
 pub mod why;

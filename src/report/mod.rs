@@ -7,6 +7,7 @@ pub mod junit;
 pub mod markdown;
 pub mod model;
 pub mod sarif;
+pub mod rewrite;
 pub mod text;
 pub mod why;
 

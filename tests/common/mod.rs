@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod oracle;
+pub mod wheels;
 
 use sha2::{Digest, Sha256};
 use std::io::Write;

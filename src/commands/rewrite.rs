@@ -1,0 +1,119 @@
+//! `slim rewrite IMAGE [--dockerfile FILE]`.
+
+use crate::cli::{RewriteArgs, RewriteFormat};
+use crate::dockerfile::{self, reconstruct, rewrite};
+use crate::error::{Error, Result};
+use crate::report::rewrite::{ChangeRow, Outputs, RewriteReport};
+use crate::{analyze, attribute, output, rules};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub fn run(a: RewriteArgs) -> Result<ExitCode> {
+    // Outputs are opened first: a bad path fails before any work.
+    let out = output::Sink::open(a.output.as_deref())?;
+    let ignore_path: Option<PathBuf> = a.dockerignore.clone().or_else(|| a.output.as_ref().map(|o| PathBuf::from(format!("{}.dockerignore", o.display()))));
+    let (name, text, context) = match &a.dockerfile {
+        Some(f) => {
+            let t = std::fs::read_to_string(f).map_err(|e| Error::input(f.display(), e))?;
+            let ctx = a.context.clone().unwrap_or_else(|| f.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| ".".into()));
+            (f.display().to_string(), Some(t), ctx)
+        }
+        None => ("(reconstructed)".to_string(), None, a.context.clone().unwrap_or_else(|| ".".into())),
+    };
+    if let Some(t) = &text {
+        // Parse before the (long) analysis: a broken Dockerfile is a usage error.
+        dockerfile::parse(&name, t).map_err(|e| Error::input(&name, e.trim_start_matches(&format!("{name}: "))))?;
+    }
+    let mut opts = analyze::Options::new(10);
+    opts.selector = crate::image::resolve::Selector { image: a.image.select.clone(), platform: a.image.platform.clone() };
+    opts.progress = crate::progress(a.image.quiet);
+    if let Some(f) = &a.image.groups {
+        opts.groups = attribute::groups::GroupTable::with_file(f)?;
+    }
+    if let Some(f) = &a.image.rules {
+        opts.rules = rules::RuleSet::with_file(f)?;
+    }
+    let done = analyze::run(&a.image.image, &opts)?;
+    let reconstructed = text.is_none();
+    if reconstructed {
+        eprintln!("slim: WARNING: no --dockerfile given; rewriting a Dockerfile RECONSTRUCTED from the image history (check its FROM line and COPY sources)");
+    }
+    let text = text.unwrap_or_else(|| reconstruct::from_history(&done.image));
+    let mut parsed = dockerfile::parse(&name, &text).map_err(|e| Error::input(&name, e))?;
+    let layers: Vec<(u64, Option<&str>)> = done.analysis.layers.iter().map(|l| (l.index, l.created_by.as_deref())).collect();
+    let unmatched = parsed.match_layers(&name, &layers).map_err(|e| Error::input(&name, e))?;
+    if !unmatched.is_empty() && !a.force && !reconstructed {
+        let first = &parsed.steps[unmatched[0]];
+        let made = parsed.steps.iter().filter(|s| dockerfile::Parsed::makes_layer(s)).count();
+        return Err(Error::Usage(format!(
+            "{name} does not match {}: {} of its {made} layer-making steps match no layer of the image (first: line {}: {}); pass --force to rewrite anyway",
+            a.image.image,
+            unmatched.len(),
+            first.line,
+            parsed.text[first.span.clone()].lines().next().unwrap_or("")
+        )));
+    }
+    let outcome = rewrite::rewrite(&parsed, &done, &context).map_err(|e| Error::input(&name, e))?;
+    let applied: Vec<usize> = outcome.changes.iter().filter(|c| c.applied).map(|c| c.finding).collect();
+    let ours: std::collections::HashSet<u16> = parsed.steps.iter().filter_map(|s| s.layer).map(|l| l as u16).collect();
+    let predicted = rules::predict_after(&done, &applied, &|l| ours.contains(&l));
+
+    // Write the .dockerignore and requirements files beside the output.
+    let mut outputs = Outputs { dockerfile: a.output.as_ref().map(|p| p.display().to_string()), ..Outputs::default() };
+    if let (Some(body), Some(path)) = (&outcome.dockerignore, &ignore_path) {
+        output::Sink::open(Some(path))?.finish(body.as_bytes())?;
+        outputs.dockerignore = Some(path.display().to_string());
+    }
+    let out_dir = a.output.as_ref().and_then(|o| o.parent().map(Path::to_path_buf)).unwrap_or_else(|| ".".into());
+    for (file, body) in &outcome.requirements {
+        let p = out_dir.join(file);
+        output::Sink::open(Some(&p))?.finish(body.as_bytes())?;
+        outputs.requirements.push(p.display().to_string());
+    }
+    let diff = a.diff.then(|| {
+        similar::TextDiff::from_lines(&text, &outcome.dockerfile)
+            .unified_diff()
+            .header(&name, &a.output.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "slimmed".into()))
+            .to_string()
+    });
+    let f = &done.analysis.findings;
+    let report = RewriteReport {
+        schema_version: 1,
+        image: a.image.image.clone(),
+        dockerfile: (!reconstructed).then(|| name.clone()),
+        reconstructed,
+        before_bytes: done.analysis.totals.layer_file_bytes,
+        predicted_after_bytes: predicted,
+        changes: outcome
+            .changes
+            .iter()
+            .map(|c| ChangeRow {
+                finding_id: f[c.finding].id.clone(),
+                rule: f[c.finding].rule.clone(),
+                title: f[c.finding].title.clone(),
+                bytes_saved: f[c.finding].bytes_saved,
+                applied: c.applied,
+                what: c.what.clone(),
+                lines: c.lines.clone(),
+            })
+            .collect(),
+        outputs,
+        diff,
+    };
+    let body = match a.format {
+        RewriteFormat::Text => crate::report::rewrite::text(&report, false),
+        RewriteFormat::Markdown => crate::report::rewrite::text(&report, true),
+        RewriteFormat::Json => serde_json::to_string_pretty(&report).expect("the report serialises") + "\n",
+    };
+    match a.output {
+        Some(_) => {
+            out.finish(outcome.dockerfile.as_bytes())?;
+            output::Sink::open(None)?.finish(body.as_bytes())?;
+        }
+        None => {
+            out.finish(outcome.dockerfile.as_bytes())?;
+            eprint!("{body}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

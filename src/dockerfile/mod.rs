@@ -1,0 +1,187 @@
+//! The Dockerfile side of `slim rewrite`: parse with byte spans (parse-dockerfile), tie the
+//! image's layers to the steps that made them, and apply the findings' machine-applicable
+//! fixes by splicing the original text, so everything outside an edit survives as written.
+
+pub mod reconstruct;
+pub mod rewrite;
+
+use parse_dockerfile::{Command, Instruction};
+use std::ops::Range;
+
+/// One instruction of the final stage, as the rewriter sees it.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Index into the parsed instructions.
+    pub index: usize,
+    pub keyword: String,
+    /// From the keyword to the end of the instruction (heredocs included), without the final
+    /// newline.
+    pub span: Range<usize>,
+    /// Shell-form command text of a RUN.
+    pub shell: Option<Range<usize>>,
+    /// COPY/ADD: sources and destination as written, and the flags' spans.
+    pub copy: Option<CopyArgs>,
+    /// Line (1-based) where the instruction starts.
+    pub line: usize,
+    /// The image layer this step made, when it could be matched.
+    pub layer: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CopyArgs {
+    pub sources: Vec<String>,
+    pub dest: String,
+    pub flags: Vec<String>,
+    /// Where a new flag goes: right after the keyword.
+    pub flag_at: usize,
+    pub from_stage: bool,
+}
+
+/// The parsed Dockerfile: text, every stage's FROM, and the final stage's steps.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub text: String,
+    pub final_from: Range<usize>,
+    /// The final stage's base image as written.
+    pub base: String,
+    pub steps: Vec<Step>,
+    pub stages: usize,
+}
+
+fn line_of(text: &str, off: usize) -> usize {
+    text[..off.min(text.len())].matches('\n').count() + 1
+}
+
+fn keyword(ins: &Instruction) -> &'static str {
+    match ins {
+        Instruction::Add(_) => "ADD",
+        Instruction::Arg(_) => "ARG",
+        Instruction::Cmd(_) => "CMD",
+        Instruction::Copy(_) => "COPY",
+        Instruction::Entrypoint(_) => "ENTRYPOINT",
+        Instruction::Env(_) => "ENV",
+        Instruction::Expose(_) => "EXPOSE",
+        Instruction::From(_) => "FROM",
+        Instruction::Healthcheck(_) => "HEALTHCHECK",
+        Instruction::Label(_) => "LABEL",
+        Instruction::Maintainer(_) => "MAINTAINER",
+        Instruction::Onbuild(_) => "ONBUILD",
+        Instruction::Run(_) => "RUN",
+        Instruction::Shell(_) => "SHELL",
+        Instruction::Stopsignal(_) => "STOPSIGNAL",
+        Instruction::User(_) => "USER",
+        Instruction::Volume(_) => "VOLUME",
+        Instruction::Workdir(_) => "WORKDIR",
+        _ => "?",
+    }
+}
+
+/// Start of an instruction's keyword.
+fn start_of(ins: &Instruction) -> usize {
+    match ins {
+        Instruction::Add(i) => i.add.span.start,
+        Instruction::Arg(i) => i.arg.span.start,
+        Instruction::Cmd(i) => i.cmd.span.start,
+        Instruction::Copy(i) => i.copy.span.start,
+        Instruction::Entrypoint(i) => i.entrypoint.span.start,
+        Instruction::Env(i) => i.env.span.start,
+        Instruction::Expose(i) => i.expose.span.start,
+        Instruction::From(i) => i.from.span.start,
+        Instruction::Healthcheck(i) => i.healthcheck.span.start,
+        Instruction::Label(i) => i.label.span.start,
+        Instruction::Maintainer(i) => i.maintainer.span.start,
+        Instruction::Onbuild(i) => i.onbuild.span.start,
+        Instruction::Run(i) => i.run.span.start,
+        Instruction::Shell(i) => i.shell.span.start,
+        Instruction::Stopsignal(i) => i.stopsignal.span.start,
+        Instruction::User(i) => i.user.span.start,
+        Instruction::Volume(i) => i.volume.span.start,
+        Instruction::Workdir(i) => i.workdir.span.start,
+        _ => 0,
+    }
+}
+
+/// Parse a Dockerfile; the error names the file and the line.
+pub fn parse(name: &str, text: &str) -> Result<Parsed, String> {
+    let df = parse_dockerfile::parse(text).map_err(|e| format!("{name}: not a valid Dockerfile: {}", e.to_string().replace('\n', " ")))?;
+    let stages = df.stages().len();
+    let last = df.stages().last().ok_or_else(|| format!("{name}: no FROM instruction"))?;
+    let final_from = last.from.from.span.start..last.from.image.span.end;
+    let base = last.from.image.value.to_string();
+    let ins = &df.instructions;
+    let first = ins.iter().position(|i| matches!(i, Instruction::From(f) if std::ptr::eq(f, last.from))).unwrap_or(0);
+    let mut steps = Vec::new();
+    for (k, i) in ins.iter().enumerate().skip(first + 1) {
+        let start = start_of(i);
+        // The instruction ends where the next one starts, less trailing blank/comment lines.
+        let next = ins.get(k + 1).map(start_of).unwrap_or(text.len());
+        let mut end = next;
+        let body = &text[start..next];
+        let mut kept = body.len();
+        for (pos, _) in body.match_indices('\n').collect::<Vec<_>>().into_iter().rev() {
+            let after = body[pos + 1..kept].trim();
+            if after.is_empty() || after.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+                kept = pos;
+            } else {
+                break;
+            }
+        }
+        end = end.min(start + kept);
+        let shell = match i {
+            Instruction::Run(r) => match &r.arguments {
+                Command::Shell(s) if r.here_docs.is_empty() => Some(s.span.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let copy = match i {
+            Instruction::Copy(c) => Some(CopyArgs {
+                sources: c.src.iter().map(|s| match s {
+                    parse_dockerfile::Source::Path(p) => p.value.to_string(),
+                    _ => "<<heredoc".into(),
+                }).collect(),
+                dest: c.dest.value.to_string(),
+                flags: c.options.iter().map(|f| text[f.span()].to_string()).collect(),
+                flag_at: c.copy.span.end,
+                from_stage: c.options.iter().any(|f| text[f.span()].starts_with("--from")),
+            }),
+            Instruction::Add(c) => Some(CopyArgs {
+                sources: c.src.iter().map(|s| match s {
+                    parse_dockerfile::Source::Path(p) => p.value.to_string(),
+                    _ => "<<heredoc".into(),
+                }).collect(),
+                dest: c.dest.value.to_string(),
+                flags: c.options.iter().map(|f| text[f.span()].to_string()).collect(),
+                flag_at: c.add.span.end,
+                from_stage: false,
+            }),
+            _ => None,
+        };
+        steps.push(Step { index: k, keyword: keyword(i).into(), span: start..end, shell, copy, line: line_of(text, start), layer: None });
+    }
+    Ok(Parsed { text: text.to_string(), final_from, base, steps, stages })
+}
+
+impl Parsed {
+    pub fn makes_layer(s: &Step) -> bool {
+        matches!(s.keyword.as_str(), "RUN" | "COPY" | "ADD")
+    }
+
+    /// Tie layers to steps (by the text of their history, see `check::steps`). Returns the
+    /// layer-making steps no layer matched.
+    pub fn match_layers(&mut self, name: &str, layers: &[(u64, Option<&str>)]) -> Result<Vec<usize>, String> {
+        let lines = crate::check::steps::map(name, &self.text, layers)?;
+        for s in &mut self.steps {
+            s.layer = layers.iter().find(|(l, _)| lines.of(*l).map(|(a, _)| a) == Some(s.line)).map(|(l, _)| *l);
+        }
+        Ok(self.steps.iter().enumerate().filter(|(_, s)| Self::makes_layer(s) && s.layer.is_none()).map(|(i, _)| i).collect())
+    }
+
+    pub fn step_of_layer(&self, layer: u64) -> Option<usize> {
+        self.steps.iter().position(|s| s.layer == Some(layer))
+    }
+
+    pub fn shell_text(&self, s: &Step) -> Option<&str> {
+        s.shell.as_ref().map(|r| &self.text[r.clone()])
+    }
+}
