@@ -262,7 +262,7 @@ fn cuda_on_cpu(v: &View, out: &mut Vec<Draft>) {
             format!("torch {} is the CUDA build ({} of CUDA libraries) but nothing in the image targets a GPU", torch.version, human(saved)),
             removed.clone(),
             0,
-            "The CPU wheel of torch is this wheel without its CUDA libraries (torch/lib/*cuda*, *cudnn*, *nccl*, *nvrtc*, *cublas*...), and CPU wheels pull in no nvidia-* wheels and no triton: those files are what goes. For scale, PyTorch's wheel index lists the CPU wheels at about 180-200 MB compressed against 800+ MB for the CUDA ones. No GPU hint was found (CUDA base image, NVIDIA_* variables, com.nvidia labels, --gpus).".into(),
+            "The CPU wheel of torch is this wheel without its CUDA libraries (torch/lib/*cuda*, *cudnn*, *nccl*, *nvrtc*, *cublas*...), and CPU wheels pull in no nvidia-* wheels and no triton: those files are what goes. For scale: the CPU wheel downloads at under 200 MB against more than 800 MB for the CUDA build (pfnet/pytorch-pfn-extras#608), and the size of the x86_64 wheels comes from their bundled CUDA dependencies (pytorch/pytorch#94262). No GPU hint was found (CUDA base image, NVIDIA_* variables, com.nvidia labels, --gpus).".into(),
             v.evidence(&removed, owners, vec![step(v.a, v.layer_of_dist(torch))], notes),
             format!("Install the CPU wheels: pip install {} --index-url https://download.pytorch.org/whl/cpu (before the packages that depend on torch, so pip keeps them).", packages.join(" ")),
             Action::PipIndexUrl { packages, index_url: "https://download.pytorch.org/whl/cpu".into() },
