@@ -40,20 +40,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Analyze(a) => {
             let sink = output::Sink::open(a.output.as_deref())?;
-            let opts = analyze::Options {
-                selector: image::resolve::Selector { image: a.image.select.clone(), platform: a.image.platform.clone() },
-                top: a.top,
-                capture: &attribute::wants,
-                progress: progress(a.image.quiet),
-                groups: match &a.image.groups {
-                    Some(f) => attribute::groups::GroupTable::with_file(f)?,
-                    None => attribute::groups::GroupTable::builtin(),
-                },
-                rules: match &a.image.rules {
-                    Some(f) => rules::RuleSet::with_file(f)?,
-                    None => rules::RuleSet::builtin(),
-                },
-            };
+            let opts = commands::options(&a.image, a.top)?;
             let done = analyze::run(&a.image.image, &opts)?;
             let body = match a.format {
                 Format::Text => report::text::render(&done.analysis, a.top),

@@ -5,3 +5,17 @@ pub mod check;
 pub mod diff;
 pub mod rewrite;
 pub mod why;
+
+/// Analysis options from the image arguments every command shares.
+pub fn options(a: &crate::cli::ImageArgs, top: usize) -> crate::error::Result<crate::analyze::Options<'static>> {
+    let mut o = crate::analyze::Options::new(top);
+    o.selector = crate::image::resolve::Selector { image: a.select.clone(), platform: a.platform.clone() };
+    o.progress = crate::progress(a.quiet);
+    if let Some(f) = &a.groups {
+        o.groups = crate::attribute::groups::GroupTable::with_file(f)?;
+    }
+    if let Some(f) = &a.rules {
+        o.rules = crate::rules::RuleSet::with_file(f)?;
+    }
+    Ok(o)
+}

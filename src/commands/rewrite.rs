@@ -4,7 +4,7 @@ use crate::cli::{RewriteArgs, RewriteFormat};
 use crate::dockerfile::{self, reconstruct, rewrite};
 use crate::error::{Error, Result};
 use crate::report::rewrite::{ChangeRow, Outputs, RewriteReport};
-use crate::{analyze, attribute, output, rules};
+use crate::{analyze, output, rules};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -24,15 +24,7 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
         // Parse before the (long) analysis: a broken Dockerfile is a usage error.
         dockerfile::parse(&name, t).map_err(|e| Error::input(&name, e.trim_start_matches(&format!("{name}: "))))?;
     }
-    let mut opts = analyze::Options::new(10);
-    opts.selector = crate::image::resolve::Selector { image: a.image.select.clone(), platform: a.image.platform.clone() };
-    opts.progress = crate::progress(a.image.quiet);
-    if let Some(f) = &a.image.groups {
-        opts.groups = attribute::groups::GroupTable::with_file(f)?;
-    }
-    if let Some(f) = &a.image.rules {
-        opts.rules = rules::RuleSet::with_file(f)?;
-    }
+    let opts = super::options(&a.image, 10)?;
     let done = analyze::run(&a.image.image, &opts)?;
     let reconstructed = text.is_none();
     if reconstructed {

@@ -2,20 +2,12 @@
 
 use crate::cli::{Format, WhyArgs};
 use crate::error::{Error, Result};
-use crate::{analyze, attribute, deps, output, report, rules};
+use crate::{analyze, deps, output, report};
 use std::process::ExitCode;
 
 pub fn run(a: WhyArgs) -> Result<ExitCode> {
     let sink = output::Sink::open(a.output.as_deref())?;
-    let mut opts = analyze::Options::new(10);
-    opts.selector = crate::image::resolve::Selector { image: a.image.select.clone(), platform: a.image.platform.clone() };
-    opts.progress = crate::progress(a.image.quiet);
-    if let Some(f) = &a.image.groups {
-        opts.groups = attribute::groups::GroupTable::with_file(f)?;
-    }
-    if let Some(f) = &a.image.rules {
-        opts.rules = rules::RuleSet::with_file(f)?;
-    }
+    let opts = super::options(&a.image, 10)?;
     let done = analyze::run(&a.image.image, &opts)?;
     let Some(w) = deps::why::why(&done, &a.package) else {
         let near = deps::why::suggestions(&done, &a.package);

@@ -101,6 +101,23 @@ fn start_of(ins: &Instruction) -> usize {
     }
 }
 
+fn copy_args(text: &str, src: &[parse_dockerfile::Source], dest: &str, options: &[parse_dockerfile::Flag], flag_at: usize) -> CopyArgs {
+    let flags: Vec<String> = options.iter().map(|f| text[f.span()].to_string()).collect();
+    CopyArgs {
+        sources: src
+            .iter()
+            .map(|s| match s {
+                parse_dockerfile::Source::Path(p) => p.value.to_string(),
+                _ => "<<heredoc".into(),
+            })
+            .collect(),
+        dest: dest.to_string(),
+        from_stage: flags.iter().any(|f| f.starts_with("--from")),
+        flags,
+        flag_at,
+    }
+}
+
 /// Parse a Dockerfile; the error names the file and the line.
 pub fn parse(name: &str, text: &str) -> Result<Parsed, String> {
     let df = parse_dockerfile::parse(text).map_err(|e| format!("{name}: not a valid Dockerfile: {}", e.to_string().replace('\n', " ")))?;
@@ -135,26 +152,8 @@ pub fn parse(name: &str, text: &str) -> Result<Parsed, String> {
             _ => None,
         };
         let copy = match i {
-            Instruction::Copy(c) => Some(CopyArgs {
-                sources: c.src.iter().map(|s| match s {
-                    parse_dockerfile::Source::Path(p) => p.value.to_string(),
-                    _ => "<<heredoc".into(),
-                }).collect(),
-                dest: c.dest.value.to_string(),
-                flags: c.options.iter().map(|f| text[f.span()].to_string()).collect(),
-                flag_at: c.copy.span.end,
-                from_stage: c.options.iter().any(|f| text[f.span()].starts_with("--from")),
-            }),
-            Instruction::Add(c) => Some(CopyArgs {
-                sources: c.src.iter().map(|s| match s {
-                    parse_dockerfile::Source::Path(p) => p.value.to_string(),
-                    _ => "<<heredoc".into(),
-                }).collect(),
-                dest: c.dest.value.to_string(),
-                flags: c.options.iter().map(|f| text[f.span()].to_string()).collect(),
-                flag_at: c.add.span.end,
-                from_stage: false,
-            }),
+            Instruction::Copy(c) => Some(copy_args(text, &c.src, &c.dest.value, &c.options, c.copy.span.end)),
+            Instruction::Add(c) => Some(copy_args(text, &c.src, &c.dest.value, &c.options, c.add.span.end)),
             _ => None,
         };
         steps.push(Step { index: k, keyword: keyword(i).into(), span: start..end, shell, copy, line: line_of(text, start), layer: None });
