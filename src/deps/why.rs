@@ -180,6 +180,7 @@ fn dpkg_match(done: &Analyzed, p: usize) -> WhyMatch {
     let layer = owners.first().map(|&o| u64::from(a.owners[o].layer)).unwrap_or(0);
     let installed_by = step_of(&done.analysis.layers, layer);
     // Reverse Depends up to packages nothing depends on (installed by name).
+    let rev: Vec<Vec<usize>> = (0..g.packages.len()).map(|i| g.dependents(i)).collect();
     let mut chains: Vec<Vec<usize>> = Vec::new();
     let mut stack: Vec<Vec<usize>> = vec![vec![p]];
     let mut visits = 0;
@@ -189,7 +190,7 @@ fn dpkg_match(done: &Analyzed, p: usize) -> WhyMatch {
             break;
         }
         let last = *path.last().unwrap();
-        let up: Vec<usize> = g.dependents(last).into_iter().filter(|d| !path.contains(d)).collect();
+        let up: Vec<usize> = rev[last].iter().copied().filter(|d| !path.contains(d)).collect();
         if up.is_empty() {
             if path.len() > 1 {
                 chains.push(path);
@@ -204,7 +205,7 @@ fn dpkg_match(done: &Analyzed, p: usize) -> WhyMatch {
     }
     chains.sort_by(|x, y| x.len().cmp(&y.len()).then(x.cmp(y)));
     let total = chains.len() as u64;
-    let mut required_by: Vec<String> = g.dependents(p).iter().map(|&d| g.packages[d].name.clone()).collect();
+    let mut required_by: Vec<String> = rev[p].iter().map(|&d| g.packages[d].name.clone()).collect();
     required_by.sort();
     let step_text = crate::report::text::short_step(installed_by.created_by.as_deref(), 80);
     WhyMatch {
@@ -229,7 +230,8 @@ fn dpkg_match(done: &Analyzed, p: usize) -> WhyMatch {
         note: if required_by.is_empty() {
             format!("no installed package depends on it: installed by name, in layer {} ({step_text})", installed_by.index)
         } else {
-            format!("depended on by {}; installed by layer {} ({step_text})", required_by.join(", "), installed_by.index)
+            let more = if required_by.len() > 10 { format!(" and {} more", required_by.len() - 10) } else { String::new() };
+            format!("depended on by {}{more}; installed by layer {} ({step_text})", required_by[..required_by.len().min(10)].join(", "), installed_by.index)
         },
         required_by,
         installed_by,
