@@ -235,9 +235,13 @@ fn plugin_loaded_packages_are_medium_and_say_why() {
     base.extend(wheel("myapp-s3-store", "1.0", &[], &[("myapp_s3_store/__init__.py", 2 * MIB)], "[myapp.stores]\ns3 = myapp_s3_store:Store\n"));
     base.extend(wheel("django-cors-headers", "4.4.0", &[], &[("corsheaders/__init__.py", 2 * MIB)], ""));
     base.extend(wheel("pandas", "2.2.2", &[], &[("pandas/__init__.py", 2 * MIB)], ""));
+    // Django loads its database driver from the ENGINE setting, and declares no extra for it.
+    base.extend(wheel("django", "5.1", &[], &[("django/__init__.py", 2 * MIB)], ""));
+    base.extend(wheel("psycopg2-binary", "2.9.9", &[], &[("psycopg2/__init__.py", 2 * MIB)], ""));
     let app = layer(&[
         src("app/main.py", "import httpx\nfrom importlib.metadata import entry_points\n\nSTORES = {e.name: e for e in entry_points(group=\"myapp.stores\")}\n"),
-        src("app/settings.py", "INSTALLED_APPS = [\n    \"django.contrib.admin\",\n    \"corsheaders\",\n]\n"),
+        src("app/settings.py", "INSTALLED_APPS = [\n    \"django.contrib.admin\",\n    \"corsheaders\",\n]\nDATABASES = {\"default\": {\"ENGINE\": \"django.db.backends.postgresql\"}}\n"),
+        src("app/manage.py", "from django.core.management import execute_from_command_line\n"),
     ]);
     let img = write(image(&[layer(&base), app], "/app", &["python", "main.py"], "amd64"));
     let a = analyzed(&img);
@@ -247,9 +251,12 @@ fn plugin_loaded_packages_are_medium_and_say_why() {
     let cors = unused(&a, "django-cors-headers").unwrap();
     assert_eq!(cors.confidence, "medium");
     assert!(cors.reasons[0].contains("'corsheaders' appears in a string at /app/settings.py:3"), "{:?}", cors.reasons);
+    let pg = unused(&a, "psycopg2-binary").unwrap();
+    assert_eq!(pg.confidence, "medium");
+    assert!(pg.reasons[0].starts_with("django (used) loads it by name from its settings"), "{:?}", pg.reasons);
     assert_eq!(unused(&a, "pandas").unwrap().confidence, "high");
     let actions: Vec<(&str, &Action)> = a.analysis.findings.iter().filter(|f| f.rule == "unused-package").map(|f| (f.title.as_str(), &f.fix.action)).collect();
-    assert_eq!(actions.len(), 3, "{actions:?}");
+    assert_eq!(actions.len(), 4, "{actions:?}");
     for (title, action) in actions {
         let drop = matches!(action, Action::DropPackage { .. });
         assert_eq!(drop, title.starts_with("pandas"), "{title}: {action:?}");

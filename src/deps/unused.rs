@@ -12,6 +12,14 @@ use hashbrown::HashMap;
 /// Installers every environment comes with: never reported (dropping pip is another advice).
 pub const TOOLING: &[&str] = &["pip", "setuptools", "wheel", "distribute"];
 
+/// Frameworks that load packages named only in their settings (a database `ENGINE`, a cache
+/// `BACKEND`) and do not declare them as extras: consumer → what it may load.
+const LOADED_BY_SETTINGS: &[(&str, &[&str])] = &[
+    ("django", &["psycopg2", "psycopg2-binary", "psycopg", "psycopg-binary", "psycopg-c", "mysqlclient", "pymysql", "oracledb", "cx-oracle", "mssql-django", "pyodbc", "redis", "hiredis", "pymemcache", "pylibmc", "django-redis", "channels-redis", "whitenoise"]),
+    ("flask-sqlalchemy", &["psycopg2", "psycopg2-binary", "psycopg", "psycopg-binary", "pymysql", "mysqlclient", "oracledb", "pyodbc", "pg8000"]),
+    ("celery", &["redis", "hiredis", "pymongo", "sqlalchemy", "boto3", "librabbitmq"]),
+];
+
 /// One unused distribution installed for its own sake, or one several of them share.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -51,6 +59,14 @@ fn reasons(u: &Usage, a: &Attribution, d: usize, tops: &HashMap<usize, Vec<Strin
         for e in es.iter().filter(|e| e.to == d) {
             let x = e.extra.as_deref().map(|x| format!(" (extra '{x}')")).unwrap_or_default();
             out.push(format!("an optional dependency of {}{x}, which the app uses and which may import it when it is installed", dists[from].name));
+        }
+    }
+    for (consumer, loaded) in LOADED_BY_SETTINGS {
+        if !loaded.contains(&me.name.as_str()) {
+            continue;
+        }
+        if let Some(c) = (0..dists.len()).find(|&c| dists[c].name == *consumer && dists[c].env_node == me.env_node && u.used[c]) {
+            out.push(format!("{} (used) loads it by name from its settings (a database engine, a cache or broker backend)", dists[c].name));
         }
     }
     for g in plugin_groups(&me.entry_points) {
