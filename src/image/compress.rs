@@ -74,17 +74,20 @@ fn parse_octal(field: &[u8]) -> Option<u32> {
 /// Wrap `inner` in the decoder for `c`. gzip accepts multi-member streams; zstd accepts
 /// several frames.
 pub fn decoder<'a, R: Read + 'a>(c: Compression, inner: R) -> io::Result<Box<dyn Read + 'a>> {
+    match c {
+        Compression::None => Ok(Box::new(inner)),
+        _ => decoder_buf(c, BufReader::with_capacity(256 * 1024, inner)),
+    }
+}
+
+/// `decoder` over a reader that buffers already: the decoders take their input straight from
+/// its buffer (flate2's `read` decoders would copy it once more into a buffer of their own).
+pub fn decoder_buf<'a, R: BufRead + 'a>(c: Compression, inner: R) -> io::Result<Box<dyn Read + 'a>> {
     Ok(match c {
         Compression::None => Box::new(inner),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
-            256 * 1024,
-            inner,
-        ))),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(inner)),
         Compression::Zstd => {
-            let mut d = zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(
-                256 * 1024,
-                inner,
-            ))?;
+            let mut d = zstd::stream::read::Decoder::with_buffer(inner)?;
             // Layers may be compressed with long windows (zstd --long).
             d.window_log_max(31)?;
             Box::new(d)

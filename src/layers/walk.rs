@@ -52,7 +52,15 @@ pub struct LayerScan {
     pub tar_bytes: u64,
     /// sha256 of the blob, when it was read in full (compressed, or from a stream).
     pub digest: Option<String>,
+    /// (data offset, xxh3-128) of the regular files of at least `HASH_MIN` bytes, when their
+    /// bytes went past anyway (a decoded or one-pass stream): duplicate detection then needs
+    /// no second pass. Empty for a header walk that seeks over data.
+    pub hashes: Vec<(u64, u128)>,
 }
+
+/// Files from this size up are hashed while a one-pass scan reads them (duplicate detection
+/// looks at files of 1 MiB and more; a smaller threshold there only means reading again).
+pub const HASH_MIN: u64 = 1 << 20;
 
 /// Decides which files' contents to keep (path, size) → keep?
 pub type Capture<'a> = &'a (dyn Fn(&[u8], u64) -> bool + Sync);
@@ -125,7 +133,7 @@ pub fn scan_seekable<R: Read + Seek>(mut r: R, blob_len: u64, capture: Capture) 
                 String::from_utf8_lossy(&e.path_bytes())
             ));
         }
-        push_entry(e, capture, &mut out)?;
+        push_entry(e, capture, &mut out, None)?;
     }
     Ok(LayerScan {
         entries: out,
@@ -133,6 +141,7 @@ pub fn scan_seekable<R: Read + Seek>(mut r: R, blob_len: u64, capture: Capture) 
         blob_bytes: blob_len,
         tar_bytes: blob_len,
         digest: None,
+        hashes: Vec::new(),
     })
 }
 
@@ -152,49 +161,109 @@ pub fn scan_stream<R: Read>(r: R, capture: Capture, hash: bool) -> Result<LayerS
     let mut raw = Tally::new(r, hash);
     let head = compress::read_head(&mut raw, 512).map_err(|e| e.to_string())?;
     let c = Compression::sniff(&head);
-    let ctx = |e: io::Error| match c {
-        Compression::None => e.to_string(),
-        c => format!("reading {} stream: {e}", c.name()),
-    };
-    let mut entries = Vec::new();
-    let tar_count = Rc::new(Cell::new(0u64));
-    {
+    let (entries, tar_bytes, hashes) = {
         let chained = Cursor::new(head.clone()).chain(&mut raw);
-        let decoded = compress::decoder(c, chained).map_err(ctx)?;
-        let mut counted = Counter {
-            inner: decoded,
-            count: tar_count.clone(),
-        };
-        let mut tar_head = Vec::new();
-        if c == Compression::None {
-            check_tar_head(&head)?;
-        } else {
-            tar_head = compress::read_head(&mut counted, 512).map_err(ctx)?;
-            check_tar_head(&tar_head)?;
-        }
-        let tar_input = Cursor::new(tar_head).chain(&mut counted);
-        {
-            let mut ar = tar::Archive::new(tar_input);
-            let iter = ar.entries().map_err(|e| format!("not a tar archive: {e}"))?;
-            for e in iter {
-                let e = e.map_err(|e| format!("bad tar entry: {}", ctx(e)))?;
-                push_entry(e, capture, &mut entries)?;
-            }
-        }
-        // What follows the end-of-archive marker still belongs to the stream.
-        io::copy(&mut counted, &mut io::sink()).map_err(ctx)?;
-    }
-    let (blob_bytes, digest) = raw.finish().map_err(ctx)?;
+        let decoded = compress::decoder(c, chained).map_err(|e| ctx(c, e))?;
+        scan_decoded(decoded, c, &head, capture)?
+    };
+    let (blob_bytes, digest) = raw.finish().map_err(|e| ctx(c, e))?;
     Ok(LayerScan {
         entries,
         compression: c,
         blob_bytes,
-        tar_bytes: tar_count.get(),
+        tar_bytes,
         digest,
+        hashes,
     })
 }
 
-fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<LayerEntry>) -> Result<(), String> {
+/// Read a compressed layer blob that is read in full anyway with its reading and sha256 on a
+/// thread of their own, so that this thread only decodes and walks.
+pub fn scan_prefetched<R: Read + Send>(r: R, capture: Capture) -> Result<LayerScan, String> {
+    std::thread::scope(|s| {
+        let (mut pre, reader) = crate::image::blob::Prefetched::spawn(s, r);
+        let head = compress::read_head(&mut pre, 512).map_err(|e| e.to_string())?;
+        let c = Compression::sniff(&head);
+        let scanned = {
+            let chained = Cursor::new(head.clone()).chain(&mut pre);
+            compress::decoder_buf(c, chained)
+                .map_err(|e| ctx(c, e))
+                .and_then(|decoded| scan_decoded(decoded, c, &head, capture))
+                .and_then(|r| {
+                    io::copy(&mut pre, &mut io::sink()).map_err(|e| ctx(c, e))?;
+                    Ok(r)
+                })
+        };
+        drop(pre);
+        let read = reader.join().map_err(|_| "the thread reading the blob panicked".to_string())?;
+        let (entries, tar_bytes, hashes) = scanned?;
+        let (blob_bytes, digest) = read.map_err(|e| ctx(c, e))?;
+        Ok(LayerScan {
+            entries,
+            compression: c,
+            blob_bytes,
+            tar_bytes,
+            digest: Some(digest),
+            hashes,
+        })
+    })
+}
+
+/// How much decoded tar stream is produced at a time.
+const DECODED_CHUNK: usize = 1 << 20;
+
+fn ctx(c: Compression, e: io::Error) -> String {
+    match c {
+        Compression::None => e.to_string(),
+        c => format!("reading {} stream: {e}", c.name()),
+    }
+}
+
+/// Walk the tar stream `decoded` (whose raw blob starts with `head`) to its end, and what
+/// follows its end-of-archive marker too: (entries, bytes of the tar stream, hashes of the
+/// files of at least `HASH_MIN` bytes).
+type Decoded = (Vec<LayerEntry>, u64, Vec<(u64, u128)>);
+fn scan_decoded(decoded: Box<dyn Read + '_>, c: Compression, head: &[u8], capture: Capture) -> Result<Decoded, String> {
+    let ctx = |e: io::Error| ctx(c, e);
+    let mut entries = Vec::new();
+    let mut hashes = Vec::new();
+    let tar_count = Rc::new(Cell::new(0u64));
+    // The decoders work in large outputs: inflating straight into the tar reader's 512-byte
+    // header reads and 32 KiB skips costs them most of their speed (matches that reach back
+    // past the buffer go through the window, which is refilled after every call).
+    let decoded: Box<dyn Read + '_> = match c {
+        Compression::None => decoded,
+        _ => Box::new(io::BufReader::with_capacity(DECODED_CHUNK, decoded)),
+    };
+    let mut counted = Counter {
+        inner: decoded,
+        count: tar_count.clone(),
+    };
+    let mut tar_head = Vec::new();
+    if c == Compression::None {
+        check_tar_head(head)?;
+    } else {
+        tar_head = compress::read_head(&mut counted, 512).map_err(ctx)?;
+        check_tar_head(&tar_head)?;
+    }
+    let tar_input = Cursor::new(tar_head).chain(&mut counted);
+    {
+        let mut ar = tar::Archive::new(tar_input);
+        let iter = ar.entries().map_err(|e| format!("not a tar archive: {e}"))?;
+        for e in iter {
+            let e = e.map_err(|e| format!("bad tar entry: {}", ctx(e)))?;
+            push_entry(e, capture, &mut entries, Some((&mut hashes, c)))?;
+        }
+    }
+    // What follows the end-of-archive marker still belongs to the stream.
+    io::copy(&mut counted, &mut io::sink()).map_err(ctx)?;
+    Ok((entries, tar_count.get(), hashes))
+}
+
+/// Add one tar entry to `out`. With `hashes`, the data of regular files of at least `HASH_MIN`
+/// bytes is read (it would be read to skip it anyway) and hashed; `Compression` names the
+/// stream in errors.
+fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<LayerEntry>, hashes: Option<(&mut Vec<(u64, u128)>, Compression)>) -> Result<(), String> {
     use tar::EntryType as T;
     let ty = e.header().entry_type();
     if ty.is_pax_global_extensions() {
@@ -274,6 +343,26 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
     } else {
         None
     };
+    if let Some((hashes, c)) = hashes.filter(|_| kind == EntryKind::File && size >= HASH_MIN) {
+        let h = match &content {
+            Some(c) => xxhash_rust::xxh3::xxh3_128(c),
+            None => {
+                let mut h = xxhash_rust::xxh3::Xxh3::new();
+                let mut buf = vec![0u8; 256 * 1024];
+                loop {
+                    let n = e
+                        .read(&mut buf)
+                        .map_err(|err| format!("entry {:?}: {}", String::from_utf8_lossy(&raw), ctx(c, err)))?;
+                    if n == 0 {
+                        break;
+                    }
+                    h.update(&buf[..n]);
+                }
+                h.digest128()
+            }
+        };
+        hashes.push((offset, h));
+    }
     out.push(LayerEntry {
         path,
         kind,
@@ -297,5 +386,73 @@ mod tests {
         assert!(normalize(b"a/../../etc").is_err());
         assert_eq!(normalize(b"a/b/../c").unwrap().unwrap().as_ref(), b"a/c");
         assert_eq!(normalize(b"caf\xe9").unwrap().unwrap().as_ref(), b"caf\xe9");
+    }
+
+    /// A layer with two equal 2 MiB files, one other 1 MiB file and small ones.
+    fn layer() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let big: Vec<u8> = (0..2 << 20).map(|i: u32| (i * 7 % 251) as u8).collect();
+        let other: Vec<u8> = (0..1 << 20).map(|i: u32| (i * 13 % 241) as u8).collect();
+        let mut b = tar::Builder::new(Vec::new());
+        let mut add = |path: &str, data: &[u8]| {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, path, data).unwrap();
+        };
+        add("a/small", b"hello");
+        add("a/big", &big);
+        add("b/copy", &big);
+        add("b/other", &other);
+        add("b/tiny", &[1; 1000]);
+        (b.into_inner().unwrap(), big, other)
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut e, data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn key(s: &LayerScan) -> Vec<(Vec<u8>, u64, u64)> {
+        s.entries.iter().map(|e| (e.path.to_vec(), e.size, e.offset)).collect()
+    }
+
+    #[test]
+    fn prefetched_scans_read_the_same_as_one_pass_and_hash_files_of_a_mebibyte() {
+        let (tar, big, other) = layer();
+        for blob in [gzip(&tar), zstd::encode_all(&tar[..], 3).unwrap()] {
+            let one = scan_stream(&blob[..], &capture_none, true).unwrap();
+            let pre = scan_prefetched(&blob[..], &capture_none).unwrap();
+            assert_eq!(key(&one), key(&pre));
+            assert_eq!((one.tar_bytes, one.blob_bytes), (pre.tar_bytes, pre.blob_bytes));
+            assert_eq!(pre.tar_bytes, tar.len() as u64);
+            assert_eq!(one.digest, pre.digest);
+            assert_eq!(pre.digest.as_deref(), Some(crate::image::blob::sha256_hex(&blob).as_str()));
+            assert_eq!(one.hashes, pre.hashes);
+            // The 2 MiB file twice and the 1 MiB one, at their data offsets; small files not.
+            let at = |p: &[u8]| pre.entries.iter().find(|e| &*e.path == p).unwrap().offset;
+            let h = xxhash_rust::xxh3::xxh3_128;
+            assert_eq!(pre.hashes, vec![(at(b"a/big"), h(&big)), (at(b"b/copy"), h(&big)), (at(b"b/other"), h(&other))]);
+        }
+    }
+
+    #[test]
+    fn a_header_walk_hashes_nothing() {
+        let (tar, _, _) = layer();
+        let s = scan_seekable(Cursor::new(&tar), tar.len() as u64, &capture_none).unwrap();
+        assert!(s.hashes.is_empty());
+        assert_eq!(s.entries.len(), 5);
+    }
+
+    #[test]
+    fn a_truncated_blob_fails_the_prefetched_scan_as_the_one_pass_one() {
+        let (tar, _, _) = layer();
+        let blob = gzip(&tar);
+        let cut = &blob[..blob.len() / 2];
+        let one = scan_stream(cut, &capture_none, true).unwrap_err();
+        let pre = scan_prefetched(cut, &capture_none).unwrap_err();
+        assert!(pre.contains("gzip"), "{pre}");
+        assert_eq!(one, pre);
     }
 }
