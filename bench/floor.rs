@@ -6,6 +6,9 @@
 //!                        header pages alone. Prints entries and bytes read.
 //!   floor inflate FILE   decode every compressed layer blob of the archive on one thread with
 //!                        the decoder slim uses (flate2 on zlib-rs, zstd), output discarded.
+//!   floor inflate-largest FILE
+//!                        the same for the largest compressed blob alone: the critical path of
+//!                        any reader that decodes one stream on one thread.
 //!   floor blobs FILE     print `offset size` of each compressed layer blob (for `zstd -dc`).
 //!
 //! A bench helper (a cargo example), not part of slim: it trusts its input.
@@ -152,10 +155,15 @@ fn compressed_blobs(f: &File, len: u64) -> io::Result<Vec<(u64, u64)>> {
     Ok(out)
 }
 
-fn inflate(path: &str) -> io::Result<()> {
+fn inflate(path: &str, largest: bool) -> io::Result<()> {
     let (f, len) = open(path)?;
     let mut total = 0u64;
-    for (off, size) in compressed_blobs(&f, len)? {
+    let mut blobs = compressed_blobs(&f, len)?;
+    if largest {
+        blobs.sort_by_key(|&(_, size)| std::cmp::Reverse(size));
+        blobs.truncate(1);
+    }
+    for (off, size) in blobs {
         let mut head = [0u8; 4];
         f.read_exact_at(&mut head, off)?;
         let c = slim::image::compress::Compression::sniff(&head);
@@ -178,7 +186,8 @@ fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [cmd, path] if cmd == "headers" => headers(path),
-        [cmd, path] if cmd == "inflate" => inflate(path),
+        [cmd, path] if cmd == "inflate" => inflate(path, false),
+        [cmd, path] if cmd == "inflate-largest" => inflate(path, true),
         [cmd, path] if cmd == "blobs" => {
             let (f, len) = open(path)?;
             for (off, size) in compressed_blobs(&f, len)? {
@@ -187,7 +196,7 @@ fn main() -> io::Result<()> {
             Ok(())
         }
         _ => {
-            eprintln!("usage: floor headers|inflate|blobs FILE");
+            eprintln!("usage: floor headers|inflate|inflate-largest|blobs FILE");
             std::process::exit(2);
         }
     }

@@ -123,8 +123,13 @@ measure() {
   for ((r = 1; r <= runs; r++)); do
     [[ ${DROP:-0} == 1 ]] && drop_cache "${path[$input]:-}"
     rc=0
-    /usr/bin/time -f '%e %U %S %M' -o "$work/time" timeout "$timeout_s" "$@" >"$work/out" 2>"$work/err" || rc=$?
+    local t0 t1
+    t0=$(date +%s%N)
+    /usr/bin/time -f '%e %U %S %M %I' -o "$work/time" timeout "$timeout_s" "$@" >"$work/out" 2>"$work/err" || rc=$?
+    t1=$(date +%s%N)
     line=$(tail -1 "$work/time")
+    # wall from the clock in ms precision (time's %e has 10 ms), then user, sys, RSS, inputs
+    line="$(( (t1 - t0) / 1000000 / 1000 )).$(printf '%03d' $(( (t1 - t0) / 1000000 % 1000 ))) ${line#* }"
     line=${line// /$'\t'}
     if ((rc)); then
       local why
@@ -195,6 +200,7 @@ if ((floors)); then
     case $i in
       *gzip*|*zstd*)
         measure "floor: 1 thread, slim's decoders" "$i" -- "$floor" inflate "$p"
+        measure "floor: 1 thread, largest layer" "$i" -- "$floor" inflate-largest "$p"
         if [[ $i == *zstd* ]] && command -v zstd >/dev/null; then
           "$floor" blobs "$p" >"$work/blobs"
           measure "floor: zstd -dc, all layers" "$i" -- bash -c '
@@ -237,10 +243,11 @@ for key, runs in rows.items():
     wall = med([float(r[0]) for r in ok])
     cpu = med([float(r[1]) + float(r[2]) for r in ok])
     rss = med([int(r[3]) for r in ok])
-    stats[key] = dict(wall=wall, cpu=cpu, rss=rss, n=len(ok))
+    disk = med([int(r[4]) * 512 for r in ok])
+    stats[key] = dict(wall=wall, cpu=cpu, rss=rss, disk=disk, n=len(ok))
 
 def fmt_t(s):
-    return f"{s:.2f} s"
+    return f"{s:.2f} s" if s >= 0.1 else f"{s * 1000:.0f} ms"
 
 hdr = ("tool", "input", "runs", "median wall", "user+sys", "max RSS", "wall ÷ slim")
 out = []
@@ -270,7 +277,7 @@ for (tool, inp), s in stats.items():
     if not (tool.startswith("floor") or tool == "slim, cold"):
         continue
     if "fail" in s:
-        fl.append((tool, inp, "failed", "", "", s["fail"][:60]))
+        fl.append((tool, inp, "failed", "", "", "", s["fail"][:60]))
         continue
     wall = s["wall"]
     note = ""
@@ -282,10 +289,10 @@ for (tool, inp), s in stats.items():
     ratio = f"{base['wall'] / wall:.2f}×" if base and "wall" in base and wall > 0 else "n/a"
     if tool == "slim, cold":
         ratio, note = "", "slim with the page cache dropped before each run"
-    fl.append((tool, inp, fmt_t(wall), fmt_t(s["cpu"]), ratio, note))
+    fl.append((tool, inp, fmt_t(wall), fmt_t(s["cpu"]), f"{s['disk'] / 1e6:.0f} MB", ratio, note))
 if fl:
     print()
-    table(("floor", "input", "median wall", "user+sys", "slim ÷ floor", "note"), fl)
+    table(("floor", "input", "median wall", "user+sys", "read from disk", "slim ÷ floor", "note"), fl)
 PY
 echo
 echo "load before: $load_before"
