@@ -62,7 +62,9 @@ mkdir -p "$images"
 
 # --- 1. build -------------------------------------------------------------------------------
 log "building slim and bench/floor.rs (release)"
-(cd "$repo" && cargo build --release --locked --quiet --bin slim --example floor)
+# Two builds: one with the example would build slim with the dev-dependencies' features too,
+# and the bench measures the binary `cargo build --release` makes.
+(cd "$repo" && cargo build --release --locked --quiet --bin slim && cargo build --release --locked --quiet --example floor)
 target=$(cd "$repo" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 slim=$target/release/slim
 floor=$target/release/examples/floor
