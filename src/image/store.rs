@@ -5,7 +5,7 @@
 use super::blob::{Slice, Tally};
 use super::compress::{self, Compression};
 use crate::error::{Error, Result};
-use crate::layers::walk::{self, Capture, LayerScan};
+use crate::layers::walk::{self, Capture, LayerEntry, LayerScan};
 use indicatif::ProgressBar;
 use std::collections::HashMap;
 use std::fs::File;
@@ -37,7 +37,10 @@ pub enum Store {
     },
     Stream {
         meta: HashMap<String, Vec<u8>>,
+        /// Each layer's scan, its entries moved out to `entries`.
         scans: HashMap<String, std::result::Result<LayerScan, String>>,
+        /// The layers' entries, handed over (not copied) by `scan_layers`.
+        entries: Mutex<HashMap<String, Vec<LayerEntry>>>,
         /// Entries that are neither metadata nor layers: (size, sha256).
         other: HashMap<String, u64>,
     },
@@ -200,6 +203,7 @@ impl Source {
         }
         let mut meta = HashMap::new();
         let mut scans = HashMap::new();
+        let mut entries = HashMap::new();
         let mut other = HashMap::new();
         let mut aliases = HashMap::new();
         let bad = |e: io::Error| {
@@ -239,7 +243,10 @@ impl Source {
             if layer_like {
                 // A layer that cannot be read is fatal only if the image uses it (a broken
                 // outer stream fails the next entry read anyway).
-                let scan = walk::scan_stream(Cursor::new(head).chain(&mut e), capture, true);
+                let mut scan = walk::scan_stream(Cursor::new(head).chain(&mut e), capture, true);
+                if let Ok(s) = &mut scan {
+                    entries.insert(name.clone(), std::mem::take(&mut s.entries));
+                }
                 scans.insert(name, scan);
             } else if size <= META_LIMIT {
                 let mut buf = head;
@@ -256,7 +263,7 @@ impl Source {
             display,
             container: Container::Tar,
             outer,
-            store: Store::Stream { meta, scans, other },
+            store: Store::Stream { meta, scans, entries: Mutex::new(entries), other },
             aliases,
             hashed: Mutex::default(),
         })
@@ -283,7 +290,7 @@ impl Source {
         match &self.store {
             Store::File { index, .. } => index.contains_key(name),
             Store::Dir { root } => Self::dir_path(root, name).is_some_and(|p| p.is_file()),
-            Store::Stream { meta, scans, other } => {
+            Store::Stream { meta, scans, other, .. } => {
                 meta.contains_key(name) || scans.contains_key(name) || other.contains_key(name)
             }
         }
@@ -295,7 +302,7 @@ impl Source {
         match &self.store {
             Store::File { index, .. } => index.get(name).map(|&(_, s)| s),
             Store::Dir { root } => Self::dir_path(root, name).and_then(|p| p.metadata().ok()).map(|m| m.len()),
-            Store::Stream { meta, scans, other } => meta
+            Store::Stream { meta, scans, other, .. } => meta
                 .get(name)
                 .map(|m| m.len() as u64)
                 .or_else(|| scans.get(name).and_then(|s| s.as_ref().ok()).map(|s| s.blob_bytes))
@@ -327,7 +334,7 @@ impl Source {
                 }
                 std::fs::read(&p).map_err(|e| Error::input(&self.display, format!("{name}: {e}")))
             }
-            Store::Stream { meta, scans, other } => {
+            Store::Stream { meta, scans, other, .. } => {
                 if let Some(m) = meta.get(real) {
                     return Ok(m.clone());
                 }
@@ -343,17 +350,30 @@ impl Source {
     pub fn scan_layers(&self, names: &[String], capture: Capture, progress: &ProgressBar) -> Vec<std::result::Result<LayerScan, String>> {
         let missing = |n: &str| Err(format!("missing blob {n} in the image"));
         match &self.store {
-            Store::Stream { scans, other, .. } => names
-                .iter()
-                .map(|n| {
-                    let real = self.resolve_alias(n);
-                    match scans.get(real) {
-                        Some(s) => s.clone(),
-                        None if other.contains_key(real) => Err("not a layer: neither a tar archive nor gzip/zstd".into()),
-                        None => missing(n),
-                    }
-                })
-                .collect(),
+            Store::Stream { scans, entries, other, .. } => {
+                // Hand each layer's entries over rather than copy them (they are most of the
+                // memory): the last use of a blob takes them, an earlier one (a blob listed
+                // twice) gets a copy.
+                let mut entries = entries.lock().unwrap();
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| {
+                        let real = self.resolve_alias(n);
+                        match scans.get(real) {
+                            Some(Ok(s)) => {
+                                let last = !names[i + 1..].iter().any(|m| self.resolve_alias(m) == real);
+                                let es = if last { entries.remove(real) } else { entries.get(real).cloned() };
+                                let es = es.ok_or_else(|| format!("layer {n} was handed over already"))?;
+                                Ok(LayerScan { entries: es, ..s.clone() })
+                            }
+                            Some(Err(e)) => Err(e.clone()),
+                            None if other.contains_key(real) => Err("not a layer: neither a tar archive nor gzip/zstd".into()),
+                            None => missing(n),
+                        }
+                    })
+                    .collect()
+            }
             _ => {
                 let total: u64 = names.iter().filter_map(|n| self.size_of(n)).sum();
                 progress.set_length(total);
@@ -537,5 +557,13 @@ mod tests {
         // One pass over a stream keeps the hashes too, so stdin gets duplicate detection.
         let stream = Source::open_stream("-".into(), &std::fs::read(path).unwrap()[..], &capture_none, &pb).unwrap();
         assert_eq!(stream.hash_ranges(&names[0], &ranges).unwrap().unwrap(), memo);
+        // A stream hands each layer's entries over; a blob listed twice gets them both times.
+        let twice = [names[0].clone(), names[0].clone()];
+        let scans = stream.scan_layers(&twice, &capture_none, &pb);
+        for s in &scans {
+            assert_eq!(s.as_ref().unwrap().entries.len(), 2);
+        }
+        assert_eq!(stream.size_of(&names[0]), Some(blob.len() as u64));
+        assert!(stream.scan_layers(&names, &capture_none, &pb)[0].as_ref().unwrap_err().contains("handed over already"));
     }
 }
