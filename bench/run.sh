@@ -135,7 +135,8 @@ measure() {
     line=${line// /$'\t'}
     if ((rc)); then
       local why
-      why=$( (grep -i -m1 -E 'error|fail|panic|killed' "$work/err" "$work/out" || tail -1 "$work/err") | cut -c1-100 | tr '\t' ' ')
+      why=$( (grep -h -i -m1 -E 'error|fail|panic|killed' "$work/err" "$work/out" || tail -1 "$work/err") |
+        sed 's/\x1b\[[0-9;]*m//g' | cut -c1-160 | tr '\t' ' ')
       ((rc == 124)) && why="timeout after ${timeout_s}s"
       printf '%s\t%s\t%s\t%s\t%s\n' "$row" "$input" "$rc" "$line" "$why" >>"$results"
       printf '%s\t%s\t%s\t%s\n' "$row" "$input" "$rc" "$why" >>"$work/failures"
@@ -257,7 +258,7 @@ for (tool, inp), s in stats.items():
     if tool.startswith("floor") or tool == "slim, cold":
         continue
     if "fail" in s:
-        out.append((tool, inp, str(s["n"]), "failed", "", "", s["fail"][:70]))
+        out.append((tool, inp, str(s["n"]), "failed", "", "", s["fail"][:40] + ("…" if len(s["fail"]) > 40 else "")))
         continue
     base = stats.get(("slim", inp))
     ratio = f"{s['wall'] / base['wall']:.2f}×" if base and "wall" in base and base["wall"] > 0 else "n/a"
