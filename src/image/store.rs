@@ -389,8 +389,7 @@ impl Source {
                                 if i >= names.len() {
                                     break;
                                 }
-                                let r = self.scan_one(&names[i], capture);
-                                progress.inc(self.size_of(&names[i]).unwrap_or(0));
+                                let r = self.scan_one(&names[i], capture, progress);
                                 results.lock().unwrap()[i] = Some(r);
                             }
                         });
@@ -417,14 +416,21 @@ impl Source {
     /// The header walk leaves readahead to the kernel: telling it the reads are random
     /// (POSIX_FADV_RANDOM) and reading the pages around each header in chunks of our own read
     /// 20-40% fewer bytes from disk but made cold runs 20-80% slower (bench/README.md).
-    fn scan_one(&self, name: &str, capture: Capture) -> std::result::Result<LayerScan, String> {
+    ///
+    /// The progress bar moves as the walk reaches further into the blob (reads and seeks), so
+    /// one large layer shows its progress too; each blob adds its size once in all.
+    fn scan_one(&self, name: &str, capture: Capture, progress: &ProgressBar) -> std::result::Result<LayerScan, String> {
         let real = self.resolve_alias(name);
         let scan = |file: &File, pos: u64, size: u64| {
             let head = compress::read_head(&mut Slice::new(file, pos, size), 8).map_err(|e| e.to_string())?;
-            match Compression::sniff(&head) {
-                Compression::None => walk::scan_seekable(Slice::new(file, pos, size), size, capture),
-                _ => walk::scan_prefetched(Slice::new(file, pos, size), capture),
-            }
+            let mut done = 0;
+            let blob = Advancing { inner: Slice::new(file, pos, size), pos: 0, done: &mut done, progress };
+            let r = match Compression::sniff(&head) {
+                Compression::None => walk::scan_seekable(blob, size, capture),
+                _ => walk::scan_prefetched(blob, capture),
+            };
+            progress.inc(size.saturating_sub(done));
+            r
         };
         match &self.store {
             Store::File { file, index } => {
@@ -439,6 +445,41 @@ impl Source {
             }
             Store::Stream { .. } => unreachable!("stream layers are scanned while reading"),
         }
+    }
+}
+
+/// A blob reader that moves the progress bar by how far into the blob it has got.
+struct Advancing<'a, R> {
+    inner: R,
+    pos: u64,
+    /// The furthest position reached, already added to the bar.
+    done: &'a mut u64,
+    progress: &'a ProgressBar,
+}
+
+impl<R> Advancing<'_, R> {
+    fn reached(&mut self, pos: u64) {
+        self.pos = pos;
+        if pos > *self.done {
+            self.progress.inc(pos - *self.done);
+            *self.done = pos;
+        }
+    }
+}
+
+impl<R: Read> Read for Advancing<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.reached(self.pos + n as u64);
+        Ok(n)
+    }
+}
+
+impl<R: io::Seek> io::Seek for Advancing<'_, R> {
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        let p = self.inner.seek(to)?;
+        self.reached(p);
+        Ok(p)
     }
 }
 
@@ -547,6 +588,7 @@ mod tests {
         let scanned = Source::open(path, &capture_none, &pb).unwrap();
         let scan = scanned.scan_layers(&names, &capture_none, &pb).remove(0).unwrap();
         assert_eq!(scan.hashes.len(), 2);
+        assert_eq!(pb.position(), blob.len() as u64, "the bar counts the blob once");
         let ranges: Vec<(u64, u64)> = scan.entries.iter().map(|e| (e.offset, e.size)).collect();
         let memo = scanned.hash_ranges(&names[0], &ranges).unwrap().unwrap();
         // A source that never scanned the layer decodes it again.
@@ -565,5 +607,31 @@ mod tests {
         }
         assert_eq!(stream.size_of(&names[0]), Some(blob.len() as u64));
         assert!(stream.scan_layers(&names, &capture_none, &pb)[0].as_ref().unwrap_err().contains("handed over already"));
+    }
+
+    #[test]
+    fn the_bar_moves_through_an_uncompressed_layer_once() {
+        let mut b = tar::Builder::new(Vec::new());
+        for (p, n) in [("a", 3 << 20), ("b", 100), ("c", 1 << 20)] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(n as u64);
+            h.set_cksum();
+            b.append_data(&mut h, p, &vec![7u8; n][..]).unwrap();
+        }
+        let layer = b.into_inner().unwrap();
+        let mut outer = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(layer.len() as u64);
+        h.set_cksum();
+        outer.append_data(&mut h, "layer.tar", &layer[..]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("img.tar");
+        std::fs::write(&path, outer.into_inner().unwrap()).unwrap();
+        let pb = ProgressBar::hidden();
+        let src = Source::open(path.to_str().unwrap(), &capture_none, &pb).unwrap();
+        let scans = src.scan_layers(&["layer.tar".to_string()], &capture_none, &pb);
+        assert_eq!(scans[0].as_ref().unwrap().entries.len(), 3);
+        assert_eq!(pb.position(), layer.len() as u64);
+        assert_eq!(pb.length(), Some(layer.len() as u64));
     }
 }
