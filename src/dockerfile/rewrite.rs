@@ -100,6 +100,25 @@ fn apt_install_end(cmd: &str) -> Option<usize> {
     None
 }
 
+/// Insert ` FLAG` after every install command (found by `end_of`) of a shell-form RUN that
+/// lacks it. True when something was inserted.
+fn add_flag(text: &str, s: &Step, end_of: fn(&str) -> Option<usize>, flag: &str, finding: usize, edits: &mut Vec<Edit>) -> bool {
+    let Some(sh) = s.shell.clone() else { return false };
+    let t = &text[sh.clone()];
+    let mut added = false;
+    for r in segments(t) {
+        let seg = &t[r.clone()];
+        if let Some(end) = end_of(seg) {
+            if !seg.contains(flag) {
+                let at = sh.start + r.start + end;
+                edits.push(Edit { span: at..at, text: format!(" {flag}"), finding });
+                added = true;
+            }
+        }
+    }
+    added
+}
+
 fn word_spans(s: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
     let mut start = None;
@@ -158,33 +177,18 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path) -> Result<Outcome, Stri
         match &f.fix.action {
             Action::PipNoCacheDir => {
                 for s in runs_for(f, &has_pip) {
-                    let sh = s.shell.clone().unwrap();
-                    let t = &text[sh.clone()];
-                    for r in segments(t) {
-                        let seg = &t[r.clone()];
-                        if let Some(end) = pip_install_end(seg) {
-                            if !seg.contains("--no-cache-dir") {
-                                edits.push(Edit { span: sh.start + r.start + end..sh.start + r.start + end, text: " --no-cache-dir".into(), finding: fi });
-                                applied = true;
-                                lines.push(s.line);
-                            }
-                        }
+                    if add_flag(text, s, pip_install_end, "--no-cache-dir", fi, &mut edits) {
+                        applied = true;
+                        lines.push(s.line);
                     }
                 }
                 what.push("pip install --no-cache-dir".to_string());
             }
             Action::AptCleanup => {
                 for s in runs_for(f, &has_apt) {
+                    add_flag(text, s, apt_install_end, "--no-install-recommends", fi, &mut edits);
                     let sh = s.shell.clone().unwrap();
                     let t = &text[sh.clone()];
-                    for r in segments(t) {
-                        let seg = &t[r.clone()];
-                        if let Some(end) = apt_install_end(seg) {
-                            if !seg.contains("--no-install-recommends") {
-                                edits.push(Edit { span: sh.start + r.start + end..sh.start + r.start + end, text: " --no-install-recommends".into(), finding: fi });
-                            }
-                        }
-                    }
                     if !t.contains("/var/lib/apt/lists") || !t.contains("apt-get clean") {
                         let end = sh.start + t.trim_end().len();
                         edits.push(Edit { span: end..end, text: " \\\n && apt-get clean && rm -rf /var/lib/apt/lists/*".into(), finding: fi });

@@ -2,22 +2,8 @@
 //! then, for each failure, where the bytes are.
 
 use crate::check::{CheckResult, Report};
-use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use super::table;
 use std::fmt::Write;
-
-fn table(header: &[&str], right: &[usize]) -> Table {
-    let mut t = Table::new();
-    t.load_style(presets::NOTHING)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .force_no_tty()
-        .set_header(header.to_vec());
-    for &c in right {
-        if let Some(col) = t.column_mut(c) {
-            col.set_cell_alignment(CellAlignment::Right);
-        }
-    }
-    t
-}
 
 /// `img.tar (demo:1, linux/amd64)`.
 pub fn image_line(r: &Report) -> String {

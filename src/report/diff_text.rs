@@ -5,22 +5,8 @@ use super::human;
 use crate::diff::{Change, Diff};
 use crate::report::model::Totals;
 use crate::report::text::short_step;
-use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use super::table;
 use std::fmt::Write;
-
-fn table(header: &[&str], right: &[usize]) -> Table {
-    let mut t = Table::new();
-    t.load_style(presets::NOTHING)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .force_no_tty()
-        .set_header(header.to_vec());
-    for &c in right {
-        if let Some(col) = t.column_mut(c) {
-            col.set_cell_alignment(CellAlignment::Right);
-        }
-    }
-    t
-}
 
 /// `+1.5 MiB`, `-300 B`, `0 B`.
 pub fn signed(d: i64) -> String {

@@ -29,3 +29,20 @@ pub fn display_path(p: &[u8]) -> String {
 pub fn human(bytes: u64) -> String {
     bytesize::ByteSize::b(bytes).display().iec().to_string()
 }
+
+/// A plain table (no borders, no wrapping, no terminal codes) with `right` columns
+/// right-aligned: what every text report draws.
+pub(crate) fn table(header: &[&str], right: &[usize]) -> comfy_table::Table {
+    use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+    let mut t = Table::new();
+    t.load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .force_no_tty()
+        .set_header(header.to_vec());
+    for &c in right {
+        if let Some(col) = t.column_mut(c) {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t
+}

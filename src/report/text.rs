@@ -3,22 +3,8 @@
 
 use super::human;
 use super::model::Analysis;
-use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use super::table;
 use std::fmt::Write;
-
-fn table(header: &[&str], right: &[usize]) -> Table {
-    let mut t = Table::new();
-    t.load_style(presets::NOTHING)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .force_no_tty()
-        .set_header(header.to_vec());
-    for &c in right {
-        if let Some(col) = t.column_mut(c) {
-            col.set_cell_alignment(CellAlignment::Right);
-        }
-    }
-    t
-}
 
 /// Shorten a Dockerfile step to one line of at most `max` characters.
 pub fn short_step(step: Option<&str>, max: usize) -> String {
