@@ -445,9 +445,15 @@ fn duplicate_files(v: &View, d: &Duplicates, out: &mut Vec<Draft>) {
 fn layer_waste(v: &View, out: &mut Vec<Draft>) {
     let t = &v.a.tree;
     let mut pairs: HashMap<(u16, u16), Vec<u32>> = HashMap::new();
+    // For each hidden inode, the path it was first seen at; for each path, the first layer
+    // that wrote it. Looked up per pair below, so the rule stays linear in the waste list.
+    let mut node_of: HashMap<u32, _> = HashMap::new();
+    let mut first_write: HashMap<_, u16> = HashMap::new();
     for w in &t.waste {
-        let ino = w.inode;
-        pairs.entry((w.added_in, w.hidden_in)).or_default().push(ino);
+        pairs.entry((w.added_in, w.hidden_in)).or_default().push(w.inode);
+        node_of.entry(w.inode).or_insert(w.node);
+        let f = first_write.entry(w.node).or_insert(w.added_in);
+        *f = (*f).min(w.added_in);
     }
     let mut keys: Vec<(u16, u16)> = pairs.keys().copied().collect();
     keys.sort();
@@ -458,8 +464,8 @@ fn layer_waste(v: &View, out: &mut Vec<Draft>) {
         // The step that first wrote these paths (a later chmod -R may have written them again).
         let first = inos
             .iter()
-            .filter_map(|&i| t.waste.iter().find(|w| w.inode == i).map(|w| w.node))
-            .flat_map(|n| t.waste.iter().filter(move |w| w.node == n).map(|w| w.added_in))
+            .filter_map(|i| node_of.get(i))
+            .filter_map(|n| first_write.get(n).copied())
             .min()
             .unwrap_or(added)
             .min(added);
