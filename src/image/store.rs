@@ -381,14 +381,16 @@ impl Source {
                 let results: Mutex<Vec<Option<std::result::Result<LayerScan, String>>>> =
                     Mutex::new(vec![None; names.len()]);
                 let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(names.len().max(1));
+                // Largest blob first: the biggest layer is the critical path, and starting it
+                // last would leave the other cores idle at the end.
+                let mut order: Vec<usize> = (0..names.len()).collect();
+                order.sort_by_key(|&i| std::cmp::Reverse(self.size_of(&names[i]).unwrap_or(0)));
                 std::thread::scope(|s| {
                     for _ in 0..workers {
                         s.spawn(|| {
                             loop {
-                                let i = next.fetch_add(1, Ordering::Relaxed);
-                                if i >= names.len() {
-                                    break;
-                                }
+                                let k = next.fetch_add(1, Ordering::Relaxed);
+                                let Some(&i) = order.get(k) else { break };
                                 let r = self.scan_one(&names[i], capture, progress);
                                 results.lock().unwrap()[i] = Some(r);
                             }
