@@ -17,7 +17,9 @@
 #    ratio of the median wall to slim's on the same input;
 # 5. measures the floors: the header walk of the uncompressed layers (warm, and cold with the
 #    page cache dropped before each run, slim cold beside it), one thread of the same gzip/zstd
-#    decoders slim uses over every layer, and `zstd -dc` of every layer divided by the cores.
+#    decoders slim uses over every layer and over the largest, rapidgzip (PyPI; the reference
+#    parallel decoder of one gzip stream) on the largest gzip layer with -P cores and -P 1, and
+#    `zstd -dc` of every layer divided by the cores.
 #
 # Warm page cache unless a row says cold: nothing is dropped between runs, so the median of three
 # discards a first run that found the file cold. The load average is printed with each table:
@@ -193,6 +195,14 @@ done
 load_after=$(uptime)
 
 # --- 5. floors ------------------------------------------------------------------------------
+# rapidgzip_bin: the rapidgzip CLI from PyPI in the bench venv, installed on first use.
+rapidgzip_bin() {
+  [[ -x $venv/bin/rapidgzip ]] ||
+    { { [[ -x $venv/bin/pip ]] || python3 -m venv "$venv"; } &&
+      "$venv/bin/pip" install --quiet --disable-pip-version-check rapidgzip >>"$work/pip.log" 2>&1; } ||
+    { log "rapidgzip not installed (its floor is left out)"; return 1; }
+  echo "$venv/bin/rapidgzip"
+}
 floor_rows=$work/floors.tsv
 : >"$floor_rows"
 if ((floors)); then
@@ -204,6 +214,18 @@ if ((floors)); then
       *gzip*|*zstd*)
         measure "floor: 1 thread, slim's decoders" "$i" -- "$floor" inflate "$p"
         measure "floor: 1 thread, largest layer" "$i" -- "$floor" inflate-largest "$p"
+        if [[ $i == *gzip* ]] && rapidgzip=$(rapidgzip_bin); then
+          # rapidgzip (PyPI) is the reference parallel decoder of one gzip stream (it needs a
+          # seekable file): the largest blob, cut out, decoded with -P cores and with -P 1.
+          "$floor" blobs "$p" | sort -k2,2n | tail -1 >"$work/largest"
+          read -r off size <"$work/largest"
+          dd if="$p" of="$work/largest.gz" iflag=skip_bytes,count_bytes skip="$off" count="$size" bs=1M status=none
+          for n in "$cores" 1; do
+            measure "floor: rapidgzip -P $n, largest layer" "$i" -- \
+              bash -c '"$1" -d -c -P "$2" "$3" >/dev/null' bash "$rapidgzip" "$n" "$work/largest.gz"
+          done
+          rm -f "$work/largest.gz"
+        fi
         if [[ $i == *zstd* ]] && command -v zstd >/dev/null; then
           "$floor" blobs "$p" >"$work/blobs"
           measure "floor: zstd -dc, all layers" "$i" -- bash -c '
