@@ -42,15 +42,36 @@ fn torch_image() -> Vec<E<'static>> {
     l
 }
 
+/// Options without the CPU-torch table, so the estimate comes from the image's own files.
+fn no_cpu_table() -> Options<'static> {
+    let mut o = Options::new(20);
+    o.rules.cpu_torch.clear();
+    o
+}
+
+fn cpu_row(version: &str, installed: u64) -> slim::rules::CpuTorch {
+    slim::rules::CpuTorch {
+        version: version.into(),
+        wheel_mb: 1.0,
+        wheel_tag: "cp311".into(),
+        expansion: 2.0,
+        installed,
+        pypi_wheel: format!("torch-{version}-cp311-cp311-manylinux_2_28_x86_64.whl"),
+        pypi_kept_uncompressed: 0,
+        source: format!("a test log of {version}"),
+    }
+}
+
 #[test]
 fn cuda_on_cpu_triggers_without_gpu_hints_and_not_with_them() {
-    let a = analyze(&[layer(&torch_image())]);
+    let a = run(docker_archive(&[layer(&torch_image())], "t:1", false), no_cpu_table());
     let f = of(&a, "cuda-on-cpu");
     assert_eq!(f.len(), 1, "{:?}", a.findings);
     let f = f[0];
     assert_eq!(f.id, "SLIM001");
     // nvidia wheel + triton + libtorch_cuda (+ their small metadata files).
     assert!(f.bytes_saved >= (9 * MIB) as u64 && f.bytes_saved < (9 * MIB + 10_000) as u64, "{}", f.bytes_saved);
+    assert!(f.basis.contains("Estimated from the image's own files (the cpu_torch table has no rows)"), "{}", f.basis);
     assert!(f.evidence.notes.iter().any(|n| n == "torch ← sentence-transformers"), "{:?}", f.evidence.notes);
     assert!(matches!(&f.fix.action, Action::PipIndexUrl { packages, index_url } if packages == &["torch"] && index_url.ends_with("/whl/cpu")));
     assert!(!f.evidence.paths.iter().any(|p| p.ends_with("libtorch_cpu.so")), "the CPU library stays");
@@ -67,12 +88,80 @@ fn cuda_on_cpu_triggers_without_gpu_hints_and_not_with_them() {
     assert!(of(&cpu, "cuda-on-cpu").is_empty());
 }
 
+/// The saving from the CPU-torch table: torch, nvidia-* and triton go, the table's installed size
+/// of the CPU wheel and this image's torch bytecode come back. An exact row is used as it is; a
+/// version without one takes the nearest earlier row and says so.
+#[test]
+fn cuda_on_cpu_estimates_from_the_cpu_wheel_table() {
+    let mut img = wheel("torch", "2.5.1", &["nvidia-cublas-cu12"], MANY, &[("torch/lib/libtorch_cuda.so", 3 * MIB), ("torch/lib/libtorch_cpu.so", 2 * MIB), ("torch/__init__.py", 100), ("torch/__pycache__/__init__.cpython-311.pyc", 5000)]);
+    img.extend(wheel("nvidia-cublas-cu12", "12.4.5.8", &[], MANY, &[("nvidia/cublas/lib/libcublas.so.12", 4 * MIB)]));
+    img.extend(wheel("triton", "3.1.0", &[], MANY, &[("triton/_C/libtriton.so", 2 * MIB)]));
+    let a = analyze(&[layer(&img)]);
+    let dist = |n: &str| a.owners.iter().filter(|o| o.kind == "python" && o.name == n).map(|o| o.bytes).sum::<u64>();
+    let stack = dist("torch") + dist("nvidia-cublas-cu12") + dist("triton");
+    let saving = |a: &Analysis| of(a, "cuda-on-cpu").first().map(|f| (f.bytes_saved, f.basis.clone()));
+
+    // Bigger than what would stay of this torch: the CUDA files go, the difference comes back.
+    let mut o = Options::new(20);
+    o.rules.cpu_torch = vec![cpu_row("2.5.1", 3 * MIB as u64), cpu_row("2.6.0", MIB as u64)];
+    let run_with = |o: Options<'static>| run(docker_archive(&[layer(&img)], "t:1", false), o);
+    let (saved, basis) = saving(&run_with(o)).expect("finding");
+    assert_eq!(saved, stack - 3 * MIB as u64 - 5000, "{basis}");
+    assert!(basis.contains("torch 2.5.1's CPU wheel (Linux x86_64, cp311) downloads at 1 MB as pip printed it in a test log of 2.5.1"), "{basis}");
+    assert!(!basis.contains("nearest"), "{basis}");
+
+    // Smaller than what would stay: the whole of torch goes, the CPU wheel comes back.
+    let mut o = Options::new(20);
+    o.rules.cpu_torch = vec![cpu_row("2.5.1", 1000)];
+    let (saved, _) = saving(&run_with(o)).expect("finding");
+    assert_eq!(saved, stack - 1000 - 5000);
+
+    // No row for 2.5.1: the nearest earlier one (2.4.1, not 2.3.0 or 2.6.0), said so.
+    let mut o = Options::new(20);
+    o.rules.cpu_torch = vec![cpu_row("2.3.0", 1000), cpu_row("2.4.1", 2000), cpu_row("2.6.0", 4000)];
+    let (saved, basis) = saving(&run_with(o)).expect("finding");
+    assert_eq!(saved, stack - 2000 - 5000);
+    assert!(basis.contains("from its nearest row (2.4.1): no public size of torch 2.5.1's CPU wheel was found"), "{basis}");
+
+    // Only later rows: the nearest later one.
+    let mut o = Options::new(20);
+    o.rules.cpu_torch = vec![cpu_row("2.9.0", 9000), cpu_row("2.6.0", 4000)];
+    assert_eq!(saving(&run_with(o)).unwrap().0, stack - 4000 - 5000);
+
+    // The built-in table has a row for 2.5.1: 174.7 MB × its expansion, far more than this toy
+    // torch, so its saving is the stack less that.
+    let row = slim::rules::RuleSet::builtin().cpu_torch.into_iter().find(|r| r.version == "2.5.1").expect("built-in row");
+    assert_eq!(row.installed, (row.wheel_mb * 1e6 * row.expansion).round() as u64);
+    assert!(row.source.contains("174.7 MB"), "{}", row.source);
+    assert_eq!(of(&a, "cuda-on-cpu").len(), 0, "a saving below zero is no finding: {:?}", of(&a, "cuda-on-cpu"));
+}
+
+/// A rules file's [[cpu_torch]] row replaces the built-in row of its version; a bad one is an
+/// input error naming the file.
+#[test]
+fn a_rules_file_replaces_a_cpu_torch_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("rules.toml");
+    let row = "[[cpu_torch]]\nversion = \"2.5.1\"\nwheel_mb = 1.0\nwheel_tag = \"cp311\"\nexpansion = 1.0\ninstalled = 1000\npypi_wheel = \"x.whl\"\npypi_kept_uncompressed = 0\nsource = \"our own measurement\"\n";
+    std::fs::write(&f, row).unwrap();
+    let set = slim::rules::RuleSet::with_file(&f).unwrap();
+    let rows: Vec<_> = set.cpu_torch.iter().filter(|r| r.version == "2.5.1").collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].installed, 1000);
+    assert!(set.cpu_torch.len() > 10, "the other built-in rows stay");
+    std::fs::write(&f, row.replace("installed = 1000", "installed = 0")).unwrap();
+    let e = slim::rules::RuleSet::with_file(&f).unwrap_err().to_string();
+    assert!(e.contains("rules.toml") && e.contains("cpu_torch"), "{e}");
+}
+
 /// Options whose heavy stacks cost nothing to replace, so small test wheels still save bytes.
 fn free_replacements() -> Options<'static> {
     let mut o = Options::new(20);
     for h in &mut o.rules.heavies {
         h.replacement_bytes = 0;
     }
+    // These toy wheels are far smaller than any real CPU wheel in the table.
+    o.rules.cpu_torch.clear();
     o
 }
 
@@ -279,7 +368,7 @@ fn user_rules_override_and_extend() {
 fn findings_are_sorted_and_the_text_report_totals_them() {
     let mut l = torch_image();
     l.push(file("root/.cache/pip/http-v2/x", 2 * MIB));
-    let a = analyze(&[layer(&l)]);
+    let a = run(docker_archive(&[layer(&l)], "t:1", false), no_cpu_table());
     assert!(a.findings.windows(2).all(|w| w[0].bytes_saved >= w[1].bytes_saved));
     let text = slim::report::text::render(&a, 10);
     assert!(text.contains("SLIM001 cuda-on-cpu"), "{text}");

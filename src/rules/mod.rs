@@ -53,6 +53,27 @@ pub struct Heavy {
     pub basis: String,
 }
 
+/// One torch version's CPU wheel (Linux x86_64): its download size as pip printed it in a public
+/// log, and the installed size derived from it (docs/cpu-torch/derive.py).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuTorch {
+    pub version: String,
+    /// pip's printed size, MB = 10^6 bytes.
+    pub wheel_mb: f64,
+    pub wheel_tag: String,
+    /// Uncompressed over stored bytes of the members a CPU wheel also has, in the same
+    /// version's PyPI (CUDA) wheel.
+    pub expansion: f64,
+    /// wheel_mb × 10^6 × expansion: the wheel's files once installed, without bytecode.
+    pub installed: u64,
+    pub pypi_wheel: String,
+    /// The PyPI wheel's members other than its CUDA libraries, uncompressed.
+    pub pypi_kept_uncompressed: u64,
+    /// Where the download size was printed.
+    pub source: String,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
@@ -62,6 +83,8 @@ struct RuleFile {
     swap: Vec<Swap>,
     #[serde(default)]
     heavy: Vec<Heavy>,
+    #[serde(default)]
+    cpu_torch: Vec<CpuTorch>,
 }
 
 /// The rules in force.
@@ -70,6 +93,7 @@ pub struct RuleSet {
     pub rules: Vec<RuleDef>,
     pub swaps: Vec<Swap>,
     pub heavies: Vec<Heavy>,
+    pub cpu_torch: Vec<CpuTorch>,
 }
 
 fn parse(text: &str, origin: &str) -> Result<RuleFile> {
@@ -81,7 +105,7 @@ const SEVERITIES: &[&str] = &["high", "medium", "low", "info"];
 impl RuleSet {
     pub fn builtin() -> Self {
         let f = parse(BUILTIN, "rules.toml").expect("the built-in rules parse");
-        RuleSet { rules: f.rule, swaps: f.swap, heavies: f.heavy }
+        RuleSet { rules: f.rule, swaps: f.swap, heavies: f.heavy, cpu_torch: f.cpu_torch }
     }
 
     /// The built-in rules, overridden and extended by a user's file.
@@ -111,6 +135,14 @@ impl RuleSet {
         let mut heavies = user.heavy;
         heavies.extend(set.heavies);
         set.heavies = heavies;
+        for row in &user.cpu_torch {
+            if row.version.parse::<pep440_rs::Version>().is_err() || row.installed == 0 {
+                return Err(Error::input(&origin, format!("cpu_torch: version {:?} needs a PEP 440 version and installed > 0", row.version)));
+            }
+        }
+        // A user's row for a version replaces the built-in one.
+        set.cpu_torch.retain(|b| !user.cpu_torch.iter().any(|u| u.version == b.version));
+        set.cpu_torch.extend(user.cpu_torch);
         Ok(set)
     }
 
