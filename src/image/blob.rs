@@ -68,11 +68,12 @@ impl Seek for Slice<'_> {
     }
 }
 
-/// Counts bytes read through it and, when asked, hashes them with sha256.
+/// Counts bytes read through it and, when asked, hashes them with sha256 on a thread of its own
+/// (see [`Hasher`]), so that the reading thread only reads, decodes and walks.
 pub struct Tally<R> {
     inner: R,
     pub bytes: u64,
-    hasher: Option<Sha256>,
+    hasher: Option<Hasher>,
 }
 
 impl<R: Read> Tally<R> {
@@ -80,16 +81,14 @@ impl<R: Read> Tally<R> {
         Tally {
             inner,
             bytes: 0,
-            hasher: hash.then(Sha256::new),
+            hasher: hash.then(Hasher::spawn),
         }
     }
 
     /// Read to EOF, then return (bytes, "sha256:<hex>" if hashing).
     pub fn finish(mut self) -> io::Result<(u64, Option<String>)> {
         io::copy(&mut self, &mut io::sink())?;
-        let digest = self
-            .hasher
-            .map(|h| format!("sha256:{}", hex::encode(h.finalize())));
+        let digest = self.hasher.take().map(Hasher::finish).transpose()?;
         Ok((self.bytes, digest))
     }
 }
@@ -105,7 +104,71 @@ impl<R: Read> Read for Tally<R> {
     }
 }
 
-impl<R: Read> Tally<&mut R> {}
+/// sha256 on a thread of its own: bytes are copied into 1 MiB chunks that are handed over
+/// through a bounded channel (a copy costs a fraction of hashing), and the chunks come back
+/// to be filled again.
+pub struct Hasher {
+    chunk: Vec<u8>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    spares: std::sync::mpsc::Receiver<Vec<u8>>,
+    handle: Option<std::thread::JoinHandle<String>>,
+}
+
+const HASH_CHUNK: usize = 1 << 20;
+
+impl Hasher {
+    pub fn spawn() -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PREFETCH_DEPTH);
+        let (spare, spares) = std::sync::mpsc::channel::<Vec<u8>>();
+        let handle = std::thread::spawn(move || {
+            let mut h = Sha256::new();
+            for mut chunk in rx {
+                h.update(&chunk);
+                chunk.clear();
+                let _ = spare.send(chunk);
+            }
+            format!("sha256:{}", hex::encode(h.finalize()))
+        });
+        Hasher { chunk: Vec::with_capacity(HASH_CHUNK), tx: Some(tx), spares, handle: Some(handle) }
+    }
+
+    pub fn update(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            let take = (HASH_CHUNK - self.chunk.len()).min(data.len());
+            self.chunk.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.chunk.len() == HASH_CHUNK {
+                self.hand_over();
+            }
+        }
+    }
+
+    fn hand_over(&mut self) {
+        let next = self.spares.try_recv().unwrap_or_else(|_| Vec::with_capacity(HASH_CHUNK));
+        let full = std::mem::replace(&mut self.chunk, next);
+        if let Some(tx) = &self.tx {
+            // The thread only stops when the channel closes, so a send cannot fail.
+            let _ = tx.send(full);
+        }
+    }
+
+    /// The digest of everything given, as "sha256:<hex>".
+    pub fn finish(mut self) -> io::Result<String> {
+        if !self.chunk.is_empty() {
+            self.hand_over();
+        }
+        drop(self.tx.take());
+        let handle = self.handle.take().expect("finish runs once");
+        handle.join().map_err(|_| io::Error::other("the sha256 thread panicked"))
+    }
+}
+
+impl Drop for Hasher {
+    /// Closing the channel ends the thread, which is then left to finish on its own.
+    fn drop(&mut self) {
+        drop(self.tx.take());
+    }
+}
 
 pub fn sha256_hex(data: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(data)))
@@ -232,6 +295,28 @@ impl io::BufRead for Prefetched {
 mod tests {
     use super::*;
     use std::io::BufRead;
+
+    /// The threaded sha256 equals a one-shot sha256 for sizes around its chunk boundaries, read
+    /// in reads of every length.
+    #[test]
+    fn tally_hashes_on_its_own_thread_exactly() {
+        for size in [0, 1, HASH_CHUNK - 1, HASH_CHUNK, HASH_CHUNK + 1, 3 * HASH_CHUNK + 12345] {
+            let data: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+            let mut t = Tally::new(Choppy { data: &data, state: 1 }, true);
+            let mut out = Vec::new();
+            t.read_to_end(&mut out).unwrap();
+            assert_eq!(out, data);
+            let (bytes, digest) = t.finish().unwrap();
+            assert_eq!(bytes, size as u64);
+            assert_eq!(digest.as_deref(), Some(sha256_hex(&data).as_str()), "size {size}");
+        }
+        // Dropped half-way: no hang, no panic.
+        let data = vec![7u8; 2 * HASH_CHUNK];
+        let mut t = Tally::new(&data[..], true);
+        let mut half = vec![0u8; HASH_CHUNK + 5];
+        t.read_exact(&mut half).unwrap();
+        drop(t);
+    }
 
     /// Gives at most a few (varying) bytes per read.
     struct Choppy<'a> {
