@@ -299,7 +299,7 @@ fn cuda_on_cpu(set: &RuleSet, v: &View, out: &mut Vec<Draft>) {
                 removed.extend(&stack);
                 let why = if x86 { "the cpu_torch table has no rows" } else { "the cpu_torch table is of Linux x86_64 wheels and this image is another platform" };
                 let how = format!(
-                    "Estimated from the image's own files ({why}): the CPU wheel of torch taken as this wheel without its CUDA libraries (torch/lib/*cuda*, *cudnn*, *nccl*, *nvrtc*, *cublas*...), and no nvidia-* wheels or triton. On x86_64 this undercounts the CPU wheel by roughly 100-150 MB (docs/cpu-torch/)."
+                    "Estimated from the image's own files ({why}): the CPU wheel of torch taken as this wheel without its CUDA libraries (torch/lib/*cuda*, *cudnn*, *nccl*, *nvrtc*, *cublas*...), and no nvidia-* wheels or triton. On x86_64 this undercounts the CPU wheel by 72-138 MB across the torch versions measured (docs/cpu-torch/)."
                 );
                 (removed, 0, how)
             }
