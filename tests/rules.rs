@@ -265,10 +265,11 @@ fn cache_left_for_pip_cache_and_apt_lists() {
         file("root/.cache/pip/http-v2/a/b/c/body", 2 * MIB),
         file("var/lib/apt/lists/deb.debian.org_Packages", 3 * MIB),
         file("usr/lib/python3.11/__pycache__/os.cpython-311.pyc", 2 * MIB),
+        file("usr/share/python3/debpython/__pycache__/version.cpython-311.pyc", 2 * MIB),
     ]);
     let a = analyze(&[l]);
     let f = of(&a, "cache-left");
-    assert_eq!(f.len(), 2, "stdlib bytecode is not flagged: {:?}", f);
+    assert_eq!(f.len(), 2, "stdlib and Debian's py3compile bytecode are not flagged: {:?}", f);
     assert!(f.iter().any(|f| matches!(f.fix.action, Action::PipNoCacheDir) && f.bytes_saved == (2 * MIB) as u64));
     assert!(f.iter().any(|f| matches!(f.fix.action, Action::AptCleanup) && f.bytes_saved == (3 * MIB) as u64));
 }

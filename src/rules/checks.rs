@@ -573,7 +573,10 @@ fn cache_left(v: &View, out: &mut Vec<Draft>) {
                 if model_files.contains(&p) || model_dirs.iter().any(|d| p.starts_with(d)) {
                     continue;
                 }
-                if cat == "pycache" && (p.starts_with("/usr/lib/python3") || p.starts_with("/usr/local/lib/python3.") && !p.contains("-packages/")) {
+                // The interpreter's own library, and Debian's py3compile output for its python3
+                // packages (/usr/lib/python3/dist-packages, /usr/share/python3), which
+                // PYTHONDONTWRITEBYTECODE does not prevent.
+                if cat == "pycache" && (p.starts_with("/usr/lib/python3") || p.starts_with("/usr/share/python3/") || p.starts_with("/usr/local/lib/python3.") && !p.contains("-packages/")) {
                     continue;
                 }
                 *layers.entry(v.a.tree.inodes[ino as usize].layer).or_default() += v.size(ino);
