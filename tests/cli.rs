@@ -248,3 +248,41 @@ fn closed_pipe_is_not_an_error() {
 fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+/// `-o` to something that is not a regular file writes into it and leaves it as it was: a FIFO
+/// stays a FIFO and its reader gets the report (renaming a finished temporary file over it, as
+/// for regular files, would turn `/dev/null` into a file). Through a symlink, the file it points
+/// to gets the report and the link stays a link.
+#[test]
+fn output_to_a_fifo_or_through_a_symlink_keeps_what_is_there() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("image.tar");
+    std::fs::write(&img, good_image()).unwrap();
+
+    let fifo = dir.path().join("report.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let reader = {
+        let f = fifo.clone();
+        std::thread::spawn(move || std::fs::read(f).unwrap())
+    };
+    slim().arg("analyze").arg(&img).args(["--format", "json", "-o"]).arg(&fifo).assert().success();
+    // Checked before waiting for the reader, which would wait forever on a replaced FIFO.
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "still a FIFO");
+    let a: Analysis = serde_json::from_slice(&reader.join().unwrap()).unwrap();
+    assert_eq!(a.totals.final_bytes, 10);
+
+    let target = dir.path().join("real.json");
+    std::fs::write(&target, "old").unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    slim().arg("analyze").arg(&img).args(["--format", "json", "-o"]).arg(&link).assert().success();
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "still a link");
+    let a: Analysis = serde_json::from_slice(&std::fs::read(&target).unwrap()).unwrap();
+    assert_eq!(a.totals.final_files, 1);
+
+    let mut names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["image.tar", "link.json", "real.json", "report.fifo"], "no temporary file left");
+}
