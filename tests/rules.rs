@@ -128,6 +128,12 @@ fn cuda_on_cpu_estimates_from_the_cpu_wheel_table() {
     o.rules.cpu_torch = vec![cpu_row("2.9.0", 9000), cpu_row("2.6.0", 4000)];
     assert_eq!(saving(&run_with(o)).unwrap().0, stack - 4000 - 5000);
 
+    // The table is of x86_64 wheels: an arm64 image is estimated from its own files.
+    let arm = run(docker_archive_cfg(&[layer(&img)], "t:1", false, |c| c["architecture"] = serde_json::json!("arm64")), Options::new(20));
+    let (saved, basis) = saving(&arm).expect("finding");
+    assert!(basis.contains("this image is another platform"), "{basis}");
+    assert!(saved >= (9 * MIB) as u64 && saved < (9 * MIB + 10_000) as u64, "the CUDA files: {saved}");
+
     // The built-in table has a row for 2.5.1: 174.7 MB × its expansion, far more than this toy
     // torch, so its saving is the stack less that.
     let row = slim::rules::RuleSet::builtin().cpu_torch.into_iter().find(|r| r.version == "2.5.1").expect("built-in row");

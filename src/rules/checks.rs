@@ -297,7 +297,13 @@ fn cuda_on_cpu(set: &RuleSet, v: &View, out: &mut Vec<Draft>) {
             None => {
                 let mut removed = torch_cuda.clone();
                 removed.extend(&stack);
-                let why = if x86 { "the cpu_torch table has no rows" } else { "the cpu_torch table is of Linux x86_64 wheels and this image is another platform" };
+                let why = if !x86 {
+                    "the cpu_torch table is of Linux x86_64 wheels and this image is another platform"
+                } else if torch.parsed.is_none() {
+                    "torch's version is not a PEP 440 version to look up in the cpu_torch table"
+                } else {
+                    "the cpu_torch table has no rows"
+                };
                 let how = format!(
                     "Estimated from the image's own files ({why}): the CPU wheel of torch taken as this wheel without its CUDA libraries (torch/lib/*cuda*, *cudnn*, *nccl*, *nvrtc*, *cublas*...), and no nvidia-* wheels or triton. On x86_64 this undercounts the CPU wheel by 72-138 MB across the torch versions measured (docs/cpu-torch/)."
                 );
