@@ -55,32 +55,45 @@ pub fn run(input: &str, opts: &Options) -> Result<Analyzed> {
 
 fn finish(src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
     let names: Vec<String> = image.layers.iter().map(|l| l.name.clone()).collect();
-    let scans = src.scan_layers(&names, opts.capture, &opts.progress);
-    opts.progress.finish_and_clear();
     let diff_ids = image.diff_ids();
     let created_by = image.created_by();
     let mut tree = Tree::new();
-    let mut layers = Vec::with_capacity(scans.len());
-    for (i, scan) in scans.into_iter().enumerate() {
+    let mut layers = Vec::with_capacity(names.len());
+    let mut failed: Option<Error> = None;
+    // Each layer is merged into the tree as soon as it and those below it are scanned, and its
+    // entries dropped: the peak holds the tree and the layers still waiting, not every layer.
+    src.scan_layers_each(&names, opts.capture, &opts.progress, &mut |i, scan| {
+        if failed.is_some() {
+            return;
+        }
         let lref = &image.layers[i];
         let at = format!("{i} ({})", lref.name);
-        let scan = scan.map_err(|what| Error::layer(&src.display, &at, what))?;
-        verify(&scan, lref, diff_ids[i].as_deref()).map_err(|what| Error::layer(&src.display, &at, what))?;
-        tree.apply(&scan).map_err(|what| Error::layer(&src.display, &at, what))?;
-        layers.push(Layer {
-            index: i as u64,
-            digest: diff_ids[i].clone().or_else(|| lref.digest.clone()).or_else(|| scan.digest.clone()).unwrap_or_default(),
-            blob_digest: lref.digest.clone().or_else(|| scan.digest.clone()),
-            created_by: created_by[i].clone(),
-            compression: scan.compression.name().into(),
-            compressed_bytes: scan.blob_bytes,
-            tar_bytes: scan.tar_bytes,
-            file_bytes: 0,
-            files_added: 0,
-            files_changed: 0,
-            files_removed: 0,
-            wasted_bytes: 0,
+        let merged = scan.and_then(|scan| {
+            verify(&scan, lref, diff_ids[i].as_deref())?;
+            tree.apply(&scan)?;
+            Ok(Layer {
+                index: i as u64,
+                digest: diff_ids[i].clone().or_else(|| lref.digest.clone()).or_else(|| scan.digest.clone()).unwrap_or_default(),
+                blob_digest: lref.digest.clone().or_else(|| scan.digest.clone()),
+                created_by: created_by[i].clone(),
+                compression: scan.compression.name().into(),
+                compressed_bytes: scan.blob_bytes,
+                tar_bytes: scan.tar_bytes,
+                file_bytes: 0,
+                files_added: 0,
+                files_changed: 0,
+                files_removed: 0,
+                wasted_bytes: 0,
+            })
         });
+        match merged {
+            Ok(l) => layers.push(l),
+            Err(what) => failed = Some(Error::layer(&src.display, &at, what)),
+        }
+    });
+    opts.progress.finish_and_clear();
+    if let Some(e) = failed {
+        return Err(e);
     }
     for (l, s) in layers.iter_mut().zip(&tree.layers) {
         l.file_bytes = s.file_bytes;

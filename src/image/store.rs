@@ -348,6 +348,21 @@ impl Source {
 
     /// Scan the given layer blobs (in parallel where the store allows), in order.
     pub fn scan_layers(&self, names: &[String], capture: Capture, progress: &ProgressBar) -> Vec<std::result::Result<LayerScan, String>> {
+        let mut out = Vec::with_capacity(names.len());
+        self.scan_layers_each(names, capture, progress, &mut |_, r| out.push(r));
+        out
+    }
+
+    /// Scan the given layer blobs (in parallel where the store allows) and hand each result to
+    /// `each` in layer order, as soon as it and every layer below it are scanned: a caller that
+    /// merges and drops each one holds the entries of the layers still waiting, not all of them.
+    pub fn scan_layers_each(
+        &self,
+        names: &[String],
+        capture: Capture,
+        progress: &ProgressBar,
+        each: &mut (dyn FnMut(usize, std::result::Result<LayerScan, String>) + Send),
+    ) {
         let missing = |n: &str| Err(format!("missing blob {n} in the image"));
         match &self.store {
             Store::Stream { scans, entries, other, .. } => {
@@ -355,31 +370,27 @@ impl Source {
                 // memory): the last use of a blob takes them, an earlier one (a blob listed
                 // twice) gets a copy.
                 let mut entries = entries.lock().unwrap();
-                names
-                    .iter()
-                    .enumerate()
-                    .map(|(i, n)| {
-                        let real = self.resolve_alias(n);
-                        match scans.get(real) {
-                            Some(Ok(s)) => {
-                                let last = !names[i + 1..].iter().any(|m| self.resolve_alias(m) == real);
-                                let es = if last { entries.remove(real) } else { entries.get(real).cloned() };
-                                let es = es.ok_or_else(|| format!("layer {n} was handed over already"))?;
-                                Ok(LayerScan { entries: es, ..s.clone() })
-                            }
-                            Some(Err(e)) => Err(e.clone()),
-                            None if other.contains_key(real) => Err("not a layer: neither a tar archive nor gzip/zstd".into()),
-                            None => missing(n),
+                for (i, n) in names.iter().enumerate() {
+                    let real = self.resolve_alias(n);
+                    let r = match scans.get(real) {
+                        Some(Ok(s)) => {
+                            let last = !names[i + 1..].iter().any(|m| self.resolve_alias(m) == real);
+                            let es = if last { entries.remove(real) } else { entries.get(real).cloned() };
+                            es.ok_or_else(|| format!("layer {n} was handed over already")).map(|es| LayerScan { entries: es, ..s.clone() })
                         }
-                    })
-                    .collect()
+                        Some(Err(e)) => Err(e.clone()),
+                        None if other.contains_key(real) => Err("not a layer: neither a tar archive nor gzip/zstd".into()),
+                        None => missing(n),
+                    };
+                    each(i, r);
+                }
             }
             _ => {
                 let total: u64 = names.iter().filter_map(|n| self.size_of(n)).sum();
                 progress.set_length(total);
                 let next = AtomicUsize::new(0);
-                let results: Mutex<Vec<Option<std::result::Result<LayerScan, String>>>> =
-                    Mutex::new(vec![None; names.len()]);
+                // The next layer to hand over, the results waiting for it, and the receiver.
+                let ordered = Mutex::new((0usize, std::collections::BTreeMap::new(), each));
                 let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(names.len().max(1));
                 // Largest blob first: the biggest layer is the critical path, and starting it
                 // last would leave the other cores idle at the end.
@@ -392,21 +403,22 @@ impl Source {
                                 let k = next.fetch_add(1, Ordering::Relaxed);
                                 let Some(&i) = order.get(k) else { break };
                                 let r = self.scan_one(&names[i], capture, progress);
-                                results.lock().unwrap()[i] = Some(r);
+                                if let Ok(scan) = &r {
+                                    if !scan.hashes.is_empty() {
+                                        self.hashed.lock().unwrap().insert(self.resolve_alias(&names[i]).to_string(), scan.hashes.clone());
+                                    }
+                                }
+                                let mut o = ordered.lock().unwrap();
+                                let (at, waiting, each) = &mut *o;
+                                waiting.insert(i, r);
+                                while let Some(r) = waiting.remove(at) {
+                                    each(*at, r);
+                                    *at += 1;
+                                }
                             }
                         });
                     }
                 });
-                let results: Vec<_> = results.into_inner().unwrap().into_iter().map(|r| r.expect("every layer scanned")).collect();
-                let mut hashed = self.hashed.lock().unwrap();
-                for (n, r) in names.iter().zip(&results) {
-                    if let Ok(scan) = r {
-                        if !scan.hashes.is_empty() {
-                            hashed.insert(self.resolve_alias(n).to_string(), scan.hashes.clone());
-                        }
-                    }
-                }
-                results
             }
         }
     }
