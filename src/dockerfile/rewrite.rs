@@ -143,6 +143,27 @@ fn req_name(word: &str) -> String {
     crate::attribute::python::normalize_name(&n)
 }
 
+/// Every argument naming requirement `name` (normalised) in the `pip install` commands of the
+/// shell-form RUN steps: (the step's line, the argument's offset in `text`, the argument).
+fn pip_args_naming<'t>(p: &Parsed, text: &'t str, name: &str) -> Vec<(usize, usize, &'t str)> {
+    let mut out = Vec::new();
+    for s in &p.steps {
+        let Some(sh) = s.shell.clone() else { continue };
+        let t = &text[sh.clone()];
+        for r in segments(t) {
+            if pip_install_end(&t[r.clone()]).is_none() {
+                continue;
+            }
+            for (at, w) in word_spans(&t[r.clone()]) {
+                if !w.starts_with('-') && req_name(w) == name {
+                    out.push((s.line, sh.start + r.start + at, w));
+                }
+            }
+        }
+    }
+    out
+}
+
 fn line_start(text: &str, off: usize) -> usize {
     text[..off].rfind('\n').map_or(0, |i| i + 1)
 }
@@ -232,23 +253,11 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path) -> Result<Outcome, Stri
             }
             Action::PackageSwap { from, to } => {
                 let from_n = req_name(from);
-                for s in p.steps.iter() {
-                    let Some(sh) = s.shell.clone() else { continue };
-                    let t = &text[sh.clone()];
-                    for r in segments(t) {
-                        if pip_install_end(&t[r.clone()]).is_none() {
-                            continue;
-                        }
-                        for (at, w) in word_spans(&t[r.clone()]) {
-                            if !w.starts_with('-') && req_name(w) == from_n {
-                                let name_len = w.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).count();
-                                let start = sh.start + r.start + at;
-                                edits.push(Edit { span: start..start + name_len, text: to.clone(), finding: fi });
-                                applied = true;
-                                lines.push(s.line);
-                            }
-                        }
-                    }
+                for (line, start, w) in pip_args_naming(p, text, &from_n) {
+                    let name_len = w.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).count();
+                    edits.push(Edit { span: start..start + name_len, text: to.clone(), finding: fi });
+                    applied = true;
+                    lines.push(line);
                 }
                 // Requirements files the final stage copies in.
                 for s in p.steps.iter().filter(|s| s.copy.as_ref().is_some_and(|c| !c.from_stage)) {
@@ -465,22 +474,11 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path) -> Result<Outcome, Stri
                 what.push(format!(".dockerignore: {}", patterns.join(", ")));
             }
             Action::DropPackage { name } => {
-                let n = req_name(name);
-                for s in p.steps.iter() {
-                    let Some(sh) = s.shell.clone() else { continue };
-                    let t = &text[sh.clone()];
-                    for r in segments(t) {
-                        if pip_install_end(&t[r.clone()]).is_none() {
-                            continue;
-                        }
-                        for (at, w) in word_spans(&t[r.clone()]) {
-                            if !w.starts_with('-') && req_name(w) == n && w != "install" {
-                                let start = sh.start + r.start + at;
-                                edits.push(Edit { span: start..start + w.len(), text: String::new(), finding: fi });
-                                applied = true;
-                                lines.push(s.line);
-                            }
-                        }
+                for (line, start, w) in pip_args_naming(p, text, &req_name(name)) {
+                    if w != "install" {
+                        edits.push(Edit { span: start..start + w.len(), text: String::new(), finding: fi });
+                        applied = true;
+                        lines.push(line);
                     }
                 }
                 if applied {
@@ -716,6 +714,19 @@ pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only requirement arguments of `pip install` are found: not options, not other commands,
+    /// not exec-form RUNs; names compare normalised.
+    #[test]
+    fn pip_args_naming_finds_requirements_of_pip_install_only() {
+        let text = "FROM python:3.11-slim\nRUN pip install --no-cache-dir Opencv_Python==4.10 numpy && echo opencv-python\nRUN [\"pip\", \"install\", \"opencv-python\"]\nRUN pip3 install \\\n    opencv-python[extra]\n";
+        let p = crate::dockerfile::parse("Dockerfile", text).unwrap();
+        let found: Vec<(usize, &str)> = pip_args_naming(&p, text, &req_name("opencv-python")).into_iter().map(|(line, at, w)| {
+            assert_eq!(&text[at..at + w.len()], w);
+            (line, w)
+        }).collect();
+        assert_eq!(found, [(2, "Opencv_Python==4.10"), (4, "opencv-python[extra]")], "lines are where the steps start");
+    }
 
     #[test]
     fn segments_split_on_operators_outside_quotes() {
