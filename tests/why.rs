@@ -9,15 +9,10 @@ use slim::analyze::{self, Analyzed, Options};
 use slim::report::model::{Action, UnusedPackage};
 use slim::report::why::Why;
 
-const SP: &str = "usr/local/lib/python3.11/site-packages";
-const MIB: usize = 1 << 20;
-
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
-}
+use common::wheels::{MIB, SP, leak};
 
 /// An installed wheel: its files (distinct contents), METADATA, RECORD and, when given,
-/// entry_points.txt.
+/// entry_points.txt. (common::wheels::wheel writes a WHEEL file and no entry points.)
 fn wheel(name: &str, version: &str, requires: &[&str], files: &[(&str, usize)], entry_points: &str) -> Vec<E<'static>> {
     let di = format!("{}-{version}.dist-info", name.replace('-', "_"));
     let mut meta = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n");
