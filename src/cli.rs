@@ -65,6 +65,9 @@ pub struct RewriteArgs {
     /// Rewrite even when the Dockerfile does not match the image.
     #[arg(long)]
     pub force: bool,
+    /// A build argument the image was built with (NAME=VALUE), substituted where RUN steps use it.
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    pub build_args: Vec<String>,
     /// Report format.
     #[arg(long, value_enum, default_value_t = RewriteFormat::Text)]
     pub format: RewriteFormat,

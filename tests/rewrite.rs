@@ -136,9 +136,13 @@ fn package_swaps_rewrite_the_copied_requirements_file() {
     std::fs::create_dir(&out).unwrap();
     let res = slim().arg("rewrite").arg(&img).arg("--dockerfile").arg(ctx.join("Dockerfile")).arg("-o").arg(out.join("Dockerfile")).output().unwrap();
     assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
-    let req = std::fs::read_to_string(out.join("requirements.slim.txt")).unwrap();
+    // The rewritten file goes into the build context, and the slimmed Dockerfile copies it.
+    let req = std::fs::read_to_string(ctx.join("requirements.slim.txt")).unwrap();
     assert_eq!(req, "# vision\nopencv-python-headless==4.10.0.84\nnumpy\n");
     assert!(String::from_utf8_lossy(&res.stdout).contains("requirements.slim.txt"));
+    let new = std::fs::read_to_string(out.join("Dockerfile")).unwrap();
+    assert!(new.contains("COPY requirements.slim.txt /app/requirements.txt\n"), "{new}");
+    assert!(new.contains("RUN pip install -r /app/requirements.txt"), "{new}");
 }
 
 /// Deterministic bytes for the test project's data files.
@@ -225,4 +229,268 @@ fn the_slimmed_dockerfile_builds_runs_and_weighs_what_was_predicted() {
     eprintln!("rewrite e2e: before {before_bytes}, predicted after {predicted}, measured after {measured} (ratio {:.3})", measured as f64 / predicted as f64);
     assert!(measured < before_bytes);
     assert!((measured as f64 - predicted as f64).abs() <= predicted as f64 * 0.10, "predicted {predicted}, measured {measured}");
+}
+
+// ---- The rewrite comes true: each edit composes, and what the report lists is what was written.
+
+/// A wheel with console scripts.
+fn wheel_ep(name: &str, version: &str, requires: &[&str], files: &[(&str, usize)], scripts: &str) -> Vec<E<'static>> {
+    let mut w = wheel(name, version, requires, "py3-none-any", files);
+    let di = format!("{SP}/{}-{version}.dist-info/entry_points.txt", name.replace('-', "_"));
+    w.push(E::File(leak(di), format!("[console_scripts]\n{scripts}\n").into_bytes()));
+    w
+}
+
+fn src(path: &'static str, text: &str) -> E<'static> {
+    E::File(path, text.as_bytes().to_vec())
+}
+
+/// An image with this history (one layer per step), WORKDIR /app and `python main.py`.
+fn app_image(dir: &Path, layers: Vec<Vec<u8>>, steps: &[&str]) -> PathBuf {
+    let steps: Vec<String> = steps.iter().map(|s| s.to_string()).collect();
+    let data = docker_archive_cfg(&layers, "t:1", false, move |c| {
+        c["history"] = Value::Array(steps.iter().map(|s| serde_json::json!({"created_by": s})).collect());
+        c["config"]["WorkingDir"] = serde_json::json!("/app");
+        c["config"]["Cmd"] = serde_json::json!(["python", "main.py"]);
+    });
+    let p = dir.join("img.tar");
+    std::fs::write(&p, data).unwrap();
+    p
+}
+
+struct Rewritten {
+    report: Value,
+    dockerfile: String,
+    ignore: Option<String>,
+}
+
+/// Run `slim rewrite` on `img` with the Dockerfile `df` (in `ctx`), output in `ctx`, and check
+/// the report's own records against what was written.
+fn rewrite_in(img: &Path, ctx: &Path, df: &str, extra: &[&str]) -> Rewritten {
+    std::fs::write(ctx.join("Dockerfile"), df).unwrap();
+    let res = slim()
+        .arg("rewrite")
+        .arg(img)
+        .arg("--dockerfile")
+        .arg(ctx.join("Dockerfile"))
+        .arg("-o")
+        .arg(ctx.join("Dockerfile.slim"))
+        .arg("--dockerignore")
+        .arg(ctx.join(".dockerignore"))
+        .args(["--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let report: Value = serde_json::from_slice(&res.stdout).unwrap();
+    let dockerfile = std::fs::read_to_string(ctx.join("Dockerfile.slim")).unwrap();
+    let ignore = std::fs::read_to_string(ctx.join(".dockerignore")).ok();
+    assert_records_hold(df, &dockerfile, ignore.as_deref(), ctx, &report);
+    Rewritten { report, dockerfile, ignore }
+}
+
+/// Every change listed as applied is in the emitted files, by the report's own records; every
+/// change not applied says why; the output parses.
+fn assert_records_hold(before: &str, after: &str, ignore: Option<&str>, ctx: &Path, report: &Value) {
+    slim::dockerfile::parse("Dockerfile.slim", after).unwrap_or_else(|e| panic!("{e}\n{after}"));
+    for c in report["changes"].as_array().unwrap() {
+        let what = c["what"].as_str().unwrap();
+        assert!(!what.trim().is_empty(), "every change says what or why: {c}");
+        if c["applied"] != true {
+            continue;
+        }
+        let records = c["records"].as_array().unwrap();
+        assert!(!records.is_empty() || what.starts_with("nothing left to change"), "an applied change with no edit: {c}");
+        for r in records {
+            let (file, removed, inserted) = (r["file"].as_str().unwrap(), r["removed"].as_str().unwrap(), r["inserted"].as_str().unwrap());
+            let body = match file {
+                "Dockerfile" => after.to_string(),
+                ".dockerignore" => ignore.unwrap_or_else(|| panic!("{c}: no .dockerignore written")).to_string(),
+                f => std::fs::read_to_string(ctx.join(f)).unwrap_or_else(|e| panic!("{f}: {e}")),
+            };
+            if !inserted.is_empty() {
+                assert!(body.contains(inserted), "{} {}: {inserted:?} not in {file}:\n{body}", c["finding_id"], c["rule"]);
+            }
+            if file == "Dockerfile" && !removed.is_empty() && removed != inserted {
+                assert!(after.matches(removed).count() < before.matches(removed).count(), "{}: {removed:?} still in the Dockerfile:\n{after}", c["rule"]);
+            }
+        }
+    }
+}
+
+fn change<'a>(r: &'a Value, rule: &str) -> &'a Value {
+    r["changes"].as_array().unwrap().iter().find(|c| c["rule"] == rule).unwrap_or_else(|| panic!("no {rule} change: {}", r["changes"]))
+}
+
+fn changes<'a>(r: &'a Value, rule: &str) -> Vec<&'a Value> {
+    r["changes"].as_array().unwrap().iter().filter(|c| c["rule"] == rule).collect()
+}
+
+#[test]
+fn an_install_left_with_nothing_goes_and_the_installer_a_later_step_runs_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = wheel_ep("uv", "0.5.4", &[], &[("uv/__init__.py", 2 * MIB)], "uv = uv.__main__:main");
+    l.extend(wheel("httpx", "0.27.2", &[], "py3-none-any", &[("httpx/__init__.py", 4000)]));
+    l.extend(wheel("pandas", "2.2.3", &[], MANY, &[("pandas/__init__.py", 3 * MIB)]));
+    let app = layer(&[src("app/main.py", "import httpx\nprint(httpx.__name__)\n")]);
+    let img = app_image(dir.path(), vec![layer(&l), app, layer(&[])], &["/bin/sh -c pip install uv httpx && pip install --no-deps pandas", "COPY main.py /app/main.py", "/bin/sh -c uv --version"]);
+    let ctx = dir.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("main.py"), "import httpx\n").unwrap();
+    let df = "FROM python:3.11-slim\nRUN pip install uv httpx && pip install --no-deps pandas\nWORKDIR /app\nCOPY main.py /app/main.py\nRUN uv --version\nCMD [\"python\", \"main.py\"]\n";
+    let r = rewrite_in(&img, &ctx, df, &[]);
+    let drops = changes(&r.report, "unused-package");
+    let pandas = drops.iter().find(|c| c["title"].as_str().unwrap().contains("pandas")).expect("pandas is unused");
+    assert_eq!(pandas["applied"], true, "{pandas}");
+    assert!(r.dockerfile.contains("RUN pip install uv httpx\n"), "the emptied install goes with its &&:\n{}", r.dockerfile);
+    assert!(!r.dockerfile.contains("pandas") && !r.dockerfile.contains("--no-deps"), "{}", r.dockerfile);
+    if let Some(uv) = drops.iter().find(|c| c["title"].as_str().unwrap().starts_with("uv")) {
+        assert_eq!(uv["applied"], false, "uv runs at line 5: {uv}");
+        assert!(uv["what"].as_str().unwrap().contains("line 5"), "{uv}");
+    }
+    assert!(r.dockerfile.contains("RUN uv --version"));
+    // Only pandas' bytes are predicted to go.
+    let saved = r.report["before_bytes"].as_u64().unwrap() - r.report["predicted_after_bytes"].as_u64().unwrap();
+    assert!(saved >= (3 * MIB) as u64 && saved < (3 * MIB + 10_000) as u64, "{saved}");
+}
+
+fn dpkg_layer(pkgs: &[(&str, &str, usize)], extra: Vec<E<'static>>) -> Vec<u8> {
+    let mut status = String::new();
+    let mut entries = extra;
+    for (name, path, size) in pkgs {
+        status.push_str(&format!("Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n\n"));
+        entries.push(E::File(leak(format!("var/lib/dpkg/info/{name}.list")), format!("/{path}\n").into_bytes()));
+        entries.push(E::File(leak(path.to_string()), vec![9; *size]));
+    }
+    entries.push(E::File("var/lib/dpkg/status", status.into_bytes()));
+    layer(&entries)
+}
+
+#[test]
+fn dropping_the_toolchain_and_cleaning_apt_lists_compose_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let apt = dpkg_layer(
+        &[("gcc-12", "usr/lib/gcc/x86_64-linux-gnu/12/cc1", 4 * MIB), ("zlib1g-dev", "usr/include/zlib.h", 100_000), ("curl", "usr/bin/curl", 300_000)],
+        vec![file("var/lib/apt/lists/deb.debian.org_Packages", 3 * MIB)],
+    );
+    let py = layer(&wheel("httpx", "0.27.2", &[], "py3-none-any", &[("httpx/__init__.py", 4000)]));
+    let cmd = "apt-get update && apt-get install -y gcc-12 \\\n      curl zlib1g-dev";
+    let img = app_image(dir.path(), vec![apt, py], &[&format!("/bin/sh -c {}", cmd.replace("\\\n", "")), "/bin/sh -c pip install --no-cache-dir httpx"]);
+    let ctx = dir.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    let df = format!("FROM python:3.11-slim\nRUN {cmd}\nRUN pip install --no-cache-dir httpx\n");
+    let r = rewrite_in(&img, &ctx, &df, &[]);
+    assert_eq!(change(&r.report, "build-toolchain")["applied"], true);
+    assert_eq!(change(&r.report, "cache-left")["applied"], true, "{}", r.report["changes"]);
+    assert!(
+        r.dockerfile.contains("RUN apt-get update && apt-get install -y \\\n      curl \\\n && apt-get clean && rm -rf /var/lib/apt/lists/*\n"),
+        "both edits, no runs of blanks:\n{}",
+        r.dockerfile
+    );
+    // Both savings are predicted: the toolchain's files and the lists, in the edited step.
+    let saved = r.report["before_bytes"].as_u64().unwrap() - r.report["predicted_after_bytes"].as_u64().unwrap();
+    assert_eq!(saved, (4 * MIB + 100_000 + 3 * MIB) as u64);
+}
+
+#[test]
+fn a_removal_that_needs_the_dockerignore_comes_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = layer(&[src("app/main.py", "print(1)\n"), file("app/venv/lib/python3.11/site-packages/big.so", 3 * MIB)]);
+    let rm = layer(&[E::Whiteout("app/venv")]);
+    let img = app_image(dir.path(), vec![copy, rm], &["COPY . .", "/bin/sh -c rm -rf /app/venv"]);
+    let ctx = dir.path().join("ctx");
+    std::fs::create_dir_all(ctx.join("venv/lib")).unwrap();
+    std::fs::write(ctx.join("main.py"), "print(1)\n").unwrap();
+    std::fs::write(ctx.join(".dockerignore"), ".git\n").unwrap();
+    let df = "FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\nRUN rm -rf /app/venv\nCMD [\"python\", \"main.py\"]\n";
+    let r = rewrite_in(&img, &ctx, df, &[]);
+    let c = change(&r.report, "layer-waste");
+    assert_eq!(c["applied"], true, "{c}");
+    let ignore = r.ignore.expect("a .dockerignore is written");
+    assert!(ignore.starts_with(".git\n"), "starts from the context's own: {ignore}");
+    assert!(ignore.lines().any(|l| l == "venv"), "{ignore}");
+    assert!(!r.dockerfile.contains("rm -rf"), "{}", r.dockerfile);
+    assert!(r.report["outputs"]["dockerignore"].as_str().unwrap().ends_with(".dockerignore"));
+
+    // With nowhere to write the .dockerignore, the rm stays and nothing is predicted.
+    let res = slim().arg("rewrite").arg(&img).arg("--dockerfile").arg(ctx.join("Dockerfile")).args(["--format", "json"]).output().unwrap();
+    assert!(res.status.success());
+    let rep: Value = serde_json::from_slice(&res.stderr).unwrap_or_else(|_| {
+        let s = String::from_utf8_lossy(&res.stderr);
+        serde_json::from_str(&s[s.find('{').unwrap()..]).unwrap()
+    });
+    let c = change(&rep, "layer-waste");
+    assert_eq!(c["applied"], false);
+    assert!(c["what"].as_str().unwrap().contains(".dockerignore"), "{c}");
+    assert!(String::from_utf8_lossy(&res.stdout).contains("RUN rm -rf /app/venv"));
+}
+
+#[test]
+fn chown_is_moved_onto_the_copy_that_made_the_files_and_nothing_else_is_claimed() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = layer(&[src("etc/passwd", "root:x:0:0::/root:/bin/sh\nappuser:x:1000:1000::/home/appuser:/bin/sh\n")]);
+    let copy = layer(&[src("app/main.py", "print(1)\n"), file("app/data.bin", 3 * MIB), src("app/x/run.sh", "#!/bin/sh\n")]);
+    let chown = layer(&[src("app/main.py", "print(1)\n"), file("app/data.bin", 3 * MIB), src("app/x/run.sh", "#!/bin/sh\n")]);
+    let ctx = dir.path().join("ctx");
+    std::fs::create_dir_all(ctx.join("x")).unwrap();
+    // chown of what COPY brought: moved onto the COPY, the step goes.
+    let img = app_image(dir.path(), vec![user.clone(), copy.clone(), chown.clone()], &["/bin/sh -c useradd appuser", "COPY . /app", "/bin/sh -c chown -R appuser /app"]);
+    let df = "FROM python:3.11-slim\nRUN useradd appuser\nCOPY . /app\nRUN chown -R appuser /app\nUSER appuser\n";
+    let r = rewrite_in(&img, &ctx, df, &[]);
+    let c = change(&r.report, "layer-waste");
+    assert_eq!(c["applied"], true, "{c}");
+    assert!(r.dockerfile.contains("COPY --chown=appuser . /app\n") && !r.dockerfile.contains("chown -R"), "{}", r.dockerfile);
+    let saved = r.report["before_bytes"].as_u64().unwrap() - r.report["predicted_after_bytes"].as_u64().unwrap();
+    assert_eq!(saved, (3 * MIB + 9 + 10) as u64, "the copies the chown made");
+
+    // A chmod of part of the copied tree has no COPY flag: nothing changes, nothing is predicted.
+    let img = app_image(dir.path(), vec![user, copy, chown], &["/bin/sh -c useradd appuser", "COPY . /app", "/bin/sh -c chown -R appuser /app && chmod -R 755 /app/x"]);
+    let df = "FROM python:3.11-slim\nRUN useradd appuser\nCOPY . /app\nRUN chown -R appuser /app && chmod -R 755 /app/x\n";
+    let r = rewrite_in(&img, &ctx, df, &[]);
+    let c = change(&r.report, "layer-waste");
+    assert_eq!(c["applied"], false, "{c}");
+    assert!(c["what"].as_str().unwrap().contains("chmod -R 755 /app/x"), "{c}");
+    assert_eq!(r.report["before_bytes"], r.report["predicted_after_bytes"]);
+    assert_eq!(r.dockerfile, df);
+}
+
+#[test]
+fn heredoc_exec_form_and_build_args_are_edited_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = wheel("httpx", "0.27.2", &[], "py3-none-any", &[("httpx/__init__.py", 4000)]);
+    l.extend(wheel("pandas", "2.2.3", &[], MANY, &[("pandas/__init__.py", 3 * MIB)]));
+    let app = layer(&[src("app/main.py", "import httpx\n")]);
+    let img = app_image(dir.path(), vec![layer(&l), app], &["/bin/sh -c pip install x", "COPY main.py /app/main.py"]);
+    let ctx = dir.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("main.py"), "import httpx\n").unwrap();
+    for (df, want) in [
+        ("FROM python:3.11-slim\nARG PANDAS=2.2.3\nRUN pip install httpx pandas==${PANDAS}\nCOPY main.py /app/main.py\n", "RUN pip install httpx\n"),
+        ("FROM python:3.11-slim\nRUN <<EOF\npip install httpx\npip install --no-deps pandas\nEOF\nCOPY main.py /app/main.py\n", "RUN <<EOF\npip install httpx\nEOF\n"),
+        ("FROM python:3.11-slim\nRUN [\"pip\", \"install\", \"httpx\", \"pandas\"]\nCOPY main.py /app/main.py\n", "RUN [\"pip\", \"install\", \"httpx\"]\n"),
+    ] {
+        let r = rewrite_in(&img, &ctx, df, &["--force"]);
+        let c = changes(&r.report, "unused-package").into_iter().find(|c| c["title"].as_str().unwrap().contains("pandas")).unwrap();
+        assert_eq!(c["applied"], true, "{df}\n{c}");
+        assert!(r.dockerfile.contains(want), "{df}\n→\n{}", r.dockerfile);
+    }
+}
+
+#[test]
+fn a_package_dropped_from_a_requirements_file_the_build_copies_is_used_by_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let req = layer(&[src("app/requirements.txt", "httpx==0.27.2\npandas==2.2.3\n")]);
+    let mut l = wheel("httpx", "0.27.2", &[], "py3-none-any", &[("httpx/__init__.py", 4000)]);
+    l.extend(wheel("pandas", "2.2.3", &[], MANY, &[("pandas/__init__.py", 3 * MIB)]));
+    let app = layer(&[src("app/main.py", "import httpx\n")]);
+    let img = app_image(dir.path(), vec![req, layer(&l), app], &["COPY requirements.txt .", "/bin/sh -c pip install --no-cache-dir -r requirements.txt", "COPY main.py ."]);
+    let ctx = dir.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("requirements.txt"), "httpx==0.27.2\npandas==2.2.3\n").unwrap();
+    std::fs::write(ctx.join("main.py"), "import httpx\n").unwrap();
+    let df = "FROM python:3.11-slim\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\nCOPY main.py .\n";
+    let r = rewrite_in(&img, &ctx, df, &[]);
+    assert_eq!(std::fs::read_to_string(ctx.join("requirements.slim.txt")).unwrap(), "httpx==0.27.2\n");
+    assert!(r.dockerfile.contains("COPY requirements.slim.txt .\nRUN pip install --no-cache-dir -r requirements.slim.txt\n"), "{}", r.dockerfile);
+    assert_eq!(std::fs::read_to_string(ctx.join("requirements.txt")).unwrap(), "httpx==0.27.2\npandas==2.2.3\n", "the original is left alone");
 }

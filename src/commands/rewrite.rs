@@ -3,7 +3,7 @@
 use crate::cli::{RewriteArgs, RewriteFormat};
 use crate::dockerfile::{self, reconstruct, rewrite};
 use crate::error::{Error, Result};
-use crate::report::rewrite::{ChangeRow, Outputs, RewriteReport};
+use crate::report::rewrite::{ChangeRow, EditRecord, Outputs, RewriteReport};
 use crate::{analyze, output, rules};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -31,7 +31,12 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
         eprintln!("slim: WARNING: no --dockerfile given; rewriting a Dockerfile RECONSTRUCTED from the image history (check its FROM line and COPY sources)");
     }
     let text = text.unwrap_or_else(|| reconstruct::from_history(&done.image));
-    let mut parsed = dockerfile::parse(&name, &text).map_err(|e| Error::input(&name, e))?;
+    let mut build_args = dockerfile::shell::Vars::new();
+    for b in &a.build_args {
+        let (k, v) = b.split_once('=').ok_or_else(|| Error::Usage(format!("--build-arg {b}: expected NAME=VALUE")))?;
+        build_args.insert(k.to_string(), v.to_string());
+    }
+    let mut parsed = dockerfile::parse_with(&name, &text, &build_args).map_err(|e| Error::input(&name, e))?;
     let layers: Vec<(u64, Option<&str>)> = done.analysis.layers.iter().map(|l| (l.index, l.created_by.as_deref())).collect();
     let unmatched = parsed.match_layers(&name, &layers).map_err(|e| Error::input(&name, e))?;
     if !unmatched.is_empty() && !a.force && !reconstructed {
@@ -45,10 +50,13 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
             parsed.text[first.span.clone()].lines().next().unwrap_or("")
         )));
     }
-    let outcome = rewrite::rewrite(&parsed, &done, &context).map_err(|e| Error::input(&name, e))?;
+    let opts = rewrite::Options { dockerignore: ignore_path.is_some(), requirements_dir: None };
+    let outcome = rewrite::rewrite(&parsed, &done, &context, &opts).map_err(|e| Error::input(&name, e))?;
     let applied: Vec<usize> = outcome.changes.iter().filter(|c| c.applied).map(|c| c.finding).collect();
-    let ours: std::collections::HashSet<u16> = parsed.steps.iter().filter_map(|s| s.layer).map(|l| l as u16).collect();
-    let predicted = rules::predict_after(&done, &applied, &|l| ours.contains(&l));
+    // A change saves bytes only in the layers of the steps it edited.
+    let layers_of: std::collections::HashMap<usize, std::collections::HashSet<u16>> =
+        outcome.changes.iter().map(|c| (c.finding, c.layers.iter().map(|&l| l as u16).collect())).collect();
+    let predicted = rules::predict_after(&done, &applied, &|fi, l| layers_of.get(&fi).is_some_and(|s| s.contains(&l)));
 
     // Write the .dockerignore and requirements files beside the output.
     let mut outputs = Outputs { dockerfile: a.output.as_ref().map(|p| p.display().to_string()), ..Outputs::default() };
@@ -56,9 +64,10 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
         output::Sink::open(Some(path))?.finish(body.as_bytes())?;
         outputs.dockerignore = Some(path.display().to_string());
     }
-    let out_dir = a.output.as_ref().and_then(|o| o.parent().map(Path::to_path_buf)).unwrap_or_else(|| ".".into());
+    // Rewritten requirements files go into the build context, beside the files they replace,
+    // so that the emitted Dockerfile builds as it is.
     for (file, body) in &outcome.requirements {
-        let p = out_dir.join(file);
+        let p = context.join(file);
         output::Sink::open(Some(&p))?.finish(body.as_bytes())?;
         outputs.requirements.push(p.display().to_string());
     }
@@ -87,6 +96,7 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
                 applied: c.applied,
                 what: c.what.clone(),
                 lines: c.lines.clone(),
+                records: c.records.iter().map(|r| EditRecord { file: r.file.clone(), removed: r.removed.clone(), inserted: r.inserted.clone() }).collect(),
             })
             .collect(),
         outputs,

@@ -4,6 +4,7 @@
 
 pub mod reconstruct;
 pub mod rewrite;
+pub mod shell;
 
 use parse_dockerfile::{Command, Instruction};
 use std::ops::Range;
@@ -19,12 +20,31 @@ pub struct Step {
     pub span: Range<usize>,
     /// Shell-form command text of a RUN.
     pub shell: Option<Range<usize>>,
+    /// A RUN's commands as the shell reads them (shell form, a heredoc script, or exec form),
+    /// or why they could not be read.
+    pub script: Option<Script>,
     /// COPY/ADD: sources and destination as written, and the flags' spans.
     pub copy: Option<CopyArgs>,
     /// Line (1-based) where the instruction starts.
     pub line: usize,
     /// The image layer this step made, when it could be matched.
     pub layer: Option<u64>,
+}
+
+/// The commands of a RUN and where new commands can go.
+#[derive(Debug, Clone)]
+pub struct Script {
+    pub form: Form,
+    pub cmds: Result<Vec<shell::Cmd>, String>,
+    /// Where a command appended to the script goes (`None`: it cannot take one).
+    pub append_at: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    Shell,
+    Heredoc,
+    Exec,
 }
 
 #[derive(Debug, Clone)]
@@ -120,6 +140,33 @@ fn copy_args(text: &str, src: &[parse_dockerfile::Source], dest: &str, options: 
 
 /// Parse a Dockerfile; the error names the file and the line.
 pub fn parse(name: &str, text: &str) -> Result<Parsed, String> {
+    parse_with(name, text, &shell::Vars::new())
+}
+
+/// `ARG NAME[=default] ...` / `ENV K=V ...` (or the legacy `ENV K V`) into `vars`; build
+/// arguments given on the command line win over ARG defaults.
+fn declare(keyword: &str, args: &str, vars: &mut shell::Vars, globals: &shell::Vars, build_args: &shell::Vars) {
+    let unquote = |v: &str| v.trim_matches('"').trim_matches('\'').to_string();
+    if keyword == "ENV" && !args.split_whitespace().next().unwrap_or("").contains('=') {
+        if let Some((k, v)) = args.trim().split_once(char::is_whitespace) {
+            vars.insert(k.to_string(), unquote(v.trim()));
+        }
+        return;
+    }
+    for w in args.split_whitespace() {
+        let (k, v) = match w.split_once('=') {
+            Some((k, v)) => (k, Some(unquote(v))),
+            None => (w, None),
+        };
+        let v = if keyword == "ARG" { build_args.get(k).cloned().or(v).or_else(|| globals.get(k).cloned()) } else { v };
+        if let Some(v) = v {
+            vars.insert(k.to_string(), v);
+        }
+    }
+}
+
+/// Parse a Dockerfile, with `--build-arg` values to substitute in RUN commands.
+pub fn parse_with(name: &str, text: &str, build_args: &shell::Vars) -> Result<Parsed, String> {
     let df = parse_dockerfile::parse(text).map_err(|e| format!("{name}: not a valid Dockerfile: {}", e.to_string().replace('\n', " ")))?;
     let stages = df.stages().len();
     let last = df.stages().last().ok_or_else(|| format!("{name}: no FROM instruction"))?;
@@ -127,8 +174,20 @@ pub fn parse(name: &str, text: &str) -> Result<Parsed, String> {
     let base = last.from.image.value.to_string();
     let ins = &df.instructions;
     let first = ins.iter().position(|i| matches!(i, Instruction::From(f) if std::ptr::eq(f, last.from))).unwrap_or(0);
+    let mut globals = shell::Vars::new();
+    for i in ins.iter().take_while(|i| !matches!(i, Instruction::From(_))) {
+        if let Instruction::Arg(a) = i {
+            declare("ARG", &a.arguments.value, &mut globals, &shell::Vars::new(), build_args);
+        }
+    }
+    let mut vars = shell::Vars::new();
     let mut steps = Vec::new();
     for (k, i) in ins.iter().enumerate().skip(first + 1) {
+        match i {
+            Instruction::Arg(a) => declare("ARG", &a.arguments.value, &mut vars, &globals, build_args),
+            Instruction::Env(e) => declare("ENV", &e.arguments.value, &mut vars, &globals, build_args),
+            _ => {}
+        }
         let start = start_of(i);
         // The instruction ends where the next one starts, less trailing blank/comment lines.
         let next = ins.get(k + 1).map(start_of).unwrap_or(text.len());
@@ -151,12 +210,37 @@ pub fn parse(name: &str, text: &str) -> Result<Parsed, String> {
             },
             _ => None,
         };
+        let script = match i {
+            Instruction::Run(r) => Some(match &r.arguments {
+                Command::Shell(sh) if r.here_docs.is_empty() => {
+                    let end = sh.span.start + text[sh.span.clone()].trim_end().len();
+                    Script { form: Form::Shell, cmds: shell::commands(&text[sh.span.start..end], sh.span.start, &vars), append_at: Some(end) }
+                }
+                Command::Shell(sh) if r.here_docs.len() == 1 && (text[sh.span.clone()].trim().is_empty() || text[sh.span.clone()].trim().starts_with("<<") && !text[sh.span.clone()].trim()[2..].contains(char::is_whitespace)) => {
+                    // `RUN <<EOF` with the script as the heredoc's body.
+                    let h = &r.here_docs[0];
+                    let body = h.span.clone();
+                    let end = body.start + text[body.clone()].trim_end().len();
+                    let cmds = shell::commands(&text[body.start..end], body.start, &vars);
+                    Script { form: Form::Heredoc, cmds, append_at: Some(end) }
+                }
+                Command::Shell(_) => Script { form: Form::Heredoc, cmds: Err("a RUN with heredocs that are not its script".into()), append_at: None },
+                #[allow(unreachable_patterns)]
+                Command::Exec(e) => {
+                    let words: Vec<shell::Word> = e.value.iter().map(|w| shell::Word { span: w.span.clone(), value: Some(w.value.to_string()), raw: text[w.span.clone()].to_string() }).collect();
+                    let cmd = shell::Cmd { span: e.span.clone(), words, removal: Some(e.span.clone()), alone: true };
+                    Script { form: Form::Exec, cmds: Ok(vec![cmd]), append_at: None }
+                }
+                _ => Script { form: Form::Exec, cmds: Err("a RUN form this version does not read".into()), append_at: None },
+            }),
+            _ => None,
+        };
         let copy = match i {
             Instruction::Copy(c) => Some(copy_args(text, &c.src, &c.dest.value, &c.options, c.copy.span.end)),
             Instruction::Add(c) => Some(copy_args(text, &c.src, &c.dest.value, &c.options, c.add.span.end)),
             _ => None,
         };
-        steps.push(Step { index: k, keyword: keyword(i).into(), span: start..end, shell, copy, line: line_of(text, start), layer: None });
+        steps.push(Step { index: k, keyword: keyword(i).into(), span: start..end, shell, script, copy, line: line_of(text, start), layer: None });
     }
     Ok(Parsed { text: text.to_string(), final_from, base, steps, stages })
 }
@@ -182,5 +266,22 @@ impl Parsed {
 
     pub fn shell_text(&self, s: &Step) -> Option<&str> {
         s.shell.as_ref().map(|r| &self.text[r.clone()])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_heredoc_run_is_read_as_its_script() {
+        let t = "FROM python:3.11-slim\nRUN <<EOF\npip install httpx\npip install --no-deps pandas\nEOF\nCMD [\"x\"]\n";
+        let p = parse("Dockerfile", t).unwrap();
+        let s = p.steps[0].script.as_ref().unwrap();
+        assert_eq!(s.form, Form::Heredoc);
+        let cmds = s.cmds.as_ref().unwrap();
+        assert_eq!(cmds.len(), 2, "{cmds:?}");
+        assert_eq!(&t[cmds[1].span.clone()], "pip install --no-deps pandas");
+        assert_eq!(&t[cmds[1].removal.clone().unwrap()], "\npip install --no-deps pandas");
     }
 }

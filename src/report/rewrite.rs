@@ -33,6 +33,17 @@ pub struct ChangeRow {
     /// What was changed, or why not (advice-only findings say so).
     pub what: String,
     pub lines: Vec<usize>,
+    /// The edits made: in which output file, the original lines they touched and what those
+    /// lines became (a .dockerignore or requirements line: `removed` empty or the old line).
+    #[serde(default)]
+    pub records: Vec<EditRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EditRecord {
+    pub file: String,
+    pub removed: String,
+    pub inserted: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

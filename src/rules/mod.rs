@@ -243,14 +243,14 @@ pub fn evaluate(set: &RuleSet, a: &Analyzed, dupes: Option<&dupes::Duplicates>) 
 /// every file they remove goes once (hidden copies too), every replacement is added.
 /// Only files written by `mutable` layers (those a Dockerfile step being rewritten made) can
 /// go: a fix in our RUN does not take files out of the base image's layers.
-pub fn predict_after(a: &Analyzed, chosen: &[usize], mutable: &dyn Fn(u16) -> bool) -> u64 {
+pub fn predict_after(a: &Analyzed, chosen: &[usize], mutable: &dyn Fn(usize, u16) -> bool) -> u64 {
     let mut gone = vec![false; a.tree.inodes.len()];
     let mut removed = 0u64;
     let mut added = 0u64;
     for &i in chosen {
         let p = &a.plans[i];
         for &ino in &p.removed {
-            if !mutable(a.tree.inodes[ino as usize].layer) {
+            if !mutable(i, a.tree.inodes[ino as usize].layer) {
                 continue;
             }
             if !std::mem::replace(&mut gone[ino as usize], true) {
