@@ -494,3 +494,88 @@ fn a_package_dropped_from_a_requirements_file_the_build_copies_is_used_by_the_ou
     assert!(r.dockerfile.contains("COPY requirements.slim.txt .\nRUN pip install --no-cache-dir -r requirements.slim.txt\n"), "{}", r.dockerfile);
     assert_eq!(std::fs::read_to_string(ctx.join("requirements.txt")).unwrap(), "httpx==0.27.2\npandas==2.2.3\n", "the original is left alone");
 }
+
+// ---- The scenario suite: real images built from fixtures/rewrite-scenarios, rewritten, built
+// again from the output, run, and weighed against the prediction.
+
+struct Scenario {
+    name: &'static str,
+    /// Rules whose changes must be applied.
+    applied: &'static [&'static str],
+    /// Shell run in the slimmed image (as its USER) that must succeed.
+    smoke: &'static str,
+}
+
+fn run_scenario(sc: &Scenario, prepare: impl Fn(&Path)) -> (u64, u64, u64) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let build_image = root.join("../shared/tools/build-image");
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = dir.path().join("ctx");
+    assert!(std::process::Command::new("cp").arg("-r").arg(root.join("fixtures/rewrite-scenarios").join(sc.name)).arg(&ctx).status().unwrap().success());
+    prepare(&ctx);
+    let before = dir.path().join("before.tar");
+    build(&build_image, &ctx, &before, None, &format!("localhost/slim-sc-{}-before:latest", sc.name));
+    let df = std::fs::read_to_string(ctx.join("Dockerfile")).unwrap();
+    let res = slim()
+        .arg("rewrite")
+        .arg(&before)
+        .arg("--dockerfile")
+        .arg(ctx.join("Dockerfile"))
+        .arg("-o")
+        .arg(ctx.join("Dockerfile.slim"))
+        .arg("--dockerignore")
+        .arg(ctx.join(".dockerignore"))
+        .args(["--format", "json", "--diff"])
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let r: Value = serde_json::from_slice(&res.stdout).unwrap();
+    let slimmed = std::fs::read_to_string(ctx.join("Dockerfile.slim")).unwrap();
+    let ignore = std::fs::read_to_string(ctx.join(".dockerignore")).ok();
+    assert_records_hold(&df, &slimmed, ignore.as_deref(), &ctx, &r);
+    for rule in sc.applied {
+        assert!(changes(&r, rule).iter().any(|c| c["applied"] == true), "{}: {rule} applied\n{}\n{}", sc.name, r["changes"], slimmed);
+    }
+    let after = dir.path().join("after.tar");
+    let tag = format!("localhost/slim-sc-{}-after:latest", sc.name);
+    build(&build_image, &ctx, &after, Some(&ctx.join("Dockerfile.slim")), &tag);
+    let smoke = dir.path().join("smoke");
+    std::fs::create_dir(&smoke).unwrap();
+    std::fs::write(smoke.join("Dockerfile"), format!("FROM {tag}\nRUN {}\n", sc.smoke)).unwrap();
+    build(&build_image, &smoke, &dir.path().join("smoke.tar"), None, &format!("localhost/slim-sc-{}-smoke:latest", sc.name));
+    let measured = analyze(&after)["totals"]["layer_file_bytes"].as_u64().unwrap();
+    let predicted = r["predicted_after_bytes"].as_u64().unwrap();
+    let before_bytes = r["before_bytes"].as_u64().unwrap();
+    let err = (measured as f64 - predicted as f64) / predicted as f64;
+    let row = format!("{}\t{before_bytes}\t{predicted}\t{measured}\t{:+.2}%\tok\n", sc.name, err * 100.0);
+    eprint!("scenario\tbefore\tpredicted\tmeasured\terror\tsmoke\n{row}");
+    let table = root.join("target/rewrite-scenarios.tsv");
+    let _ = std::fs::OpenOptions::new().create(true).append(true).open(&table).and_then(|mut f| std::io::Write::write_all(&mut f, row.as_bytes()));
+    assert!(err.abs() <= 0.05, "{}: predicted {predicted}, measured {measured}\n{slimmed}", sc.name);
+    (before_bytes, predicted, measured)
+}
+
+#[test]
+#[ignore = "builds real images with buildah; run by .ci/run"]
+fn scenario_seedlike_toolchain_lists_unused_package_venv_and_chown() {
+    let sc = Scenario {
+        name: "seedlike",
+        applied: &["build-toolchain", "cache-left", "unused-package", "layer-waste"],
+        smoke: "python main.py | grep -q '^ok 0.27.2' && test ! -e /app/venv && test \"$(stat -c %U /app/main.py)\" = appuser && ! command -v gcc && command -v curl",
+    };
+    let (before, _, measured) = run_scenario(&sc, |ctx| {
+        // What a developer's checkout holds: a venv and data.
+        std::fs::create_dir_all(ctx.join("venv/lib/python3.11/site-packages/big")).unwrap();
+        std::fs::write(ctx.join("venv/lib/python3.11/site-packages/big/blob.bin"), pseudo(3_000_000, 3)).unwrap();
+        std::fs::create_dir_all(ctx.join("data")).unwrap();
+        std::fs::write(ctx.join("data/lookup.bin"), pseudo(2_000_000, 4)).unwrap();
+    });
+    assert!(measured < before);
+}
+
+#[test]
+#[ignore = "builds real images with buildah and uv from PyPI; run by .ci/run"]
+fn scenario_uv_project_keeps_uv_and_its_lock() {
+    let sc = Scenario { name: "uv-project", applied: &[], smoke: "/app/.venv/bin/python main.py | grep -q '^ok 0.27.2' && uv --version" };
+    run_scenario(&sc, |_| {});
+}

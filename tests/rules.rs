@@ -280,6 +280,9 @@ fn cache_left_for_pip_cache_and_apt_lists() {
     assert!(f.iter().any(|f| matches!(f.fix.action, Action::AptCleanup) && f.bytes_saved == (3 * MIB) as u64));
 }
 
+/// The WHEEL file inside PyPI's torch 2.5.1 wheel for CPython 3.11 on x86_64.
+const TORCH_WHEEL: &str = "Wheel-Version: 1.0\nGenerator: bdist_wheel (0.34.2)\nRoot-Is-Purelib: false\nTag: cp311-cp311-linux_x86_64\n\n";
+
 fn dpkg_layer(pkgs: &[(&str, &str, usize)]) -> Vec<u8> {
     let mut status = String::new();
     let mut entries = Vec::new();
@@ -300,11 +303,28 @@ fn build_toolchain_drops_or_goes_multi_stage_by_wheel_tags() {
     let f = of(&a, "build-toolchain");
     assert_eq!(f.len(), 1, "{:?}", a.findings);
     assert!(matches!(&f[0].fix.action, Action::DropToolchain { packages, multi_stage: false } if packages == &["gcc-12", "zlib1g-dev"]));
-    let built = layer(&wheel("pyyaml", "6.0.2", &[], "cp311-cp311-linux_x86_64", &[("yaml/_yaml.so", 1000)]));
-    let a = analyze(&[tools, built]);
+    // PyPI's torch wheels say `Tag: cp311-cp311-linux_x86_64` inside though nothing was built
+    // here (this is the WHEEL file of torch-2.5.1-cp311-cp311-manylinux1_x86_64.whl): no evidence.
+    let mut torch = wheel("torch", "2.5.1", &[], "cp311-cp311-linux_x86_64", &[("torch/lib/libtorch_cpu.so", 1000)]);
+    torch.push(E::File("usr/local/lib/python3.11/site-packages/torch-2.5.1.dist-info/WHEEL", TORCH_WHEEL.as_bytes().to_vec()));
+    let a = analyze(&[tools.clone(), layer(&torch)]);
+    let f = of(&a, "build-toolchain");
+    assert!(matches!(&f[0].fix.action, Action::DropToolchain { multi_stage: false, .. }), "{:?}", f[0]);
+    // A wheel pip built from a local directory says so in direct_url.json.
+    let mut built = wheel("pyyaml", "6.0.2", &[], "cp311-cp311-linux_x86_64", &[("yaml/_yaml.so", 1000)]);
+    built.push(E::File("usr/local/lib/python3.11/site-packages/pyyaml-6.0.2.dist-info/direct_url.json", br#"{"dir_info": {}, "url": "file:///src/pyyaml"}"#.to_vec()));
+    let a = analyze(&[tools.clone(), layer(&built)]);
     let f = of(&a, "build-toolchain");
     assert!(matches!(&f[0].fix.action, Action::DropToolchain { multi_stage: true, .. }));
     assert!(f[0].fix.text.contains("pyyaml 6.0.2"));
+    assert!(f[0].evidence.notes[0].contains("a local directory (file:///src/pyyaml)"), "{:?}", f[0].evidence.notes);
+    // An sdist from the index leaves the wheel it built in pip's cache.
+    let mut built = wheel("pyyaml", "6.0.2", &[], "cp311-cp311-linux_x86_64", &[("yaml/_yaml.so", 1000)]);
+    built.push(file("root/.cache/pip/wheels/ab/cd/PyYAML-6.0.2-cp311-cp311-linux_x86_64.whl", 5000));
+    let a = analyze(&[tools.clone(), layer(&built)]);
+    let f = of(&a, "build-toolchain");
+    assert!(matches!(&f[0].fix.action, Action::DropToolchain { multi_stage: true, .. }));
+    assert!(f[0].evidence.notes[0].contains("wheel cache"), "{:?}", f[0].evidence.notes);
     let a = analyze(&[dpkg_layer(&[("zlib1g", "usr/lib/x86_64-linux-gnu/libz.so.1", 2 * MIB)])]);
     assert!(of(&a, "build-toolchain").is_empty());
 }

@@ -4,6 +4,7 @@
 pub const ALL: &[&str] = &[
     "git",
     "pip-cache",
+    "uv-cache",
     "apt-lists",
     "apt-archives",
     "other-cache",
@@ -29,7 +30,11 @@ pub fn category(path: &[u8]) -> &'static str {
         return "git";
     }
     if let Some(i) = comps.iter().position(|c| *c == ".cache") {
-        return if comps.get(i + 1) == Some(&"pip") { "pip-cache" } else { "other-cache" };
+        return match comps.get(i + 1) {
+            Some(&"pip") => "pip-cache",
+            Some(&"uv") => "uv-cache",
+            _ => "other-cache",
+        };
     }
     if p.starts_with("var/lib/apt/lists/") {
         return "apt-lists";
@@ -82,6 +87,7 @@ mod tests {
     fn paths_fall_into_stable_categories() {
         let cases = [
             ("root/.cache/pip/http-v2/a/b", "pip-cache"),
+            ("root/.cache/uv/wheels-v2/pypi/x", "uv-cache"),
             ("home/app/.cache/huggingface/x", "other-cache"),
             ("var/lib/apt/lists/deb.debian.org_dists", "apt-lists"),
             ("var/cache/apt/archives/gcc.deb", "apt-archives"),

@@ -25,6 +25,9 @@ pub struct Dist {
     pub requires: Vec<String>,
     /// Tags from the WHEEL file (`cp311-cp311-manylinux_2_17_x86_64`...).
     pub wheel_tags: Vec<String>,
+    /// How direct_url.json says it was installed, when that means it was built in the image
+    /// (from a local directory, a VCS checkout or a source archive).
+    pub built_from: Option<String>,
     pub top_level: Vec<String>,
     pub entry_points: String,
     /// Nodes of the files its record lists that exist.
@@ -169,9 +172,20 @@ pub fn claim(tree: &mut Tree, claims: &mut Claims, pythonpath: &[Vec<u8>]) -> Ve
         let env_node = tree.nodes[dir as usize].parent;
         let env_path = tree.path(env_node);
         let layer_node = p.record.or(p.installed_files).or(p.metadata).unwrap_or(dir);
-        let editable = text(tree, p.direct_url)
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .is_some_and(|v| v["dir_info"]["editable"].as_bool() == Some(true));
+        let direct_url = text(tree, p.direct_url).and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+        let editable = direct_url.as_ref().is_some_and(|v| v["dir_info"]["editable"].as_bool() == Some(true));
+        let built_from = direct_url.as_ref().and_then(|v| {
+            let url = v["url"].as_str().unwrap_or("");
+            if v.get("dir_info").is_some() {
+                Some(format!("a local directory ({url})"))
+            } else if v.get("vcs_info").is_some() {
+                Some(format!("a VCS checkout ({url})"))
+            } else if v.get("archive_info").is_some() && !url.ends_with(".whl") {
+                Some(format!("a source archive ({url})"))
+            } else {
+                None
+            }
+        });
         let owner = claims.add_owner(OwnerInfo {
             kind: OwnerKind::Python,
             name: normalize_name(&raw_name),
@@ -214,6 +228,7 @@ pub fn claim(tree: &mut Tree, claims: &mut Claims, pythonpath: &[Vec<u8>]) -> Ve
             meta_dir: dir,
             requires,
             wheel_tags,
+            built_from,
             top_level: text(tree, p.top_level).map(|t| t.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()).unwrap_or_default(),
             entry_points: text(tree, p.entry_points).unwrap_or_default(),
             files,

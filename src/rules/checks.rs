@@ -564,6 +564,7 @@ fn cache_left(v: &View, out: &mut Vec<Draft>) {
     let model_dirs: Vec<String> = v.a.analysis.models.iter().flat_map(|m| m.paths.iter().filter_map(|p| p.rsplit_once('/').map(|(d, _)| format!("{d}/")))).collect();
     for (cat, text, action) in [
         ("pip-cache", "pip's cache: install with --no-cache-dir (or a cache mount) so it never lands in a layer.", Action::PipNoCacheDir),
+        ("uv-cache", "uv's cache: install with --no-cache (or UV_NO_CACHE=1, or a cache mount) so it never lands in a layer.", Action::PipNoCacheDir),
         ("apt-lists", "apt lists: remove /var/lib/apt/lists/* in the same RUN as apt-get install.", Action::AptCleanup),
         ("apt-archives", "downloaded .deb archives: apt-get clean in the same RUN as apt-get install.", Action::AptCleanup),
         ("other-cache", "caches under ~/.cache: clear them in the step that fills them, or use a cache mount.", Action::AdviceOnly),
@@ -664,22 +665,36 @@ fn build_toolchain(v: &View, out: &mut Vec<Draft>) {
     }
     let pulled: Vec<&String> = gone.iter().filter(|g| !pkgs.contains(g)).collect();
     pkgs.sort();
-    let compiled: Vec<String> = v
+    // A plain linux_* tag alone is no evidence: PyPI's torch wheels say exactly that inside.
+    // Something was built here when direct_url.json says so, when pip's wheel cache holds the
+    // wheel it built, or when the step that installed it asked for a source build.
+    let cached_builds = pip_built_wheels(v);
+    let compiled: Vec<(String, String)> = v
         .dists()
         .iter()
         .filter(|d| d.wheel_tags.iter().any(|t| t.ends_with("-linux_x86_64") || t.ends_with("-linux_aarch64") || t.ends_with("-linux_armv7l")))
-        .map(|d| format!("{} {}", d.name, d.version))
+        .filter_map(|d| {
+            let how = step(v.a, v.layer_of_dist(d)).created_by.unwrap_or_default();
+            let why = d
+                .built_from
+                .as_ref()
+                .map(|b| format!("installed from {b}"))
+                .or_else(|| cached_builds.contains(&d.name).then(|| "pip's wheel cache holds the wheel it built".to_string()))
+                .or_else(|| (how.contains("--no-binary") || how.contains("setup.py")).then(|| "its step builds from source".to_string()))?;
+            Some((format!("{} {}", d.name, d.version), why))
+        })
         .collect();
     let multi_stage = !compiled.is_empty();
     let (text, note) = if multi_stage {
+        let list: Vec<String> = compiled.iter().map(|(n, _)| n.clone()).collect();
         (
-            format!("Something was compiled in the image ({}): build in a builder stage that makes a venv, and copy only the venv and the app into a runtime stage without the toolchain.", compiled.join(", ")),
-            format!("wheels built here (plain linux_* tag): {}", compiled.join(", ")),
+            format!("Something was compiled in the image ({}): build in a builder stage that makes a venv, and copy only the venv and the app into a runtime stage without the toolchain.", list.join(", ")),
+            format!("built here: {}", compiled.iter().map(|(n, w)| format!("{n} ({w})")).collect::<Vec<_>>().join(", ")),
         )
     } else {
         (
-            "Nothing was compiled in the image (every wheel has a manylinux/musllinux tag): drop the toolchain packages.".to_string(),
-            "every installed wheel came prebuilt (manylinux/musllinux tags)".to_string(),
+            "Nothing was compiled in the image (no wheel was built from source here): drop the toolchain packages.".to_string(),
+            "no installed wheel shows a build in the image (direct_url.json, pip's wheel cache, a source-build step)".to_string(),
         )
     };
     let mut ls: Vec<u16> = layers.into_iter().collect();
@@ -694,6 +709,25 @@ fn build_toolchain(v: &View, out: &mut Vec<Draft>) {
         text,
         Action::DropToolchain { packages: pkgs, multi_stage },
     ));
+}
+
+/// Normalised names of the wheels pip built and kept in its cache (`.cache/pip/wheels/`).
+fn pip_built_wheels(v: &View) -> HashSet<String> {
+    let t = &v.a.tree;
+    let mut out = HashSet::new();
+    for (n, node) in t.nodes.iter().enumerate() {
+        if !node.name.ends_with(b".whl") || !t.is_live(n as u32) {
+            continue;
+        }
+        let path = t.path(n as u32);
+        if path.windows(18).any(|w| w == b".cache/pip/wheels/") {
+            let name = String::from_utf8_lossy(&node.name);
+            if let Some(dist) = name.split('-').next() {
+                out.insert(crate::attribute::python::normalize_name(dist));
+            }
+        }
+    }
+    out
 }
 
 fn context_leak(v: &View, out: &mut Vec<Draft>) {
