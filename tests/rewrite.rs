@@ -547,8 +547,10 @@ fn run_scenario(sc: &Scenario, prepare: impl Fn(&Path)) -> (u64, u64, u64) {
     let predicted = r["predicted_after_bytes"].as_u64().unwrap();
     let before_bytes = r["before_bytes"].as_u64().unwrap();
     let err = (measured as f64 - predicted as f64) / predicted as f64;
-    let row = format!("{}\t{before_bytes}\t{predicted}\t{measured}\t{:+.2}%\tok\n", sc.name, err * 100.0);
-    eprint!("scenario\tbefore\tpredicted\tmeasured\terror\tsmoke\n{row}");
+    let applied: Vec<String> = r["changes"].as_array().unwrap().iter().filter(|c| c["applied"] == true).map(|c| c["rule"].as_str().unwrap().to_string()).collect();
+    let row = format!("{}\t{before_bytes}\t{predicted}\t{measured}\t{:+.2}%\tok\t{}\n", sc.name, err * 100.0, applied.join(","));
+    eprint!("scenario\tbefore\tpredicted\tmeasured\terror\tsmoke\tapplied\n{row}");
+    eprintln!("{}", r["diff"].as_str().unwrap_or(""));
     let table = root.join("target/rewrite-scenarios.tsv");
     let _ = std::fs::OpenOptions::new().create(true).append(true).open(&table).and_then(|mut f| std::io::Write::write_all(&mut f, row.as_bytes()));
     assert!(err.abs() <= 0.05, "{}: predicted {predicted}, measured {measured}\n{slimmed}", sc.name);
@@ -578,4 +580,37 @@ fn scenario_seedlike_toolchain_lists_unused_package_venv_and_chown() {
 fn scenario_uv_project_keeps_uv_and_its_lock() {
     let sc = Scenario { name: "uv-project", applied: &[], smoke: "/app/.venv/bin/python main.py | grep -q '^ok 0.27.2' && uv --version" };
     run_scenario(&sc, |_| {});
+}
+
+#[test]
+#[ignore = "builds real images with buildah and poetry from PyPI; run by .ci/run"]
+fn scenario_poetry_project_keeps_poetry_and_its_lock() {
+    let sc = Scenario { name: "poetry-project", applied: &[], smoke: "python main.py | grep -q '^ok 0.27.2' && poetry --version" };
+    run_scenario(&sc, |_| {});
+}
+
+#[test]
+fn cpu_torch_for_a_uv_project_edits_what_the_lock_is_made_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = image_with_steps(dir.path(), vec![layer(&[src("app/pyproject.toml", "x")]), torch_layer()], &["COPY pyproject.toml uv.lock ./", "/bin/sh -c uv sync --frozen"], &[]);
+    let ctx = dir.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    let project = "[project]\nname = \"memory\"\nversion = \"0.1.0\"\n# embeddings\ndependencies = [\"sentence-transformers==3.3.1\"]\n";
+    std::fs::write(ctx.join("pyproject.toml"), project).unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, "[[cpu_torch]]\nversion = \"2.5.1\"\nwheel_mb = 0.0005\nwheel_tag = \"cp311\"\nexpansion = 2.0\ninstalled = 1000\npypi_wheel = \"x.whl\"\npypi_kept_uncompressed = 0\nsource = \"test\"\n").unwrap();
+    let df = "FROM python:3.11-slim\nRUN pip install uv\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\nRUN uv sync --frozen\n";
+    let r = rewrite_in(&img, &ctx, df, &["--force", "--rules", rules.to_str().unwrap()]);
+    let c = change(&r.report, "cuda-on-cpu");
+    assert_eq!(c["applied"], false, "the lock must be regenerated first: {c}");
+    assert!(c["what"].as_str().unwrap().contains("uv lock"), "{c}");
+    assert_eq!(r.dockerfile, df, "nothing in the Dockerfile changes");
+    let edited = std::fs::read_to_string(ctx.join("pyproject.slim.toml")).unwrap();
+    assert!(edited.starts_with(project), "the project as written comes first:\n{edited}");
+    let v: toml::Value = toml::from_str(&edited).unwrap();
+    let idx = &v["tool"]["uv"]["index"][0];
+    assert_eq!((idx["name"].as_str(), idx["url"].as_str(), idx["explicit"].as_bool()), (Some("pytorch-cpu"), Some("https://download.pytorch.org/whl/cpu"), Some(true)));
+    assert_eq!(v["tool"]["uv"]["sources"]["torch"][0]["index"].as_str(), Some("pytorch-cpu"));
+    assert_eq!(std::fs::read_to_string(ctx.join("pyproject.toml")).unwrap(), project, "the original is left alone");
+    assert!(r.report["outputs"]["projects"][0].as_str().unwrap().ends_with("pyproject.slim.toml"));
 }

@@ -71,6 +71,13 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
         output::Sink::open(Some(&p))?.finish(body.as_bytes())?;
         outputs.requirements.push(p.display().to_string());
     }
+    // Edited project files (their lock must be regenerated) go beside the output.
+    let out_dir = a.output.as_ref().and_then(|o| o.parent().map(Path::to_path_buf)).unwrap_or_else(|| ".".into());
+    for (file, body) in &outcome.projects {
+        let p = out_dir.join(file);
+        output::Sink::open(Some(&p))?.finish(body.as_bytes())?;
+        outputs.projects.push(p.display().to_string());
+    }
     let diff = a.diff.then(|| {
         similar::TextDiff::from_lines(&text, &outcome.dockerfile)
             .unified_diff()

@@ -44,6 +44,9 @@ pub struct Outcome {
     pub dockerignore: Option<String>,
     /// Rewritten requirements files: (path in the build context, content).
     pub requirements: Vec<(PathBuf, String)>,
+    /// Edited project files to write beside the output (`pyproject.slim.toml`): their lock
+    /// must be regenerated before they can build.
+    pub projects: Vec<(String, String)>,
     pub changes: Vec<Change>,
 }
 
@@ -400,6 +403,8 @@ struct Planned {
     steps: BTreeSet<usize>,
     not: Option<String>,
     multi_stage: Option<Vec<String>>,
+    /// A project file to write beside the output.
+    project: Option<(String, String)>,
 }
 
 impl Planned {
@@ -607,14 +612,27 @@ impl Cx<'_> {
             })
             .collect();
         let all = self.installs(&self.all_steps());
-        let Some((si, ci, inst)) = all.iter().find(|(_, _, i)| matches!(i.tool, Tool::Pip { .. })).cloned() else {
-            if let Some((si, _, _)) = all.iter().find(|(_, _, i)| i.tool == Tool::Lock) {
-                return Planned::no(format!(
-                    "line {}: the packages come from a lockfile; give {} an index of its own in pyproject.toml (uv: a [[tool.uv.index]] with url = \"{index_url}\" and explicit = true, and [tool.uv.sources] {} = {{ index = \"pytorch-cpu\" }}; poetry: a [[tool.poetry.source]] with priority = \"explicit\"), then regenerate the lock (uv lock / poetry lock) before building",
-                    self.line(*si),
-                    packages.join(", "),
-                    packages.first().map_or("torch", String::as_str)
-                ));
+        // A lockfile install decides the environment: a pip install of CPU torch beside it
+        // (into the system, or before `uv sync` replaces it) would not change what ships.
+        let pip = all.iter().find(|(_, _, i)| matches!(i.tool, Tool::Pip { .. })).cloned().filter(|_| !all.iter().any(|(_, _, i)| i.tool == Tool::Lock));
+        let Some((si, ci, inst)) = pip else {
+            if let Some((si, ci, _)) = all.iter().find(|(_, _, i)| i.tool == Tool::Lock) {
+                let c = &cmds(&self.p.steps[*si])[*ci];
+                let poetry = c.words.iter().any(|w| base_name(w) == "poetry");
+                let lock = if poetry { "poetry lock" } else { "uv lock" };
+                let mut pl = Planned::no(format!("line {}: the packages come from a lockfile, which pins the CUDA build", self.line(*si)));
+                match self.pyproject_for_cpu(&pins, index_url, poetry) {
+                    Ok(body) => {
+                        pl.not = Some(format!(
+                            "line {}: the packages come from a lockfile, which pins the CUDA build: wrote pyproject.slim.toml beside the output, with {} from {index_url}; copy it over pyproject.toml and run `{lock}` to regenerate the lock before building (the Dockerfile is unchanged)",
+                            self.line(*si),
+                            pins.join(" ")
+                        ));
+                        pl.project = Some(("pyproject.slim.toml".into(), body));
+                    }
+                    Err(e) => pl.not = Some(format!("line {}: the packages come from a lockfile, and pyproject.toml could not be edited: {e}", self.line(*si))),
+                }
+                return pl;
             }
             return Planned::no("no pip install in the final stage");
         };
@@ -630,6 +648,58 @@ impl Cx<'_> {
         pl.lines.push(self.line(si));
         pl.what.push(format!("install {} from {index_url} first", pins.join(" ")));
         pl
+    }
+
+    /// The project's pyproject.toml with the CPU wheels' index for `pins` (uv: an explicit
+    /// `[[tool.uv.index]]` and `[tool.uv.sources]`; poetry: an explicit source).
+    fn pyproject_for_cpu(&self, pins: &[String], index_url: &str, poetry: bool) -> Result<String, String> {
+        let wds = &self.wds;
+        let rel = (0..self.p.steps.len())
+            .find_map(|k| {
+                let c = self.p.steps[k].copy.as_ref().filter(|c| !c.from_stage)?;
+                c.sources.iter().find(|s| s.trim_end_matches('/').rsplit('/').next() == Some("pyproject.toml")).map(|s| s.trim_start_matches("./").to_string()).or_else(|| {
+                    context_path(self.context, c, &dest_abs(&wds[k], c), &abs_at(&wds[k], "pyproject.toml"))
+                })
+            })
+            .unwrap_or_else(|| "pyproject.toml".into());
+        let text = std::fs::read_to_string(self.context.join(&rel)).map_err(|e| format!("{rel}: {e}"))?;
+        let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| format!("{rel}: {}", e.to_string().lines().next().unwrap_or("")))?;
+        let name = "pytorch-cpu";
+        let mut index = toml_edit::Table::new();
+        index["name"] = toml_edit::value(name);
+        index["url"] = toml_edit::value(index_url);
+        let tool = doc.entry("tool").or_insert(toml_edit::table()).as_table_mut().ok_or("[tool] is not a table")?;
+        tool.set_implicit(true);
+        if poetry {
+            index["priority"] = toml_edit::value("explicit");
+            let p = tool.entry("poetry").or_insert(toml_edit::table()).as_table_mut().ok_or("[tool.poetry] is not a table")?;
+            let sources = p.entry("source").or_insert(toml_edit::Item::ArrayOfTables(toml_edit::ArrayOfTables::new()));
+            sources.as_array_of_tables_mut().ok_or("tool.poetry.source is not an array of tables")?.push(index);
+            let deps = p.entry("dependencies").or_insert(toml_edit::table()).as_table_mut().ok_or("[tool.poetry.dependencies] is not a table")?;
+            for pin in pins {
+                let (n, v) = pin.split_once("==").unwrap_or((pin, "*"));
+                let mut t = toml_edit::InlineTable::new();
+                t.insert("version", v.into());
+                t.insert("source", name.into());
+                deps[n] = toml_edit::value(t);
+            }
+        } else {
+            index["explicit"] = toml_edit::value(true);
+            let uv = tool.entry("uv").or_insert(toml_edit::table()).as_table_mut().ok_or("[tool.uv] is not a table")?;
+            uv.set_implicit(true);
+            let idx = uv.entry("index").or_insert(toml_edit::Item::ArrayOfTables(toml_edit::ArrayOfTables::new()));
+            idx.as_array_of_tables_mut().ok_or("tool.uv.index is not an array of tables")?.push(index);
+            let sources = uv.entry("sources").or_insert(toml_edit::table()).as_table_mut().ok_or("[tool.uv.sources] is not a table")?;
+            for pin in pins {
+                let n = pin.split_once("==").map_or(pin.as_str(), |(n, _)| n);
+                let mut t = toml_edit::InlineTable::new();
+                t.insert("index", name.into());
+                let mut arr = toml_edit::Array::new();
+                arr.push(t);
+                sources[n] = toml_edit::value(arr);
+            }
+        }
+        Ok(doc.to_string())
     }
 
     /// Requirement arguments naming `name` in installs of the final stage.
@@ -1021,6 +1091,7 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Resu
     let mut ignore: Vec<(String, String)> = Vec::new();
     let mut req_files: BTreeMap<String, BTreeMap<usize, Option<String>>> = BTreeMap::new();
     let mut multi_stage = None;
+    let projects: Vec<(String, String)> = planned.iter().filter_map(|pl| pl.project.clone()).collect();
     for (fi, pl) in planned.iter().enumerate() {
         let f = &findings[fi];
         if let Some(pk) = &pl.multi_stage {
@@ -1177,7 +1248,7 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Resu
         }
         Some(body)
     };
-    Ok(Outcome { dockerfile: out, dockerignore, requirements, changes })
+    Ok(Outcome { dockerfile: out, dockerignore, requirements, projects, changes })
 }
 
 fn line_end(text: &str, off: usize) -> usize {

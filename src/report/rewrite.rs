@@ -51,6 +51,9 @@ pub struct Outputs {
     pub dockerfile: Option<String>,
     pub dockerignore: Option<String>,
     pub requirements: Vec<String>,
+    /// Edited project files whose lock must be regenerated before building.
+    #[serde(default)]
+    pub projects: Vec<String>,
 }
 
 fn pct(a: u64, b: u64) -> String {
@@ -104,6 +107,9 @@ pub fn text(r: &RewriteReport, markdown: bool) -> String {
     }
     for q in &o.requirements {
         let _ = writeln!(out, "{}wrote {q}", if markdown { "- " } else { "  " });
+    }
+    for q in &o.projects {
+        let _ = writeln!(out, "{}wrote {q}: its lock must be regenerated (uv lock / poetry lock) before building", if markdown { "- " } else { "  " });
     }
     if let Some(d) = &r.diff {
         out.push('\n');
