@@ -39,7 +39,7 @@ pub fn progress(quiet: bool) -> ProgressBar {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Analyze(a) => {
-            let sink = output::Sink::open(a.output.as_deref())?;
+            let sink = output::Sink::open(a.output.as_deref(), &commands::inputs(&a.image))?;
             let opts = commands::options(&a.image, a.top)?;
             let done = analyze::run(&a.image.image, &opts)?;
             let body = match a.format {

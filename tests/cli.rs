@@ -286,3 +286,102 @@ fn output_to_a_fifo_or_through_a_symlink_keeps_what_is_there() {
     names.sort();
     assert_eq!(names, ["image.tar", "link.json", "real.json", "report.fifo"], "no temporary file left");
 }
+
+/// Runs `slim ARGS` and expects exit 2 with one line that names `needle`, and `img` untouched.
+fn expect_refused(args: &[&std::ffi::OsStr], img: &Path, needle: &str) {
+    let before = std::fs::read(img).ok();
+    let out = slim().args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(needle), "{needle:?} in {err}");
+    if let Some(b) = before {
+        assert_eq!(std::fs::read(img).unwrap(), b, "{args:?}: the input is untouched");
+    }
+}
+
+/// `-o` that names an input (directly, through a symlink or another spelling, or a file in an
+/// OCI layout directory) is refused for every command, before any work: the image is kept.
+#[test]
+fn output_onto_an_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let img = d.join("image.tar");
+    std::fs::write(&img, good_image()).unwrap();
+    let link = d.join("link.tar");
+    std::os::unix::fs::symlink(&img, &link).unwrap();
+    let other = d.join("other.tar");
+    std::fs::write(&other, good_image()).unwrap();
+    let layout = d.join("layout");
+    oci_layout(&[layer(&[file("a", 3)])], identity, "application/vnd.oci.image.layer.v1.tar", "x:1").write_dir(&layout);
+    let index = layout.join("index.json");
+    let dotted = d.join(".").join("image.tar");
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let p = |p: &Path| p.as_os_str().to_owned();
+    let cases: Vec<(Vec<std::ffi::OsString>, &Path)> = vec![
+        (vec![os("analyze"), p(&img), os("--format"), os("json"), os("-o"), p(&img)], &img),
+        (vec![os("analyze"), p(&img), os("-o"), p(&link)], &img),
+        (vec![os("analyze"), p(&link), os("-o"), p(&dotted)], &img),
+        (vec![os("analyze"), p(&layout), os("-o"), p(&index)], &index),
+        (vec![os("analyze"), p(&layout), os("-o"), p(&layout.join("new.json"))], &index),
+        (vec![os("diff"), p(&other), p(&img), os("-o"), p(&img)], &img),
+        (vec![os("check"), p(&img), os("--min-efficiency"), os("0"), os("-o"), p(&img)], &img),
+        (vec![os("why"), os("nothing"), p(&img), os("-o"), p(&img)], &img),
+        (vec![os("rewrite"), p(&img), os("-o"), p(&d.join("Dockerfile.slim")), os("--dockerignore"), p(&img)], &img),
+    ];
+    for (args, kept) in &cases {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        expect_refused(&args, kept, "input");
+    }
+    assert!(!layout.join("new.json").exists());
+    let mut names: Vec<String> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["image.tar", "layout", "link.tar", "other.tar"], "nothing written, nothing left behind");
+}
+
+/// A report written over an existing file keeps that file's mode (0644 stays 0644).
+#[test]
+fn an_output_replacing_a_file_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("image.tar");
+    std::fs::write(&img, good_image()).unwrap();
+    let out = dir.path().join("report.json");
+    std::fs::write(&out, "old").unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
+    slim().arg("analyze").arg(&img).args(["--format", "json", "-o"]).arg(&out).assert().success();
+    assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o7777, 0o644);
+    let a: Analysis = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(a.totals.final_files, 1);
+}
+
+/// SIGINT or SIGTERM while the image is being read removes the `.slim-*` temporary.
+#[test]
+fn an_interrupt_leaves_no_temporary_behind() {
+    use std::io::Write;
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = assert_cmd::cargo::cargo_bin("slim");
+        let mut child = std::process::Command::new(bin)
+            .args(["analyze", "-", "-o"])
+            .arg(dir.path().join("report.txt"))
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let img = good_image();
+        stdin.write_all(&img[..1024]).unwrap();
+        let listing = || std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect::<Vec<_>>();
+        let start = std::time::Instant::now();
+        while !listing().iter().any(|n| n.starts_with(".slim-")) {
+            assert!(start.elapsed().as_secs() < 20, "the temporary never appeared");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+        let status = child.wait().unwrap();
+        drop(stdin);
+        assert_eq!(status.code(), Some(130), "signal {sig}");
+        assert!(listing().is_empty(), "signal {sig}: left {:?}", listing());
+    }
+}

@@ -31,7 +31,14 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
     if let Some(p) = limits.problem(&rule_set) {
         return Err(Error::Usage(p));
     }
-    let sink = output::Sink::open(a.output.as_deref())?;
+    let mut inputs = super::inputs(&a.image);
+    for p in [&a.config, &a.baseline, &a.dockerfile].into_iter().flatten() {
+        inputs.add(p);
+    }
+    if a.config.is_none() {
+        inputs.add(Path::new(check::CONFIG_FILE));
+    }
+    let sink = output::Sink::open(a.output.as_deref(), &inputs)?;
     let dockerfile = match &a.dockerfile {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| Error::input(p.display(), e))?;

@@ -9,7 +9,11 @@ pub fn run(a: DiffArgs) -> Result<ExitCode> {
     if a.before == "-" && a.after == "-" {
         return Err(Error::Usage("only one side of a diff can be read from stdin".into()));
     }
-    let sink = output::Sink::open(a.output.as_deref())?;
+    let mut inputs = output::Inputs::of([&a.before, &a.after].map(std::path::Path::new));
+    if let Some(g) = &a.groups {
+        inputs.add(g);
+    }
+    let sink = output::Sink::open(a.output.as_deref(), &inputs)?;
     let options = || -> Result<analyze::Options<'static>> {
         let mut o = analyze::Options::new(10);
         o.selector = crate::image::resolve::Selector { image: a.select.clone(), platform: a.platform.clone() };

@@ -10,8 +10,16 @@ use std::process::ExitCode;
 
 pub fn run(a: RewriteArgs) -> Result<ExitCode> {
     // Outputs are opened first: a bad path fails before any work.
-    let out = output::Sink::open(a.output.as_deref())?;
+    let mut inputs = super::inputs(&a.image);
+    if let Some(f) = &a.dockerfile {
+        inputs.add(f);
+    }
+    let out = output::Sink::open(a.output.as_deref(), &inputs)?;
     let ignore_path: Option<PathBuf> = a.dockerignore.clone().or_else(|| a.output.as_ref().map(|o| PathBuf::from(format!("{}.dockerignore", o.display()))));
+    if let Some(p) = &ignore_path {
+        // Refused now, not after the analysis: it is written beside the image more often.
+        inputs.check(p)?;
+    }
     let (name, text, context) = match &a.dockerfile {
         Some(f) => {
             let t = std::fs::read_to_string(f).map_err(|e| Error::input(f.display(), e))?;
@@ -53,13 +61,13 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
     // Write the .dockerignore and requirements files beside the output.
     let mut outputs = Outputs { dockerfile: a.output.as_ref().map(|p| p.display().to_string()), ..Outputs::default() };
     if let (Some(body), Some(path)) = (&outcome.dockerignore, &ignore_path) {
-        output::Sink::open(Some(path))?.finish(body.as_bytes())?;
+        output::Sink::open(Some(path), &inputs)?.finish(body.as_bytes())?;
         outputs.dockerignore = Some(path.display().to_string());
     }
     let out_dir = a.output.as_ref().and_then(|o| o.parent().map(Path::to_path_buf)).unwrap_or_else(|| ".".into());
     for (file, body) in &outcome.requirements {
         let p = out_dir.join(file);
-        output::Sink::open(Some(&p))?.finish(body.as_bytes())?;
+        output::Sink::open(Some(&p), &inputs)?.finish(body.as_bytes())?;
         outputs.requirements.push(p.display().to_string());
     }
     let diff = a.diff.then(|| {
@@ -100,7 +108,7 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
     match a.output {
         Some(_) => {
             out.finish(outcome.dockerfile.as_bytes())?;
-            output::Sink::open(None)?.finish(body.as_bytes())?;
+            output::Sink::open(None, &inputs)?.finish(body.as_bytes())?;
         }
         None => {
             out.finish(outcome.dockerfile.as_bytes())?;

@@ -6,7 +6,7 @@ use crate::{analyze, deps, output, report};
 use std::process::ExitCode;
 
 pub fn run(a: WhyArgs) -> Result<ExitCode> {
-    let sink = output::Sink::open(a.output.as_deref())?;
+    let sink = output::Sink::open(a.output.as_deref(), &super::inputs(&a.image))?;
     let opts = super::options(&a.image, 10)?;
     let done = analyze::run(&a.image.image, &opts)?;
     let Some(w) = deps::why::why(&done, &a.package) else {
