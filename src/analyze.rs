@@ -199,8 +199,8 @@ fn describe(src: &Source, image: &Image, tree: &Tree, layers: Vec<Layer>, top: u
             source: src.display.clone(),
             format: image.format.name().into(),
             compression: src.outer.name().into(),
-            reference: image.reference.clone(),
-            platform: image.platform.clone(),
+            reference: image.reference.as_deref().map(crate::report::escape),
+            platform: crate::report::escape(&image.platform),
             config_digest: image.config_digest.clone(),
         },
         totals: Totals {

@@ -385,3 +385,82 @@ fn an_interrupt_leaves_no_temporary_behind() {
         assert!(listing().is_empty(), "signal {sig}: left {:?}", listing());
     }
 }
+
+const HOSTILE: &[u8] = b"app/x\n::error::forged\x1b[2J\x1b]0;title\x07\r\xe2\x80\xaeevil";
+
+/// A file name with a newline, a workflow command, escape sequences and a bidi override reaches
+/// no report raw: no line of any text format starts a workflow command, and no control byte
+/// other than newline and tab is printed.
+#[test]
+fn hostile_names_are_escaped_in_every_text_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("image.tar");
+    let layers = [
+        layer(&[E::Dir("app"), E::RawFile(HOSTILE.to_vec(), vec![b'x'; 5000]), file("app/small", 10)]),
+        layer(&[E::RawFile(HOSTILE.to_vec(), vec![b'y'; 10])]),
+    ];
+    std::fs::write(&img, docker_archive(&layers, "demo:1", false)).unwrap();
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["analyze"],
+        vec!["check", "--max-wasted", "1", "--format", "github"],
+        vec!["check", "--max-wasted", "1", "--format", "markdown"],
+        vec!["check", "--max-wasted", "1", "--format", "junit"],
+        vec!["check", "--max-wasted", "1"],
+    ];
+    for args in runs {
+        let out = slim().args(&args[..1]).arg(&img).args(&args[1..]).output().unwrap();
+        assert!(out.status.code().unwrap() <= 1, "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("forged"), "{args:?}: the file is listed:\n{text}");
+        assert!(!text.lines().any(|l| l.trim_start_matches(['|', ' ', '`']).starts_with("::error::forged")), "{args:?}:\n{text}");
+        assert!(!text.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{202e}'), "{args:?}: a control character:\n{text:?}");
+        assert!(text.contains("x0a::error::forged") && text.contains("x1b[2J"), "{args:?}: shown escaped:\n{text}");
+    }
+    // JSON carries the same escaped name as the text.
+    let out = slim().arg("analyze").arg(&img).args(["--format", "json"]).output().unwrap();
+    let a: Analysis = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(a.largest_files.iter().any(|f| f.path.starts_with("/app/x\\x0a::error::forged\\x1b[2J")), "{:?}", a.largest_files);
+}
+
+/// A header that cannot be parsed puts none of its own bytes in the error: one short line, no
+/// control characters, no forged text.
+#[test]
+fn a_bad_header_is_not_quoted_in_the_error() {
+    let good = good_image();
+    // Replace the archive's second header with one whose size field and name are hostile.
+    let at = 512 + good[124..136].iter().take_while(|&&b| b != 0 && b != b' ').fold(0usize, |n, &b| n * 8 + (b - b'0') as usize).div_ceil(512) * 512;
+    let mut bad = good.clone();
+    let h = &mut bad[at..at + 512];
+    h[..100].fill(0);
+    let name = b"x\nslim: all checks passed\x1b[2J";
+    h[..name.len()].copy_from_slice(name);
+    h[124..136].copy_from_slice(b"\x1b[31m\nok\n   ");
+    let sum: u32 = h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u32::from(b) }).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    expect_input_error(&bad, &["header field size"]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("image.tar");
+    std::fs::write(&p, &bad).unwrap();
+    let out = slim().arg("analyze").arg(&p).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("checks passed") && !err.contains('\x1b'), "{err:?}");
+    assert!(err.len() < 500);
+}
+
+/// An error quoting a long, hostile entry path is one line of at most a few hundred bytes.
+#[test]
+fn errors_are_one_short_line() {
+    let mut name = b"../".to_vec();
+    name.extend(std::iter::repeat_n(b"a\n\x1b[2J".as_slice(), 20_000).flatten());
+    let img = docker_archive(&[layer(&[E::RawFile(name, vec![1])])], "demo:1", false);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("image.tar");
+    std::fs::write(&p, img).unwrap();
+    let out = slim().arg("analyze").arg(&p).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(err.trim_end().lines().count(), 1, "{err:?}");
+    assert!(err.len() <= 450, "{} bytes", err.len());
+    assert!(!err.contains('\x1b'));
+    assert!(err.contains("image.tar") && err.contains("climbs out"), "{err}");
+}

@@ -71,21 +71,21 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
         None => None,
     };
     let body = match a.format {
-        CheckFormat::Text => report::check_text::render(&verdict),
+        CheckFormat::Text => report::terminal_safe(report::check_text::render(&verdict)),
         CheckFormat::Json => {
             let mut s = serde_json::to_string_pretty(&verdict).expect("the verdict serialises");
             s.push('\n');
             s
         }
-        CheckFormat::Junit => report::junit::render(&verdict),
+        CheckFormat::Junit => report::terminal_safe(report::junit::render(&verdict)),
         CheckFormat::Sarif => report::sarif::render(&verdict, steps.as_ref()),
         CheckFormat::Github => {
             if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
-                append(Path::new(&summary), &report::markdown::check(&verdict))?;
+                append(Path::new(&summary), &report::terminal_safe(report::markdown::check(&verdict)))?;
             }
-            report::github::render(&verdict, steps.as_ref())
+            report::terminal_safe(report::github::render(&verdict, steps.as_ref()))
         }
-        CheckFormat::Markdown => report::markdown::check(&verdict),
+        CheckFormat::Markdown => report::terminal_safe(report::markdown::check(&verdict)),
     };
     sink.finish(body.as_bytes())?;
     Ok(if verdict.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })

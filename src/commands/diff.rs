@@ -27,13 +27,13 @@ pub fn run(a: DiffArgs) -> Result<ExitCode> {
     let after = saved::load(&a.after, &options()?)?;
     let d = diff::diff(&before, &after);
     let body = match a.format {
-        DiffFormat::Text => report::diff_text::render(&d, a.top),
+        DiffFormat::Text => report::terminal_safe(report::diff_text::render(&d, a.top)),
         DiffFormat::Json => {
             let mut s = serde_json::to_string_pretty(&d).expect("the diff serialises");
             s.push('\n');
             s
         }
-        DiffFormat::Markdown => report::markdown::diff(&d, a.top),
+        DiffFormat::Markdown => report::terminal_safe(report::markdown::diff(&d, a.top)),
     };
     sink.finish(body.as_bytes())?;
     Ok(ExitCode::SUCCESS)

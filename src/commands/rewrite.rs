@@ -101,8 +101,8 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
         diff,
     };
     let body = match a.format {
-        RewriteFormat::Text => crate::report::rewrite::text(&report, false),
-        RewriteFormat::Markdown => crate::report::rewrite::text(&report, true),
+        RewriteFormat::Text => crate::report::terminal_safe(crate::report::rewrite::text(&report, false)),
+        RewriteFormat::Markdown => crate::report::terminal_safe(crate::report::rewrite::text(&report, true)),
         RewriteFormat::Json => serde_json::to_string_pretty(&report).expect("the report serialises") + "\n",
     };
     match a.output {

@@ -148,7 +148,7 @@ impl Source {
                 .entries_with_seek()
                 .map_err(|e| Error::input(input, format!("not a tar archive: {e}")))?;
             for e in entries {
-                let e = e.map_err(|e| Error::input(input, format!("bad tar entry: {e}")))?;
+                let e = e.map_err(|e| Error::input(input, format!("bad tar entry: {}", walk::tar_error(&e))))?;
                 let Some(name) = clean_name(&e.path_bytes()) else {
                     continue;
                 };
@@ -208,8 +208,8 @@ impl Source {
         let mut aliases = HashMap::new();
         let bad = |e: io::Error| {
             let what = match outer {
-                Compression::None => format!("reading archive: {e}"),
-                c => format!("reading {} stream: {e}", c.name()),
+                Compression::None => format!("reading archive: {}", walk::tar_error(&e)),
+                c => format!("reading {} stream: {}", c.name(), walk::tar_error(&e)),
             };
             Error::input(&display, what)
         };

@@ -70,6 +70,17 @@ pub fn capture_none(_: &[u8], _: u64) -> bool {
     false
 }
 
+/// An entry's path for an error message: quoted, control characters escaped, and cut to
+/// 120 characters so the message still says what is wrong with it.
+pub fn quote(raw: &[u8]) -> String {
+    let s = String::from_utf8_lossy(raw);
+    let mut q = crate::escape::escape(&s);
+    if q.chars().count() > 120 {
+        q = q.chars().take(119).collect::<String>() + "…";
+    }
+    format!("\"{q}\"")
+}
+
 /// Normalise an entry path. `Ok(None)` is the root itself. A `..` that would climb out of
 /// the root is refused: no runtime should be asked to write outside it.
 pub fn normalize(raw: &[u8]) -> Result<Option<Box<[u8]>>, String> {
@@ -80,8 +91,8 @@ pub fn normalize(raw: &[u8]) -> Result<Option<Box<[u8]>>, String> {
             b".." => {
                 if parts.pop().is_none() {
                     return Err(format!(
-                        "hostile entry path {:?}: it climbs out of the root with '..'",
-                        String::from_utf8_lossy(raw)
+                        "hostile entry path {}: it climbs out of the root with '..'",
+                        quote(raw)
                     ));
                 }
             }
@@ -109,6 +120,21 @@ fn join(dir: &[u8], name: &[u8]) -> Box<[u8]> {
     v.into_boxed_slice()
 }
 
+/// The tar reader's message for a bad header, without the header's own bytes: it quotes the
+/// field it could not parse and the entry's path, which an archive can fill with anything
+/// (escape sequences, lines of their own).
+pub fn tar_error(e: &io::Error) -> String {
+    let msg = e.to_string();
+    if let Some(at) = msg.find(" when getting ") {
+        let field = msg[at + 14..].split(' ').next().unwrap_or("a field");
+        return format!("header field {field} is not a valid number");
+    }
+    if msg.starts_with("numeric field") {
+        return "a header field is not a valid number".into();
+    }
+    msg
+}
+
 /// Read a layer blob that can be seeked: uncompressed tars are walked header by header,
 /// seeking over file data; compressed ones are decoded (and hashed) in full.
 pub fn scan_seekable<R: Read + Seek>(mut r: R, blob_len: u64, capture: Capture) -> Result<LayerScan, String> {
@@ -125,12 +151,12 @@ pub fn scan_seekable<R: Read + Seek>(mut r: R, blob_len: u64, capture: Capture) 
         .map_err(|e| format!("not a tar archive: {e}"))?;
     let mut out = Vec::new();
     for e in entries {
-        let e = e.map_err(|e| format!("bad tar entry: {e}"))?;
+        let e = e.map_err(|e| format!("bad tar entry: {}", tar_error(&e)))?;
         let end = e.raw_file_position() + e.size();
         if end > blob_len {
             return Err(format!(
-                "entry {:?} runs past the end of the blob (truncated layer)",
-                String::from_utf8_lossy(&e.path_bytes())
+                "entry {} runs past the end of the blob (truncated layer)",
+                quote(&e.path_bytes())
             ));
         }
         push_entry(e, capture, &mut out, None)?;
@@ -252,7 +278,7 @@ fn scan_decoded(decoded: Box<dyn Read + '_>, c: Compression, head: &[u8], captur
         let mut ar = tar::Archive::new(tar_input);
         let iter = ar.entries().map_err(|e| format!("not a tar archive: {e}"))?;
         for e in iter {
-            let e = e.map_err(|e| format!("bad tar entry: {}", ctx(e)))?;
+            let e = e.map_err(|e| format!("bad tar entry: {}", ctx(io::Error::other(tar_error(&e)))))?;
             push_entry(e, capture, &mut entries, Some((&mut hashes, c)))?;
         }
     }
@@ -300,8 +326,8 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
     if let Some(name) = base.strip_prefix(b".wh.") {
         if name.is_empty() {
             return Err(format!(
-                "entry {:?}: a whiteout with no name ('.wh.')",
-                String::from_utf8_lossy(&raw)
+                "entry {}: a whiteout with no name ('.wh.')",
+                quote(&raw)
             ));
         }
         out.push(LayerEntry {
@@ -328,10 +354,10 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
         EntryKind::Symlink => e.link_name_bytes().map(|l| l.into_owned().into_boxed_slice()),
         EntryKind::Hardlink => {
             let l = e.link_name_bytes().ok_or_else(|| {
-                format!("entry {:?}: a hard link with no target", String::from_utf8_lossy(&raw))
+                format!("entry {}: a hard link with no target", quote(&raw))
             })?;
             Some(normalize(&l)?.ok_or_else(|| {
-                format!("entry {:?}: a hard link to the root", String::from_utf8_lossy(&raw))
+                format!("entry {}: a hard link to the root", quote(&raw))
             })?)
         }
         _ => None,
@@ -339,7 +365,7 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
     let content = if kind == EntryKind::File && capture(&path, size) {
         let mut buf = Vec::with_capacity(size as usize);
         e.read_to_end(&mut buf)
-            .map_err(|err| format!("entry {:?}: {err}", String::from_utf8_lossy(&raw)))?;
+            .map_err(|err| format!("entry {}: {err}", quote(&raw)))?;
         Some(buf.into_boxed_slice())
     } else {
         None
@@ -353,7 +379,7 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
                 loop {
                     let n = e
                         .read(&mut buf)
-                        .map_err(|err| format!("entry {:?}: {}", String::from_utf8_lossy(&raw), ctx(c, err)))?;
+                        .map_err(|err| format!("entry {}: {}", quote(&raw), ctx(c, err)))?;
                     if n == 0 {
                         break;
                     }
