@@ -464,3 +464,151 @@ fn errors_are_one_short_line() {
     assert!(!err.contains('\x1b'));
     assert!(err.contains("image.tar") && err.contains("climbs out"), "{err}");
 }
+
+/// Runs `slim analyze PATH ARGS` (with a timeout: a hang is a failure) and returns (exit, stderr,
+/// stdout).
+fn analyze_at(p: &Path, args: &[&str]) -> (Option<i32>, String, Vec<u8>) {
+    let out = slim().arg("analyze").arg(p).args(args).timeout(std::time::Duration::from_secs(30)).output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned(), out.stdout)
+}
+
+fn write_tmp(dir: &Path, bytes: &[u8]) -> std::path::PathBuf {
+    let p = dir.join("image.tar");
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// diff_ids: one per layer, and each checked where the tar stream is hashed; an uncompressed
+/// layer of a file is checked with --verify, and the JSON says what was and was not checked.
+#[test]
+fn diff_ids_are_counted_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let l0 = layer(&[file("a", 100)]);
+    let l1 = layer(&[file("b", 200)]);
+    let id = |l: &[u8]| format!("sha256:{}", sha(l));
+    // One diff_id too few, one too many.
+    for ids in [vec![id(&l0)], vec![id(&l0), id(&l1), id(&l1)]] {
+        let img = docker_archive_cfg(&[l0.clone(), l1.clone()], "demo:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!(ids));
+        let (code, err, _) = analyze_at(&write_tmp(dir.path(), &img), &[]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains(&format!("the config lists {} diff_ids but the manifest 2 layers", ids.len())), "{err}");
+    }
+    // A gzip layer whose diff_id is zeros, or another layer's.
+    for bad in [format!("sha256:{}", "0".repeat(64)), id(&l1)] {
+        let img = docker_archive_cfg(&[gzip(&l0)], "demo:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([bad]));
+        let (code, err, _) = analyze_at(&write_tmp(dir.path(), &img), &[]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains("diff_id mismatch") && err.contains(&bad), "{err}");
+    }
+    let img = docker_archive_cfg(&[gzip(&l0)], "demo:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([id(&l0)]));
+    let (code, err, out) = analyze_at(&write_tmp(dir.path(), &img), &["--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let a: Analysis = serde_json::from_slice(&out).unwrap();
+    let v = a.image.verified.unwrap();
+    assert_eq!((v.diff_ids, v.not_verified), (vec![0], vec![]));
+
+    // An uncompressed layer swapped for another tar of the same size: the header walk cannot
+    // tell, says so, and --verify refuses it.
+    let swapped = layer(&[file("c", 100)]);
+    assert_eq!(swapped.len(), l0.len());
+    let img = docker_archive_cfg(&[swapped.clone()], "demo:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([id(&l0)]));
+    let p = write_tmp(dir.path(), &img);
+    let (code, err, out) = analyze_at(&p, &["--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let a: Analysis = serde_json::from_slice(&out).unwrap();
+    let v = a.image.verified.unwrap();
+    assert!(v.config);
+    assert_eq!((v.diff_ids, v.not_verified), (vec![], vec![0]));
+    let (code, err, out) = analyze_at(&p, &["--verify"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(out.is_empty(), "no number from data that failed a check");
+    assert!(err.contains("diff_id mismatch"), "{err}");
+    // Through stdin the stream is hashed anyway.
+    let out = slim().args(["analyze", "-"]).write_stdin(img).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // The right layer passes --verify, and is listed as checked.
+    let img = docker_archive(&[l0.clone()], "demo:1", false);
+    let (code, err, out) = analyze_at(&write_tmp(dir.path(), &img), &["--verify", "--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let v = serde_json::from_slice::<Analysis>(&out).unwrap().image.verified.unwrap();
+    assert_eq!((v.diff_ids, v.not_verified), (vec![0], vec![]));
+}
+
+/// An OCI layout whose blobs are named by sha512 digests: checked; a wrong one refused; an
+/// unknown algorithm refused.
+#[test]
+fn sha512_digests_are_checked_and_unknown_algorithms_refused() {
+    use sha2::Digest;
+    let s512 = |d: &[u8]| hex::encode(sha2::Sha512::digest(d));
+    let l0 = layer(&[file("a", 100)]);
+    let blob = gzip(&l0);
+    let build = |layer_digest: String, dir: &Path| {
+        let cfg = config(&[l0.clone()], "amd64");
+        let m = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha512:{}", s512(&cfg)), "size": cfg.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest, "size": blob.len()}],
+        }))
+        .unwrap();
+        let index = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": format!("sha512:{}", s512(&m)), "size": m.len()}]}))
+        .unwrap();
+        let files = vec![
+            (format!("blobs/sha512/{}", s512(&cfg)), cfg),
+            (format!("blobs/sha512/{}", s512(&m)), m),
+            (format!("blobs/sha512/{}", s512(&blob)), blob.clone()),
+            ("index.json".to_string(), index),
+            ("oci-layout".to_string(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
+        ];
+        Oci { files }.write_dir(dir);
+    };
+    let good = tempfile::tempdir().unwrap();
+    build(format!("sha512:{}", s512(&blob)), good.path());
+    let (code, err, out) = analyze_at(good.path(), &["--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let v = serde_json::from_slice::<Analysis>(&out).unwrap().image.verified.unwrap();
+    assert_eq!((v.layer_blobs, v.diff_ids), (vec![0], vec![0]));
+
+    // The layer's blob replaced by other bytes under the same name.
+    let bad = tempfile::tempdir().unwrap();
+    build(format!("sha512:{}", s512(&blob)), bad.path());
+    std::fs::write(bad.path().join(format!("blobs/sha512/{}", s512(&blob))), gzip(&layer(&[file("b", 100)]))).unwrap();
+    let (code, err, _) = analyze_at(bad.path(), &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("mismatch"), "{err}");
+
+    let unknown = tempfile::tempdir().unwrap();
+    build(format!("md5:{}", "0".repeat(32)), unknown.path());
+    let (code, err, _) = analyze_at(unknown.path(), &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("unsupported digest algorithm"), "{err}");
+}
+
+/// OCI-layout blobs that are not regular files are refused without reading them: a FIFO (which
+/// would block forever) and a symlink to /dev/zero (which never ends).
+#[test]
+fn blobs_that_are_not_regular_files_are_refused_at_once() {
+    let plain = [layer(&[file("a", 100)])];
+    for (which, make) in [("fifo", 0), ("zero", 1)] {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = oci_layout(&plain, identity, "application/vnd.oci.image.layer.v1.tar", "x:1");
+        layout.write_dir(dir.path());
+        // The layer blob, then the config (read as metadata), each in turn.
+        for victim in [format!("blobs/sha256/{}", sha(&plain[0])), layout.files[0].0.clone()] {
+            let p = dir.path().join(&victim);
+            let keep = std::fs::read(&p).unwrap();
+            std::fs::remove_file(&p).unwrap();
+            if make == 0 {
+                let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+                assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            } else {
+                std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
+            }
+            let (code, err, _) = analyze_at(dir.path(), &[]);
+            assert_eq!(code, Some(2), "{which} {victim}: {err}");
+            assert!(err.contains("not a regular file"), "{which}: {err}");
+            std::fs::remove_file(&p).unwrap();
+            std::fs::write(&p, keep).unwrap();
+        }
+    }
+}

@@ -20,6 +20,7 @@ pub fn options(a: &crate::cli::ImageArgs, top: usize) -> crate::error::Result<cr
     let mut o = crate::analyze::Options::new(top);
     o.selector = crate::image::resolve::Selector { image: a.select.clone(), platform: a.platform.clone() };
     o.progress = crate::progress(a.quiet);
+    o.verify = a.verify;
     if let Some(f) = &a.groups {
         o.groups = crate::attribute::groups::GroupTable::with_file(f)?;
     }

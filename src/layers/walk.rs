@@ -52,6 +52,9 @@ pub struct LayerScan {
     pub tar_bytes: u64,
     /// sha256 of the blob, when it was read in full (compressed, or from a stream).
     pub digest: Option<String>,
+    /// sha256 of the uncompressed tar stream (what a diff_id names), when a compressed blob was
+    /// decoded; for an uncompressed blob it is `digest`.
+    pub diff_digest: Option<String>,
     /// (data offset, xxh3-128) of the regular files of at least `HASH_MIN` bytes, when their
     /// bytes went past anyway (a decoded or one-pass stream): duplicate detection then needs
     /// no second pass. Empty for a header walk that seeks over data.
@@ -167,6 +170,7 @@ pub fn scan_seekable<R: Read + Seek>(mut r: R, blob_len: u64, capture: Capture) 
         blob_bytes: blob_len,
         tar_bytes: blob_len,
         digest: None,
+        diff_digest: None,
         hashes: Vec::new(),
     })
 }
@@ -187,18 +191,20 @@ pub fn scan_stream<R: Read>(r: R, capture: Capture, hash: bool) -> Result<LayerS
     let mut raw = Tally::new(r, hash);
     let head = compress::read_head(&mut raw, 512).map_err(|e| e.to_string())?;
     let c = Compression::sniff(&head);
-    let (entries, tar_bytes, hashes) = {
+    let (entries, tar_bytes, hashes, diff_digest) = {
         let chained = Cursor::new(head.clone()).chain(&mut raw);
         let decoded = compress::decoder(c, chained).map_err(|e| ctx(c, e))?;
         scan_decoded(decoded, c, &head, capture)?
     };
     let (blob_bytes, digest) = raw.finish().map_err(|e| ctx(c, e))?;
+    let diff_digest = if c == Compression::None { digest.clone() } else { diff_digest };
     Ok(LayerScan {
         entries,
         compression: c,
         blob_bytes,
         tar_bytes,
         digest,
+        diff_digest,
         hashes,
     })
 }
@@ -222,14 +228,16 @@ pub fn scan_prefetched<R: Read + Send>(r: R, capture: Capture) -> Result<LayerSc
         };
         drop(pre);
         let read = reader.join().map_err(|_| "the thread reading the blob panicked".to_string())?;
-        let (entries, tar_bytes, hashes) = scanned?;
+        let (entries, tar_bytes, hashes, diff_digest) = scanned?;
         let (blob_bytes, digest) = read.map_err(|e| ctx(c, e))?;
+        let diff_digest = if c == Compression::None { Some(digest.clone()) } else { diff_digest };
         Ok(LayerScan {
             entries,
             compression: c,
             blob_bytes,
             tar_bytes,
             digest: Some(digest),
+            diff_digest,
             hashes,
         })
     })
@@ -247,8 +255,8 @@ fn ctx(c: Compression, e: io::Error) -> String {
 
 /// Walk the tar stream `decoded` (whose raw blob starts with `head`) to its end, and what
 /// follows its end-of-archive marker too: (entries, bytes of the tar stream, hashes of the
-/// files of at least `HASH_MIN` bytes).
-type Decoded = (Vec<LayerEntry>, u64, Vec<(u64, u128)>);
+/// files of at least `HASH_MIN` bytes, the sha256 of the tar stream when it was compressed).
+type Decoded = (Vec<LayerEntry>, u64, Vec<(u64, u128)>, Option<String>);
 fn scan_decoded(decoded: Box<dyn Read + '_>, c: Compression, head: &[u8], capture: Capture) -> Result<Decoded, String> {
     let ctx = |e: io::Error| ctx(c, e);
     let mut entries = Vec::new();
@@ -262,8 +270,9 @@ fn scan_decoded(decoded: Box<dyn Read + '_>, c: Compression, head: &[u8], captur
         Compression::Gzip => Box::new(io::BufReader::with_capacity(DECODED_CHUNK, decoded)),
         _ => decoded,
     };
+    // The decoded stream is what the config's diff_id names: hashed on a thread of its own.
     let mut counted = Counter {
-        inner: decoded,
+        inner: Tally::new(decoded, c != Compression::None),
         count: tar_count.clone(),
     };
     let mut tar_head = Vec::new();
@@ -284,7 +293,8 @@ fn scan_decoded(decoded: Box<dyn Read + '_>, c: Compression, head: &[u8], captur
     }
     // What follows the end-of-archive marker still belongs to the stream.
     io::copy(&mut counted, &mut io::sink()).map_err(ctx)?;
-    Ok((entries, tar_count.get(), hashes))
+    let (_, diff_digest) = counted.inner.finish().map_err(ctx)?;
+    Ok((entries, tar_count.get(), hashes, diff_digest))
 }
 
 /// Add one tar entry to `out`. With `hashes`, the data of regular files of at least `HASH_MIN`
