@@ -612,3 +612,69 @@ fn blobs_that_are_not_regular_files_are_refused_at_once() {
         }
     }
 }
+
+/// A path that is a pipe (`/dev/stdin`, `<(cat image.tar)`) is read in one pass, as `-` is.
+#[test]
+fn pipes_named_by_path_are_read_in_one_pass() {
+    let img = good_image();
+    let out = slim().args(["analyze", "/dev/stdin", "--format", "json"]).write_stdin(img.clone()).timeout(std::time::Duration::from_secs(30)).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let a: Analysis = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a.totals.final_bytes, 10);
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_tmp(dir.path(), &img);
+    let bin = assert_cmd::cargo::cargo_bin("slim");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("'{}' analyze <(cat '{}') --format json", bin.display(), p.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let b: Analysis = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(b.totals, a.totals);
+}
+
+/// One manifest under two ref.names is one image, not "several images".
+#[test]
+fn one_manifest_with_two_names_is_one_image() {
+    let mut layout = oci_layout(&[layer(&[file("a", 3)])], identity, "application/vnd.oci.image.layer.v1.tar", "x:1");
+    let (_, index) = layout.files.iter().find(|(n, _)| n == "index.json").unwrap().clone();
+    let mut v: serde_json::Value = serde_json::from_slice(&index).unwrap();
+    let mut second = v["manifests"][0].clone();
+    second["annotations"]["org.opencontainers.image.ref.name"] = "y:2".into();
+    v["manifests"].as_array_mut().unwrap().push(second);
+    layout.files.retain(|(n, _)| n != "index.json");
+    layout.files.push(("index.json".into(), serde_json::to_vec(&v).unwrap()));
+    let dir = tempfile::tempdir().unwrap();
+    layout.write_dir(dir.path());
+    let (code, err, out) = analyze_at(dir.path(), &["--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let a: Analysis = serde_json::from_slice(&out).unwrap();
+    assert_eq!(a.image.reference.as_deref(), Some("x:1"));
+    let (code, err, out) = analyze_at(dir.path(), &["--format", "json", "--image", "y:2"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(serde_json::from_slice::<Analysis>(&out).unwrap().image.reference.as_deref(), Some("y:2"));
+}
+
+/// Eight levels of indexes, each listing the next ten times (10^8 paths), are read once each.
+#[test]
+fn nested_indexes_are_read_once_each() {
+    let mut layout = oci_layout(&[layer(&[file("a", 3)])], identity, "application/vnd.oci.image.layer.v1.tar", "x:1");
+    let (_, index) = layout.files.iter().find(|(n, _)| n == "index.json").unwrap().clone();
+    let mut child: serde_json::Value = serde_json::from_slice(&index).unwrap();
+    for _ in 0..8 {
+        let bytes = serde_json::to_vec(&child).unwrap();
+        let d = sha(&bytes);
+        layout.files.push((format!("blobs/sha256/{d}"), bytes.clone()));
+        let desc = serde_json::json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": format!("sha256:{d}"), "size": bytes.len()});
+        child = serde_json::json!({"schemaVersion": 2, "manifests": vec![desc; 10]});
+    }
+    layout.files.retain(|(n, _)| n != "index.json");
+    layout.files.push(("index.json".into(), serde_json::to_vec(&child).unwrap()));
+    let dir = tempfile::tempdir().unwrap();
+    layout.write_dir(dir.path());
+    let start = std::time::Instant::now();
+    let (code, err, _) = analyze_at(dir.path(), &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(start.elapsed().as_secs() < 10);
+}

@@ -419,7 +419,9 @@ fn read_index(src: &Source, name: &str, digest: Option<&str>, size: Option<u64>)
     serde_json::from_value(v).map_err(|e| Error::input(&src.display, format!("{name}: not an OCI image index: {e}")))
 }
 
-fn collect(src: &Source, index: &ImageIndex, names: &[String], depth: u32, out: &mut Vec<Candidate>, skipped: &mut Vec<String>) -> Result<()> {
+/// Nested indexes are read once each, by digest: an index that lists the same child many times,
+/// at every level, would otherwise cost fan-out to the power of the depth.
+fn collect(src: &Source, index: &ImageIndex, names: &[String], depth: u32, out: &mut Vec<Candidate>, skipped: &mut Vec<String>, seen: &mut std::collections::HashSet<String>) -> Result<()> {
     if depth > 8 {
         return Err(Error::input(&src.display, "image indexes nested more than 8 deep"));
     }
@@ -442,8 +444,11 @@ fn collect(src: &Source, index: &ImageIndex, names: &[String], depth: u32, out: 
         if is_index(mt) {
             let name = blob_name(d);
             let digest = d.digest().to_string();
+            if !seen.insert(digest.clone()) {
+                continue;
+            }
             let nested = read_index(src, &name, Some(&digest), Some(d.size()))?;
-            collect(src, &nested, &my_names, depth + 1, out, skipped)?;
+            collect(src, &nested, &my_names, depth + 1, out, skipped, seen)?;
         } else if is_manifest(mt) {
             out.push(Candidate {
                 desc: d.clone(),
@@ -461,7 +466,22 @@ fn resolve_oci(src: &Source, sel: &Selector, format: Format) -> Result<Image> {
     let index = read_index(src, "index.json", None, None)?;
     let mut cands = Vec::new();
     let mut skipped = Vec::new();
-    collect(src, &index, &[], 0, &mut cands, &mut skipped)?;
+    collect(src, &index, &[], 0, &mut cands, &mut skipped, &mut std::collections::HashSet::new())?;
+    // One manifest listed under several names (two ref.names) is one image with several names.
+    let mut merged: Vec<Candidate> = Vec::new();
+    for c in cands {
+        match merged.iter_mut().find(|m| m.desc.digest() == c.desc.digest()) {
+            Some(m) => {
+                for n in c.names {
+                    if !m.names.contains(&n) {
+                        m.names.push(n);
+                    }
+                }
+            }
+            None => merged.push(c),
+        }
+    }
+    let mut cands = merged;
     if cands.is_empty() {
         let what = if skipped.is_empty() {
             "the image index lists no image manifests".to_string()
@@ -481,7 +501,10 @@ fn resolve_oci(src: &Source, sel: &Selector, format: Format) -> Result<Image> {
             )));
         }
     }
-    let refs = dedup(cands.iter().map(|c| c.names.first().cloned().unwrap_or_default()).collect());
+    // Several names are one image when every candidate goes by all of them (one manifest, or the
+    // platforms of one index, listed under two names).
+    let common: Vec<&String> = cands[0].names.iter().filter(|n| cands.iter().all(|c| c.names.contains(n))).collect();
+    let refs = if common.is_empty() { dedup(cands.iter().map(|c| c.names.first().cloned().unwrap_or_default()).collect()) } else { vec![common[0].clone()] };
     if refs.len() > 1 {
         return Err(Error::Usage(format!(
             "{}: several images in one archive ({}); choose one with --image NAME:TAG",

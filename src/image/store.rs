@@ -101,6 +101,11 @@ impl Source {
         }
         let path = Path::new(input);
         let md = std::fs::metadata(path).map_err(|e| Error::input(input, e))?;
+        if !md.is_file() && !md.is_dir() {
+            // A pipe (`/dev/stdin`, `<(cat image.tar)`) cannot be read twice: one pass, as `-`.
+            let f = File::open(path).map_err(|e| Error::input(input, e))?;
+            return Self::open_stream(input.into(), f, capture, progress);
+        }
         if md.is_dir() {
             if !path.join("index.json").exists() {
                 return Err(Error::input(
