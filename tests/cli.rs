@@ -678,3 +678,37 @@ fn nested_indexes_are_read_once_each() {
     assert_eq!(code, Some(0), "{err}");
     assert!(start.elapsed().as_secs() < 10);
 }
+
+/// One malformed input per class of issue 14, each built here: exit 2, one line naming the file
+/// and what is wrong, no output file left behind, the input untouched. (Unknown digest
+/// algorithms, FIFO and /dev/zero blobs: the OCI-layout tests above.)
+#[test]
+fn malformed_inputs_table() {
+    let l0 = layer(&[file("a", 100)]);
+    let id = |l: &[u8]| format!("sha256:{}", sha(l));
+    let mut hostile_header = good_image();
+    hostile_header[124..136].copy_from_slice(b"\x1b[2J\n::err  ");
+    let cks: u32 = hostile_header[..512].iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u32::from(b) }).sum();
+    hostile_header[148..156].copy_from_slice(format!("{cks:06o}\0 ").as_bytes());
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("diff_ids fewer than layers", docker_archive_cfg(&[l0.clone(), l0.clone()], "d:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([id(&l0)])), "diff_ids"),
+        ("no diff_ids at all", docker_archive_cfg(&[l0.clone()], "d:1", false, |v| v["rootfs"] = serde_json::json!({})), "diff_ids"),
+        ("gzip layer, zero diff_id", docker_archive_cfg(&[gzip(&l0)], "d:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([format!("sha256:{}", "0".repeat(64))])), "diff_id mismatch"),
+        ("diff_id not sha256", docker_archive_cfg(&[l0.clone()], "d:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!(["md5:00"])), "only sha256"),
+        ("hostile tar header", hostile_header, "header field"),
+        ("path climbing out", docker_archive(&[layer(&[E::RawFile(b"../../etc/x\n\x1b[2J".to_vec(), vec![1])])], "d:1", false), "climbs out"),
+    ];
+    for (what, bytes, needle) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write_tmp(dir.path(), &bytes);
+        std::fs::create_dir(dir.path().join("out")).unwrap();
+        let out = slim().arg("analyze").arg(&p).arg("-o").arg(dir.path().join("out/report.json")).timeout(std::time::Duration::from_secs(30)).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{what}: one line: {err}");
+        assert!(err.contains("image.tar") && err.contains(needle), "{what}: {err}");
+        assert!(!err.contains('\x1b') && err.len() <= 450, "{what}: {err:?}");
+        assert_eq!(std::fs::read_dir(dir.path().join("out")).unwrap().count(), 0, "{what}: nothing left behind");
+        assert_eq!(std::fs::read(&p).unwrap(), bytes, "{what}: input untouched");
+    }
+}
