@@ -9,7 +9,7 @@ use crate::image::store::Source;
 use crate::layers::tree::{Kind, Tree};
 use crate::layers::walk::{Capture, LayerScan};
 use crate::report::display_path;
-use crate::report::model::{Analysis, DirBytes, FileBytes, ImageInfo, Layer, SCHEMA_VERSION, Totals, WastedFile};
+use crate::report::model::{Analysis, DirBytes, FileBytes, ImageInfo, Layer, SCHEMA_VERSION, Totals, Verified, WastedFile};
 use indicatif::ProgressBar;
 
 /// Everything one analysis produced: the model, and the tree (for attribution and rules).
@@ -32,6 +32,8 @@ pub struct Options<'a> {
     pub progress: ProgressBar,
     pub groups: GroupTable,
     pub rules: RuleSet,
+    /// Hash uncompressed layers of seekable inputs too (`--verify`).
+    pub verify: bool,
 }
 
 impl Options<'static> {
@@ -44,12 +46,14 @@ impl Options<'static> {
             progress: ProgressBar::hidden(),
             groups: GroupTable::builtin(),
             rules: RuleSet::builtin(),
+            verify: false,
         }
     }
 }
 
 pub fn run(input: &str, opts: &Options) -> Result<Analyzed> {
-    let src = Source::open(input, opts.capture, &opts.progress)?;
+    let mut src = Source::open(input, opts.capture, &opts.progress)?;
+    src.verify = opts.verify;
     run_source(src, opts)
 }
 
@@ -60,6 +64,7 @@ fn finish(src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
     let mut tree = Tree::new();
     let mut layers = Vec::with_capacity(names.len());
     let mut failed: Option<Error> = None;
+    let mut verified = Verified { config: image.config_verified, ..Verified::default() };
     // Each layer is merged into the tree as soon as it and those below it are scanned, and its
     // entries dropped: the peak holds the tree and the layers still waiting, not every layer.
     src.scan_layers_each(&names, opts.capture, &opts.progress, &mut |i, scan| {
@@ -69,7 +74,15 @@ fn finish(src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
         let lref = &image.layers[i];
         let at = format!("{i} ({})", lref.name);
         let merged = scan.and_then(|scan| {
-            verify(&scan, lref, diff_ids[i].as_deref())?;
+            let (blob, diff) = verify(&src, &scan, lref, diff_ids[i].as_deref())?;
+            for (done, list) in [(blob, &mut verified.layer_blobs), (diff, &mut verified.diff_ids)] {
+                if done {
+                    list.push(i as u64);
+                }
+            }
+            if !diff {
+                verified.not_verified.push(i as u64);
+            }
             tree.apply(&scan)?;
             Ok(Layer {
                 index: i as u64,
@@ -105,6 +118,7 @@ fn finish(src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
     let env = image.config.config.as_ref().and_then(|c| c.env.clone()).unwrap_or_default();
     let attribution = attribute::attribute(&mut tree, &opts.groups, &env);
     let mut analysis = describe(&src, &image, &tree, layers, opts.top);
+    analysis.image.verified = Some(verified);
     analysis.owners = attribute::owner_rows(&tree, &attribution, &opts.groups);
     analysis.groups = attribution.groups.clone();
     analysis.models = attribution.models.clone();
@@ -127,23 +141,42 @@ fn finish(src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
     Ok(done)
 }
 
-/// Check what was read against what the manifest promised: the size always, the sha256 when
-/// the blob was read in full (an uncompressed blob is its own diff_id).
-fn verify(scan: &LayerScan, lref: &resolve::LayerRef, diff_id: Option<&str>) -> Result<(), String> {
+/// Check what was read against what the manifest and config promised: the size always; the
+/// blob's digest when the blob was read in full (sha512 ones by reading it again); the diff_id
+/// when the tar stream was hashed (always for compressed blobs and one-pass inputs, for
+/// uncompressed blobs of seekable inputs with `--verify`). Returns (blob digest checked,
+/// diff_id checked).
+fn verify(src: &Source, scan: &LayerScan, lref: &resolve::LayerRef, diff_id: Option<&str>) -> Result<(bool, bool), String> {
     if let Some(size) = lref.size {
         if size != scan.blob_bytes {
             return Err(format!("size mismatch: the manifest says {size} bytes, the blob has {}", scan.blob_bytes));
         }
     }
-    if let Some(got) = &scan.digest {
-        let want = lref.digest.as_deref().or(if scan.compression == crate::image::compress::Compression::None { diff_id } else { None });
-        if let Some(want) = want {
-            if want.starts_with("sha256:") && want != got {
+    let mut blob = false;
+    if let Some(want) = lref.digest.as_deref() {
+        let got = if want.starts_with("sha256:") {
+            scan.digest.clone()
+        } else {
+            match src.blob_digest(&lref.name, want) {
+                Some(r) => r?,
+                None => return Err(format!("its {} digest cannot be checked in a one-pass input; save the image to a file first", want.split(':').next().unwrap_or(""))),
+            }
+        };
+        if let Some(got) = got {
+            if got != want {
                 return Err(format!("digest mismatch: expected {want}, got {got}"));
             }
+            blob = true;
         }
     }
-    Ok(())
+    let mut diff = false;
+    if let (Some(want), Some(got)) = (diff_id, &scan.diff_digest) {
+        if want != got {
+            return Err(format!("diff_id mismatch: the config says {want}, the uncompressed layer is {got}"));
+        }
+        diff = true;
+    }
+    Ok((blob, diff))
 }
 
 fn describe(src: &Source, image: &Image, tree: &Tree, layers: Vec<Layer>, top: usize) -> Analysis {
@@ -199,9 +232,10 @@ fn describe(src: &Source, image: &Image, tree: &Tree, layers: Vec<Layer>, top: u
             source: src.display.clone(),
             format: image.format.name().into(),
             compression: src.outer.name().into(),
-            reference: image.reference.clone(),
-            platform: image.platform.clone(),
+            reference: image.reference.as_deref().map(crate::report::escape),
+            platform: crate::report::escape(&image.platform),
             config_digest: image.config_digest.clone(),
+            verified: None,
         },
         totals: Totals {
             layers: layers.len() as u64,

@@ -99,6 +99,10 @@ pub struct ImageArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Hash uncompressed layers too and check them against their diff_ids (a full read of
+    /// each; by default their headers are read and their data skipped). See docs/input.md.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(Debug, Args)]

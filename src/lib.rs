@@ -9,6 +9,7 @@ pub mod deps;
 pub mod diff;
 pub mod dockerfile;
 pub mod error;
+pub mod escape;
 pub mod image;
 pub mod layers;
 pub mod output;
@@ -39,11 +40,11 @@ pub fn progress(quiet: bool) -> ProgressBar {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Analyze(a) => {
-            let sink = output::Sink::open(a.output.as_deref())?;
+            let sink = output::Sink::open(a.output.as_deref(), &commands::inputs(&a.image))?;
             let opts = commands::options(&a.image, a.top)?;
             let done = analyze::run(&a.image.image, &opts)?;
             let body = match a.format {
-                Format::Text => report::text::render(&done.analysis, a.top),
+                Format::Text => report::terminal_safe(report::text::render(&done.analysis, a.top)),
                 Format::Json => {
                     let mut s = serde_json::to_string_pretty(&done.analysis).expect("the model serialises");
                     s.push('\n');

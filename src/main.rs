@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     match slim::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("slim: error: {e}");
+            eprintln!("slim: error: {}", slim::report::error_line(&e.to_string()));
             ExitCode::from(2)
         }
     }

@@ -28,6 +28,9 @@ fn analyze_both(archive: &[u8]) -> Analysis {
     let b = analyze::run_source(src, &opts()).unwrap().analysis;
     let mut b2 = b.clone();
     b2.image.source = a.image.source.clone();
+    // A stream read hashes every layer; the file's header walk checks fewer (docs/input.md).
+    assert!(a.image.verified.as_ref().unwrap().diff_ids.len() <= b2.image.verified.as_ref().unwrap().diff_ids.len());
+    b2.image.verified = a.image.verified.clone();
     for (x, y) in b2.layers.iter_mut().zip(&a.layers) {
         // A stream read computes blob digests the file path does not need.
         x.blob_digest = y.blob_digest.clone();

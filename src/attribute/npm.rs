@@ -28,7 +28,7 @@ pub fn claim(tree: &Tree, claims: &mut Claims) {
             continue;
         };
         let Ok(v) = serde_json::from_slice::<serde_json::Value>(&tree.contents[&n]) else { continue };
-        let name = v["name"].as_str().map(str::to_string).unwrap_or_else(|| String::from_utf8_lossy(&tree.path(pkg)).rsplit('/').next().unwrap_or("").to_string());
+        let name = v["name"].as_str().map(crate::escape::escape).unwrap_or_else(|| String::from_utf8_lossy(&tree.path(pkg)).rsplit('/').next().unwrap_or("").to_string());
         let owner = claims.add_owner(OwnerInfo {
             kind: OwnerKind::Npm,
             name,

@@ -31,7 +31,14 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
     if let Some(p) = limits.problem(&rule_set) {
         return Err(Error::Usage(p));
     }
-    let sink = output::Sink::open(a.output.as_deref())?;
+    let mut inputs = super::inputs(&a.image);
+    for p in [&a.config, &a.baseline, &a.dockerfile].into_iter().flatten() {
+        inputs.add(p);
+    }
+    if a.config.is_none() {
+        inputs.add(Path::new(check::CONFIG_FILE));
+    }
+    let sink = output::Sink::open(a.output.as_deref(), &inputs)?;
     let dockerfile = match &a.dockerfile {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| Error::input(p.display(), e))?;
@@ -64,21 +71,21 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
         None => None,
     };
     let body = match a.format {
-        CheckFormat::Text => report::check_text::render(&verdict),
+        CheckFormat::Text => report::terminal_safe(report::check_text::render(&verdict)),
         CheckFormat::Json => {
             let mut s = serde_json::to_string_pretty(&verdict).expect("the verdict serialises");
             s.push('\n');
             s
         }
-        CheckFormat::Junit => report::junit::render(&verdict),
+        CheckFormat::Junit => report::terminal_safe(report::junit::render(&verdict)),
         CheckFormat::Sarif => report::sarif::render(&verdict, steps.as_ref()),
         CheckFormat::Github => {
             if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
-                append(Path::new(&summary), &report::markdown::check(&verdict))?;
+                append(Path::new(&summary), &report::terminal_safe(report::markdown::check(&verdict)))?;
             }
-            report::github::render(&verdict, steps.as_ref())
+            report::terminal_safe(report::github::render(&verdict, steps.as_ref()))
         }
-        CheckFormat::Markdown => report::markdown::check(&verdict),
+        CheckFormat::Markdown => report::terminal_safe(report::markdown::check(&verdict)),
     };
     sink.finish(body.as_bytes())?;
     Ok(if verdict.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })

@@ -9,7 +9,11 @@ pub fn run(a: DiffArgs) -> Result<ExitCode> {
     if a.before == "-" && a.after == "-" {
         return Err(Error::Usage("only one side of a diff can be read from stdin".into()));
     }
-    let sink = output::Sink::open(a.output.as_deref())?;
+    let mut inputs = output::Inputs::of([&a.before, &a.after].map(std::path::Path::new));
+    if let Some(g) = &a.groups {
+        inputs.add(g);
+    }
+    let sink = output::Sink::open(a.output.as_deref(), &inputs)?;
     let options = || -> Result<analyze::Options<'static>> {
         let mut o = analyze::Options::new(10);
         o.selector = crate::image::resolve::Selector { image: a.select.clone(), platform: a.platform.clone() };
@@ -23,13 +27,13 @@ pub fn run(a: DiffArgs) -> Result<ExitCode> {
     let after = saved::load(&a.after, &options()?)?;
     let d = diff::diff(&before, &after);
     let body = match a.format {
-        DiffFormat::Text => report::diff_text::render(&d, a.top),
+        DiffFormat::Text => report::terminal_safe(report::diff_text::render(&d, a.top)),
         DiffFormat::Json => {
             let mut s = serde_json::to_string_pretty(&d).expect("the diff serialises");
             s.push('\n');
             s
         }
-        DiffFormat::Markdown => report::markdown::diff(&d, a.top),
+        DiffFormat::Markdown => report::terminal_safe(report::markdown::diff(&d, a.top)),
     };
     sink.finish(body.as_bytes())?;
     Ok(ExitCode::SUCCESS)

@@ -6,11 +6,21 @@ pub mod diff;
 pub mod rewrite;
 pub mod why;
 
+/// The files an image's arguments name (image, groups, rules), which no output may replace.
+pub fn inputs(a: &crate::cli::ImageArgs) -> crate::output::Inputs {
+    let mut i = crate::output::Inputs::of([std::path::Path::new(&a.image)]);
+    for p in [&a.groups, &a.rules].into_iter().flatten() {
+        i.add(p);
+    }
+    i
+}
+
 /// Analysis options from the image arguments every command shares.
 pub fn options(a: &crate::cli::ImageArgs, top: usize) -> crate::error::Result<crate::analyze::Options<'static>> {
     let mut o = crate::analyze::Options::new(top);
     o.selector = crate::image::resolve::Selector { image: a.select.clone(), platform: a.platform.clone() };
     o.progress = crate::progress(a.quiet);
+    o.verify = a.verify;
     if let Some(f) = &a.groups {
         o.groups = crate::attribute::groups::GroupTable::with_file(f)?;
     }

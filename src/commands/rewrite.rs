@@ -10,8 +10,16 @@ use std::process::ExitCode;
 
 pub fn run(a: RewriteArgs) -> Result<ExitCode> {
     // Outputs are opened first: a bad path fails before any work.
-    let out = output::Sink::open(a.output.as_deref())?;
+    let mut inputs = super::inputs(&a.image);
+    if let Some(f) = &a.dockerfile {
+        inputs.add(f);
+    }
+    let out = output::Sink::open(a.output.as_deref(), &inputs)?;
     let ignore_path: Option<PathBuf> = a.dockerignore.clone().or_else(|| a.output.as_ref().map(|o| PathBuf::from(format!("{}.dockerignore", o.display()))));
+    if let Some(p) = &ignore_path {
+        // Refused now, not after the analysis: it is written beside the image more often.
+        inputs.check(p)?;
+    }
     let (name, text, context) = match &a.dockerfile {
         Some(f) => {
             let t = std::fs::read_to_string(f).map_err(|e| Error::input(f.display(), e))?;
@@ -61,21 +69,21 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
     // Write the .dockerignore and requirements files beside the output.
     let mut outputs = Outputs { dockerfile: a.output.as_ref().map(|p| p.display().to_string()), ..Outputs::default() };
     if let (Some(body), Some(path)) = (&outcome.dockerignore, &ignore_path) {
-        output::Sink::open(Some(path))?.finish(body.as_bytes())?;
+        output::Sink::open(Some(path), &inputs)?.finish(body.as_bytes())?;
         outputs.dockerignore = Some(path.display().to_string());
     }
     // Rewritten requirements files go into the build context, beside the files they replace,
     // so that the emitted Dockerfile builds as it is.
     for (file, body) in &outcome.requirements {
         let p = context.join(file);
-        output::Sink::open(Some(&p))?.finish(body.as_bytes())?;
+        output::Sink::open(Some(&p), &inputs)?.finish(body.as_bytes())?;
         outputs.requirements.push(p.display().to_string());
     }
     // Edited project files (their lock must be regenerated) go beside the output.
     let out_dir = a.output.as_ref().and_then(|o| o.parent().map(Path::to_path_buf)).unwrap_or_else(|| ".".into());
     for (file, body) in &outcome.projects {
         let p = out_dir.join(file);
-        output::Sink::open(Some(&p))?.finish(body.as_bytes())?;
+        output::Sink::open(Some(&p), &inputs)?.finish(body.as_bytes())?;
         outputs.projects.push(p.display().to_string());
     }
     let diff = a.diff.then(|| {
@@ -110,14 +118,14 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
         diff,
     };
     let body = match a.format {
-        RewriteFormat::Text => crate::report::rewrite::text(&report, false),
-        RewriteFormat::Markdown => crate::report::rewrite::text(&report, true),
+        RewriteFormat::Text => crate::report::terminal_safe(crate::report::rewrite::text(&report, false)),
+        RewriteFormat::Markdown => crate::report::terminal_safe(crate::report::rewrite::text(&report, true)),
         RewriteFormat::Json => serde_json::to_string_pretty(&report).expect("the report serialises") + "\n",
     };
     match a.output {
         Some(_) => {
             out.finish(outcome.dockerfile.as_bytes())?;
-            output::Sink::open(None)?.finish(body.as_bytes())?;
+            output::Sink::open(None, &inputs)?.finish(body.as_bytes())?;
         }
         None => {
             out.finish(outcome.dockerfile.as_bytes())?;

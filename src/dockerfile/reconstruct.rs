@@ -50,6 +50,7 @@ mod tests {
             reference: None,
             platform: "linux/amd64".into(),
             config_digest: String::new(),
+            config_verified: false,
             config: Config {
                 history: Some(vec![
                     h("/bin/sh -c #(nop) WORKDIR /app", true),

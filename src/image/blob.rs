@@ -170,6 +170,61 @@ impl Drop for Hasher {
     }
 }
 
+/// The digest of `data` with the algorithm `want` names (`sha256:…` or `sha512:…`), in the
+/// same form; None for any other algorithm.
+pub fn digest_like(want: &str, data: &[u8]) -> Option<String> {
+    match want.split_once(':')?.0 {
+        "sha256" => Some(sha256_hex(data)),
+        "sha512" => Some(format!("sha512:{}", hex::encode(sha2::Sha512::digest(data)))),
+        _ => None,
+    }
+}
+
+/// Hash everything `r` gives with the algorithm `want` names (see `digest_like`).
+pub fn digest_reader<R: Read>(want: &str, mut r: R) -> io::Result<Option<String>> {
+    enum H {
+        S256(Sha256),
+        S512(sha2::Sha512),
+    }
+    let mut h = match want.split_once(':').map(|p| p.0) {
+        Some("sha256") => H::S256(Sha256::new()),
+        Some("sha512") => H::S512(sha2::Sha512::new()),
+        _ => return Ok(None),
+    };
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        match &mut h {
+            H::S256(h) => h.update(&buf[..n]),
+            H::S512(h) => h.update(&buf[..n]),
+        }
+    }
+    Ok(Some(match h {
+        H::S256(h) => format!("sha256:{}", hex::encode(h.finalize())),
+        H::S512(h) => format!("sha512:{}", hex::encode(h.finalize())),
+    }))
+}
+
+/// A digest slim can verify: `sha256:` and 64 hex digits, or `sha512:` and 128 (lower case,
+/// as the OCI spec requires). Anything else is refused with what is wrong.
+pub fn check_digest(d: &str) -> Result<(), String> {
+    let (alg, hex) = d.split_once(':').ok_or_else(|| format!("{}: not a digest (algorithm:hex)", crate::escape::escape(d)))?;
+    let len = match alg {
+        "sha256" => 64,
+        "sha512" => 128,
+        _ => return Err(format!("unsupported digest algorithm {:?} (slim verifies sha256 and sha512)", crate::escape::escape(alg))),
+    };
+    if hex.len() != len || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(format!("{alg} digest {:?} is not {len} lower-case hex digits", crate::escape::escape(hex)));
+    }
+    Ok(())
+}
+
 pub fn sha256_hex(data: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(data)))
 }

@@ -2,7 +2,7 @@
 //! layouts) or `index.json` (OCI), walk nested indexes, pick the image and platform, and read
 //! the config. Every blob read in full is checked against its descriptor's size and digest.
 
-use super::blob::sha256_hex;
+use super::blob::{check_digest, digest_like, sha256_hex};
 use super::store::{Container, Source};
 use crate::error::{Error, Result};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
@@ -99,6 +99,8 @@ pub struct Image {
     pub reference: Option<String>,
     pub platform: String,
     pub config_digest: String,
+    /// The config was hashed and matched a digest that names it.
+    pub config_verified: bool,
     pub config: Config,
     pub layers: Vec<LayerRef>,
 }
@@ -145,6 +147,25 @@ impl Image {
             out[n - 1 - i] = Some(h);
         }
         out
+    }
+
+    /// The config's diff_ids must be one per layer, each a digest slim can check: a count that
+    /// disagrees would pair layers with the wrong diff_ids, or leave some with none.
+    fn check_diff_ids(&self, src: &Source) -> Result<()> {
+        let ids = self.config.rootfs.as_ref().and_then(|r| r.diff_ids.as_deref()).unwrap_or_default();
+        if ids.len() != self.layers.len() {
+            return Err(Error::input(
+                &src.display,
+                format!("the config lists {} diff_ids but the manifest {} layers", ids.len(), self.layers.len()),
+            ));
+        }
+        for id in ids {
+            if !id.starts_with("sha256:") {
+                return Err(Error::input(&src.display, format!("diff_id {}: only sha256 diff_ids can be verified", crate::escape::escape(id))));
+            }
+            check_digest(id).map_err(|e| Error::input(&src.display, format!("diff_id: {e}")))?;
+        }
+        Ok(())
     }
 
     pub fn diff_ids(&self) -> Vec<Option<String>> {
@@ -206,11 +227,10 @@ fn read_verified(src: &Source, name: &str, digest: Option<&str>, size: Option<u6
         }
     }
     if let Some(want) = digest {
-        if want.starts_with("sha256:") {
-            let got = sha256_hex(&bytes);
-            if got != want {
-                return Err(Error::input(&src.display, format!("{name}: digest mismatch: expected {want}, got {got}")));
-            }
+        check_digest(want).map_err(|e| Error::input(&src.display, format!("{name}: {e}")))?;
+        let got = digest_like(want, &bytes).expect("a checked digest has a known algorithm");
+        if got != want {
+            return Err(Error::input(&src.display, format!("{name}: digest mismatch: expected {want}, got {got}")));
         }
     }
     Ok(bytes)
@@ -356,14 +376,17 @@ fn resolve_docker(src: &Source, sel: &Selector, entries: Vec<DockerEntry>, forma
         Some(want) => Some(want.clone()),
         None => tags(entry).first().cloned(),
     };
-    Ok(Image {
+    let image = Image {
         format,
         reference,
         platform,
+        config_verified: config_digest.is_some(),
         config_digest: config_digest.unwrap_or_else(|| sha256_hex(&raw)),
         config,
         layers,
-    })
+    };
+    image.check_diff_ids(src)?;
+    Ok(image)
 }
 
 /// `want` names `have` exactly, or without its registry/namespace prefix.
@@ -396,7 +419,9 @@ fn read_index(src: &Source, name: &str, digest: Option<&str>, size: Option<u64>)
     serde_json::from_value(v).map_err(|e| Error::input(&src.display, format!("{name}: not an OCI image index: {e}")))
 }
 
-fn collect(src: &Source, index: &ImageIndex, names: &[String], depth: u32, out: &mut Vec<Candidate>, skipped: &mut Vec<String>) -> Result<()> {
+/// Nested indexes are read once each, by digest: an index that lists the same child many times,
+/// at every level, would otherwise cost fan-out to the power of the depth.
+fn collect(src: &Source, index: &ImageIndex, names: &[String], depth: u32, out: &mut Vec<Candidate>, skipped: &mut Vec<String>, seen: &mut std::collections::HashSet<String>) -> Result<()> {
     if depth > 8 {
         return Err(Error::input(&src.display, "image indexes nested more than 8 deep"));
     }
@@ -419,8 +444,11 @@ fn collect(src: &Source, index: &ImageIndex, names: &[String], depth: u32, out: 
         if is_index(mt) {
             let name = blob_name(d);
             let digest = d.digest().to_string();
+            if !seen.insert(digest.clone()) {
+                continue;
+            }
             let nested = read_index(src, &name, Some(&digest), Some(d.size()))?;
-            collect(src, &nested, &my_names, depth + 1, out, skipped)?;
+            collect(src, &nested, &my_names, depth + 1, out, skipped, seen)?;
         } else if is_manifest(mt) {
             out.push(Candidate {
                 desc: d.clone(),
@@ -438,7 +466,22 @@ fn resolve_oci(src: &Source, sel: &Selector, format: Format) -> Result<Image> {
     let index = read_index(src, "index.json", None, None)?;
     let mut cands = Vec::new();
     let mut skipped = Vec::new();
-    collect(src, &index, &[], 0, &mut cands, &mut skipped)?;
+    collect(src, &index, &[], 0, &mut cands, &mut skipped, &mut std::collections::HashSet::new())?;
+    // One manifest listed under several names (two ref.names) is one image with several names.
+    let mut merged: Vec<Candidate> = Vec::new();
+    for c in cands {
+        match merged.iter_mut().find(|m| m.desc.digest() == c.desc.digest()) {
+            Some(m) => {
+                for n in c.names {
+                    if !m.names.contains(&n) {
+                        m.names.push(n);
+                    }
+                }
+            }
+            None => merged.push(c),
+        }
+    }
+    let mut cands = merged;
     if cands.is_empty() {
         let what = if skipped.is_empty() {
             "the image index lists no image manifests".to_string()
@@ -458,7 +501,10 @@ fn resolve_oci(src: &Source, sel: &Selector, format: Format) -> Result<Image> {
             )));
         }
     }
-    let refs = dedup(cands.iter().map(|c| c.names.first().cloned().unwrap_or_default()).collect());
+    // Several names are one image when every candidate goes by all of them (one manifest, or the
+    // platforms of one index, listed under two names).
+    let common: Vec<&String> = cands[0].names.iter().filter(|n| cands.iter().all(|c| c.names.contains(n))).collect();
+    let refs = if common.is_empty() { dedup(cands.iter().map(|c| c.names.first().cloned().unwrap_or_default()).collect()) } else { vec![common[0].clone()] };
     if refs.len() > 1 {
         return Err(Error::Usage(format!(
             "{}: several images in one archive ({}); choose one with --image NAME:TAG",
@@ -502,6 +548,7 @@ fn resolve_oci(src: &Source, sel: &Selector, format: Format) -> Result<Image> {
         if !is_layer_media_type(&mt) {
             return Err(Error::input(&src.display, format!("{}: unknown layer media type {mt}", blob_name(l))));
         }
+        check_digest(&l.digest().to_string()).map_err(|e| Error::input(&src.display, format!("layer {}: {e}", layers.len())))?;
         layers.push(LayerRef {
             name: blob_name(l),
             digest: Some(l.digest().to_string()),
@@ -510,14 +557,17 @@ fn resolve_oci(src: &Source, sel: &Selector, format: Format) -> Result<Image> {
         });
     }
     let reference = sel.image.clone().or_else(|| cand.names.first().cloned());
-    Ok(Image {
+    let image = Image {
         format,
         reference,
         platform,
         config_digest,
+        config_verified: true,
         config,
         layers,
-    })
+    };
+    image.check_diff_ids(src)?;
+    Ok(image)
 }
 
 fn load_manifest(src: &Source, d: &Descriptor) -> Result<(ImageManifest, Config, String)> {
@@ -584,6 +634,7 @@ mod history_tests {
             reference: None,
             platform: "linux/amd64".into(),
             config_digest: String::new(),
+            config_verified: false,
             config: Config {
                 history: Some(history.iter().map(|(c, e)| History { created_by: Some(c.to_string()), empty_layer: Some(*e), comment: None }).collect()),
                 ..Config::default()

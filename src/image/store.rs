@@ -59,6 +59,8 @@ pub struct Source {
     /// Hashes of large files taken while decoding layers of a seekable store (see
     /// `LayerScan::hashes`), by blob name: duplicate detection reads nothing again for them.
     hashed: Mutex<HashMap<String, Vec<(u64, u128)>>>,
+    /// Hash uncompressed layers of a seekable store too (`--verify`), not only their headers.
+    pub verify: bool,
 }
 
 fn clean_name(raw: &[u8]) -> Option<String> {
@@ -99,8 +101,13 @@ impl Source {
         }
         let path = Path::new(input);
         let md = std::fs::metadata(path).map_err(|e| Error::input(input, e))?;
+        if !md.is_file() && !md.is_dir() {
+            // A pipe (`/dev/stdin`, `<(cat image.tar)`) cannot be read twice: one pass, as `-`.
+            let f = File::open(path).map_err(|e| Error::input(input, e))?;
+            return Self::open_stream(input.into(), f, capture, progress);
+        }
         if md.is_dir() {
-            if !path.join("index.json").is_file() {
+            if !path.join("index.json").exists() {
                 return Err(Error::input(
                     input,
                     "a directory, but not an OCI image layout (no index.json)",
@@ -113,6 +120,7 @@ impl Source {
                 store: Store::Dir { root: path.into() },
                 aliases: HashMap::new(),
                 hashed: Mutex::default(),
+                verify: false,
             });
         }
         let mut file = File::open(path).map_err(|e| Error::input(input, e))?;
@@ -148,7 +156,7 @@ impl Source {
                 .entries_with_seek()
                 .map_err(|e| Error::input(input, format!("not a tar archive: {e}")))?;
             for e in entries {
-                let e = e.map_err(|e| Error::input(input, format!("bad tar entry: {e}")))?;
+                let e = e.map_err(|e| Error::input(input, format!("bad tar entry: {}", walk::tar_error(&e))))?;
                 let Some(name) = clean_name(&e.path_bytes()) else {
                     continue;
                 };
@@ -180,6 +188,7 @@ impl Source {
             store: Store::File { file, index },
             aliases,
             hashed: Mutex::default(),
+            verify: false,
         })
     }
 
@@ -208,8 +217,8 @@ impl Source {
         let mut aliases = HashMap::new();
         let bad = |e: io::Error| {
             let what = match outer {
-                Compression::None => format!("reading archive: {e}"),
-                c => format!("reading {} stream: {e}", c.name()),
+                Compression::None => format!("reading archive: {}", walk::tar_error(&e)),
+                c => format!("reading {} stream: {}", c.name(), walk::tar_error(&e)),
             };
             Error::input(&display, what)
         };
@@ -266,6 +275,7 @@ impl Source {
             store: Store::Stream { meta, scans, entries: Mutex::new(entries), other },
             aliases,
             hashed: Mutex::default(),
+            verify: false,
         })
     }
 
@@ -280,6 +290,24 @@ impl Source {
         n
     }
 
+    /// Open a blob of an OCI layout, refusing what is not a regular file once links are
+    /// followed (a FIFO would block the read forever, `/dev/zero` would never end). Opened
+    /// without blocking, then checked on the open file, so nothing can be swapped in between.
+    fn open_blob(&self, root: &Path, name: &str) -> std::result::Result<File, String> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let p = Self::dir_path(root, name).ok_or_else(|| format!("bad blob name {}", crate::escape::escape(name)))?;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&p)
+            .map_err(|e| format!("missing blob {name}: {e}"))?;
+        let md = f.metadata().map_err(|e| format!("{name}: {e}"))?;
+        if !md.is_file() {
+            return Err(format!("{name} is not a regular file (a FIFO, device or socket); refusing to read it"));
+        }
+        Ok(f)
+    }
+
     fn dir_path(root: &Path, name: &str) -> Option<PathBuf> {
         let clean = clean_name(name.as_bytes())?;
         Some(root.join(clean))
@@ -289,7 +317,7 @@ impl Source {
         let name = self.resolve_alias(name);
         match &self.store {
             Store::File { index, .. } => index.contains_key(name),
-            Store::Dir { root } => Self::dir_path(root, name).is_some_and(|p| p.is_file()),
+            Store::Dir { root } => Self::dir_path(root, name).is_some_and(|p| p.exists() && !p.is_dir()),
             Store::Stream { meta, scans, other, .. } => {
                 meta.contains_key(name) || scans.contains_key(name) || other.contains_key(name)
             }
@@ -310,6 +338,24 @@ impl Source {
         }
     }
 
+    /// The digest of a whole blob with the algorithm `want` names, read again from a seekable
+    /// store (for digests other than the sha256 taken while scanning). None for a stream.
+    pub fn blob_digest(&self, name: &str, want: &str) -> Option<std::result::Result<Option<String>, String>> {
+        let real = self.resolve_alias(name);
+        let r = match &self.store {
+            Store::File { file, index } => {
+                let &(pos, size) = index.get(real)?;
+                super::blob::digest_reader(want, Slice::new(file, pos, size))
+            }
+            Store::Dir { root } => {
+                let f = self.open_blob(root, real).ok()?;
+                super::blob::digest_reader(want, f)
+            }
+            Store::Stream { .. } => return None,
+        };
+        Some(r.map_err(|e| e.to_string()))
+    }
+
     /// Read a small (metadata) file in full.
     pub fn meta(&self, name: &str) -> Result<Vec<u8>> {
         let missing = || Error::input(&self.display, format!("missing file {name} in the image"));
@@ -327,12 +373,18 @@ impl Source {
                 Ok(buf)
             }
             Store::Dir { root } => {
-                let p = Self::dir_path(root, real).ok_or_else(missing)?;
-                let md = p.metadata().map_err(|_| missing())?;
-                if md.len() > META_LIMIT {
-                    return Err(Error::input(&self.display, format!("{name}: {} bytes, too large for a manifest or config", md.len())));
+                if Self::dir_path(root, real).is_none_or(|p| std::fs::symlink_metadata(p).is_err()) {
+                    return Err(missing());
                 }
-                std::fs::read(&p).map_err(|e| Error::input(&self.display, format!("{name}: {e}")))
+                let f = self.open_blob(root, real).map_err(|e| Error::input(&self.display, e))?;
+                let len = f.metadata().map_err(|e| Error::input(&self.display, format!("{name}: {e}")))?.len();
+                if len > META_LIMIT {
+                    return Err(Error::input(&self.display, format!("{name}: {len} bytes, too large for a manifest or config")));
+                }
+                let mut buf = Vec::with_capacity(len as usize);
+                // The size was taken from the open file; read no more than it said.
+                f.take(len).read_to_end(&mut buf).map_err(|e| Error::input(&self.display, format!("{name}: {e}")))?;
+                Ok(buf)
             }
             Store::Stream { meta, scans, other, .. } => {
                 if let Some(m) = meta.get(real) {
@@ -440,6 +492,13 @@ impl Source {
             let mut done = 0;
             let blob = Advancing { inner: Slice::new(file, pos, size), pos: 0, done: &mut done, progress };
             let r = match Compression::sniff(&head) {
+                Compression::None if self.verify => walk::scan_seekable(blob, size, capture).and_then(|mut s| {
+                    // The blob is its own diff_id: one more read of it, in full.
+                    let d = super::blob::digest_reader("sha256:", Slice::new(file, pos, size)).map_err(|e| e.to_string())?;
+                    s.digest = d.clone();
+                    s.diff_digest = d;
+                    Ok(s)
+                }),
                 Compression::None => walk::scan_seekable(blob, size, capture),
                 _ => walk::scan_prefetched(blob, capture),
             };
@@ -452,8 +511,7 @@ impl Source {
                 scan(file, pos, size)
             }
             Store::Dir { root } => {
-                let p = Self::dir_path(root, real).ok_or_else(|| format!("bad blob name {name}"))?;
-                let f = File::open(&p).map_err(|e| format!("missing blob {name}: {e}"))?;
+                let f = self.open_blob(root, real)?;
                 let len = f.metadata().map_err(|e| e.to_string())?.len();
                 scan(&f, 0, len)
             }
@@ -545,8 +603,10 @@ impl Source {
                 Some(run(file, pos, size))
             }
             Store::Dir { root } => {
-                let p = Self::dir_path(root, real)?;
-                let f = File::open(p).ok()?;
+                let f = match self.open_blob(root, real) {
+                    Ok(f) => f,
+                    Err(e) => return Some(Err(e)),
+                };
                 let len = f.metadata().ok()?.len();
                 Some(run(&f, 0, len))
             }

@@ -52,6 +52,9 @@ pub struct LayerScan {
     pub tar_bytes: u64,
     /// sha256 of the blob, when it was read in full (compressed, or from a stream).
     pub digest: Option<String>,
+    /// sha256 of the uncompressed tar stream (what a diff_id names), when a compressed blob was
+    /// decoded; for an uncompressed blob it is `digest`.
+    pub diff_digest: Option<String>,
     /// (data offset, xxh3-128) of the regular files of at least `HASH_MIN` bytes, when their
     /// bytes went past anyway (a decoded or one-pass stream): duplicate detection then needs
     /// no second pass. Empty for a header walk that seeks over data.
@@ -70,6 +73,17 @@ pub fn capture_none(_: &[u8], _: u64) -> bool {
     false
 }
 
+/// An entry's path for an error message: quoted, control characters escaped, and cut to
+/// 120 characters so the message still says what is wrong with it.
+pub fn quote(raw: &[u8]) -> String {
+    let s = String::from_utf8_lossy(raw);
+    let mut q = crate::escape::escape(&s);
+    if q.chars().count() > 120 {
+        q = q.chars().take(119).collect::<String>() + "…";
+    }
+    format!("\"{q}\"")
+}
+
 /// Normalise an entry path. `Ok(None)` is the root itself. A `..` that would climb out of
 /// the root is refused: no runtime should be asked to write outside it.
 pub fn normalize(raw: &[u8]) -> Result<Option<Box<[u8]>>, String> {
@@ -80,8 +94,8 @@ pub fn normalize(raw: &[u8]) -> Result<Option<Box<[u8]>>, String> {
             b".." => {
                 if parts.pop().is_none() {
                     return Err(format!(
-                        "hostile entry path {:?}: it climbs out of the root with '..'",
-                        String::from_utf8_lossy(raw)
+                        "hostile entry path {}: it climbs out of the root with '..'",
+                        quote(raw)
                     ));
                 }
             }
@@ -109,6 +123,21 @@ fn join(dir: &[u8], name: &[u8]) -> Box<[u8]> {
     v.into_boxed_slice()
 }
 
+/// The tar reader's message for a bad header, without the header's own bytes: it quotes the
+/// field it could not parse and the entry's path, which an archive can fill with anything
+/// (escape sequences, lines of their own).
+pub fn tar_error(e: &io::Error) -> String {
+    let msg = e.to_string();
+    if let Some(at) = msg.find(" when getting ") {
+        let field = msg[at + 14..].split(' ').next().unwrap_or("a field");
+        return format!("header field {field} is not a valid number");
+    }
+    if msg.starts_with("numeric field") {
+        return "a header field is not a valid number".into();
+    }
+    msg
+}
+
 /// Read a layer blob that can be seeked: uncompressed tars are walked header by header,
 /// seeking over file data; compressed ones are decoded (and hashed) in full.
 pub fn scan_seekable<R: Read + Seek>(mut r: R, blob_len: u64, capture: Capture) -> Result<LayerScan, String> {
@@ -125,12 +154,12 @@ pub fn scan_seekable<R: Read + Seek>(mut r: R, blob_len: u64, capture: Capture) 
         .map_err(|e| format!("not a tar archive: {e}"))?;
     let mut out = Vec::new();
     for e in entries {
-        let e = e.map_err(|e| format!("bad tar entry: {e}"))?;
+        let e = e.map_err(|e| format!("bad tar entry: {}", tar_error(&e)))?;
         let end = e.raw_file_position() + e.size();
         if end > blob_len {
             return Err(format!(
-                "entry {:?} runs past the end of the blob (truncated layer)",
-                String::from_utf8_lossy(&e.path_bytes())
+                "entry {} runs past the end of the blob (truncated layer)",
+                quote(&e.path_bytes())
             ));
         }
         push_entry(e, capture, &mut out, None)?;
@@ -141,6 +170,7 @@ pub fn scan_seekable<R: Read + Seek>(mut r: R, blob_len: u64, capture: Capture) 
         blob_bytes: blob_len,
         tar_bytes: blob_len,
         digest: None,
+        diff_digest: None,
         hashes: Vec::new(),
     })
 }
@@ -161,18 +191,20 @@ pub fn scan_stream<R: Read>(r: R, capture: Capture, hash: bool) -> Result<LayerS
     let mut raw = Tally::new(r, hash);
     let head = compress::read_head(&mut raw, 512).map_err(|e| e.to_string())?;
     let c = Compression::sniff(&head);
-    let (entries, tar_bytes, hashes) = {
+    let (entries, tar_bytes, hashes, diff_digest) = {
         let chained = Cursor::new(head.clone()).chain(&mut raw);
         let decoded = compress::decoder(c, chained).map_err(|e| ctx(c, e))?;
         scan_decoded(decoded, c, &head, capture)?
     };
     let (blob_bytes, digest) = raw.finish().map_err(|e| ctx(c, e))?;
+    let diff_digest = if c == Compression::None { digest.clone() } else { diff_digest };
     Ok(LayerScan {
         entries,
         compression: c,
         blob_bytes,
         tar_bytes,
         digest,
+        diff_digest,
         hashes,
     })
 }
@@ -196,14 +228,16 @@ pub fn scan_prefetched<R: Read + Send>(r: R, capture: Capture) -> Result<LayerSc
         };
         drop(pre);
         let read = reader.join().map_err(|_| "the thread reading the blob panicked".to_string())?;
-        let (entries, tar_bytes, hashes) = scanned?;
+        let (entries, tar_bytes, hashes, diff_digest) = scanned?;
         let (blob_bytes, digest) = read.map_err(|e| ctx(c, e))?;
+        let diff_digest = if c == Compression::None { Some(digest.clone()) } else { diff_digest };
         Ok(LayerScan {
             entries,
             compression: c,
             blob_bytes,
             tar_bytes,
             digest: Some(digest),
+            diff_digest,
             hashes,
         })
     })
@@ -221,8 +255,8 @@ fn ctx(c: Compression, e: io::Error) -> String {
 
 /// Walk the tar stream `decoded` (whose raw blob starts with `head`) to its end, and what
 /// follows its end-of-archive marker too: (entries, bytes of the tar stream, hashes of the
-/// files of at least `HASH_MIN` bytes).
-type Decoded = (Vec<LayerEntry>, u64, Vec<(u64, u128)>);
+/// files of at least `HASH_MIN` bytes, the sha256 of the tar stream when it was compressed).
+type Decoded = (Vec<LayerEntry>, u64, Vec<(u64, u128)>, Option<String>);
 fn scan_decoded(decoded: Box<dyn Read + '_>, c: Compression, head: &[u8], capture: Capture) -> Result<Decoded, String> {
     let ctx = |e: io::Error| ctx(c, e);
     let mut entries = Vec::new();
@@ -236,8 +270,9 @@ fn scan_decoded(decoded: Box<dyn Read + '_>, c: Compression, head: &[u8], captur
         Compression::Gzip => Box::new(io::BufReader::with_capacity(DECODED_CHUNK, decoded)),
         _ => decoded,
     };
+    // The decoded stream is what the config's diff_id names: hashed on a thread of its own.
     let mut counted = Counter {
-        inner: decoded,
+        inner: Tally::new(decoded, c != Compression::None),
         count: tar_count.clone(),
     };
     let mut tar_head = Vec::new();
@@ -252,13 +287,14 @@ fn scan_decoded(decoded: Box<dyn Read + '_>, c: Compression, head: &[u8], captur
         let mut ar = tar::Archive::new(tar_input);
         let iter = ar.entries().map_err(|e| format!("not a tar archive: {e}"))?;
         for e in iter {
-            let e = e.map_err(|e| format!("bad tar entry: {}", ctx(e)))?;
+            let e = e.map_err(|e| format!("bad tar entry: {}", ctx(io::Error::other(tar_error(&e)))))?;
             push_entry(e, capture, &mut entries, Some((&mut hashes, c)))?;
         }
     }
     // What follows the end-of-archive marker still belongs to the stream.
     io::copy(&mut counted, &mut io::sink()).map_err(ctx)?;
-    Ok((entries, tar_count.get(), hashes))
+    let (_, diff_digest) = counted.inner.finish().map_err(ctx)?;
+    Ok((entries, tar_count.get(), hashes, diff_digest))
 }
 
 /// Add one tar entry to `out`. With `hashes`, the data of regular files of at least `HASH_MIN`
@@ -300,8 +336,8 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
     if let Some(name) = base.strip_prefix(b".wh.") {
         if name.is_empty() {
             return Err(format!(
-                "entry {:?}: a whiteout with no name ('.wh.')",
-                String::from_utf8_lossy(&raw)
+                "entry {}: a whiteout with no name ('.wh.')",
+                quote(&raw)
             ));
         }
         out.push(LayerEntry {
@@ -328,10 +364,10 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
         EntryKind::Symlink => e.link_name_bytes().map(|l| l.into_owned().into_boxed_slice()),
         EntryKind::Hardlink => {
             let l = e.link_name_bytes().ok_or_else(|| {
-                format!("entry {:?}: a hard link with no target", String::from_utf8_lossy(&raw))
+                format!("entry {}: a hard link with no target", quote(&raw))
             })?;
             Some(normalize(&l)?.ok_or_else(|| {
-                format!("entry {:?}: a hard link to the root", String::from_utf8_lossy(&raw))
+                format!("entry {}: a hard link to the root", quote(&raw))
             })?)
         }
         _ => None,
@@ -339,7 +375,7 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
     let content = if kind == EntryKind::File && capture(&path, size) {
         let mut buf = Vec::with_capacity(size as usize);
         e.read_to_end(&mut buf)
-            .map_err(|err| format!("entry {:?}: {err}", String::from_utf8_lossy(&raw)))?;
+            .map_err(|err| format!("entry {}: {err}", quote(&raw)))?;
         Some(buf.into_boxed_slice())
     } else {
         None
@@ -353,7 +389,7 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
                 loop {
                     let n = e
                         .read(&mut buf)
-                        .map_err(|err| format!("entry {:?}: {}", String::from_utf8_lossy(&raw), ctx(c, err)))?;
+                        .map_err(|err| format!("entry {}: {}", quote(&raw), ctx(c, err)))?;
                     if n == 0 {
                         break;
                     }

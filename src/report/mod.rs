@@ -11,19 +11,22 @@ pub mod rewrite;
 pub mod text;
 pub mod why;
 
-/// A path for people and JSON: `/`-rooted, valid UTF-8 kept as is, any other byte written
-/// as `\xNN` so nothing is lost or merged.
+/// A path for people and JSON: `/`-rooted, valid UTF-8 kept as is, any other byte, and any
+/// control character (a newline, ESC), written as `\xNN`: nothing is lost or merged, and a
+/// name from the image reads the same in every format and cannot start a line of its own.
 pub fn display_path(p: &[u8]) -> String {
     let mut out = String::with_capacity(p.len() + 1);
     out.push('/');
     for chunk in p.utf8_chunks() {
-        out.push_str(chunk.valid());
+        crate::escape::escape_into(&mut out, chunk.valid(), false);
         for b in chunk.invalid() {
             out.push_str(&format!("\\x{b:02x}"));
         }
     }
     out
 }
+
+pub use crate::escape::{error_line, escape, terminal_safe};
 
 /// Bytes in IEC units (KiB, MiB, GiB), one style everywhere in text output.
 pub fn human(bytes: u64) -> String {

@@ -130,6 +130,25 @@ pub struct ImageInfo {
     pub reference: Option<String>,
     pub platform: String,
     pub config_digest: String,
+    /// What was checked against a digest (absent in analyses saved before slim reported it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<Verified>,
+}
+
+/// What slim checked against a digest. Everything listed matched (a mismatch is an error,
+/// and nothing is reported from data that failed a check).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Verified {
+    /// The config matched the digest that names it (false: a docker save config whose file
+    /// name is not its digest, and no other reference to check it against).
+    pub config: bool,
+    /// Layers (by index) whose stored blob matched its digest.
+    pub layer_blobs: Vec<u64>,
+    /// Layers whose uncompressed tar stream matched the config's diff_id.
+    pub diff_ids: Vec<u64>,
+    /// Layers whose file data was not hashed: uncompressed layers of a seekable input read by
+    /// their headers only (pass `--verify` to hash them).
+    pub not_verified: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
