@@ -7,7 +7,7 @@ use crate::rules::{self, RuleSet};
 use crate::image::resolve::{self, Image, Selector};
 use crate::image::store::Source;
 use crate::layers::tree::{Kind, Tree};
-use crate::layers::walk::{Capture, LayerScan};
+use crate::layers::walk::{Capture, Keep, LayerScan};
 use crate::report::display_path;
 use crate::report::model::{Analysis, DirBytes, FileBytes, ImageInfo, Layer, SCHEMA_VERSION, Totals, Verified, WastedFile};
 use indicatif::ProgressBar;
@@ -42,12 +42,27 @@ impl Options<'static> {
         Options {
             selector: Selector::default(),
             top,
-            capture: &attribute::wants,
+            capture: &capture,
             progress: ProgressBar::hidden(),
             groups: GroupTable::builtin(),
             rules: RuleSet::builtin(),
             verify: false,
         }
+    }
+}
+
+/// What the analysis keeps of each file while layers are read: the metadata attribution reads
+/// and the app's source whole, installed packages' own code as its imports only, and small
+/// source archives (to see whether they are sdists).
+pub fn capture(path: &[u8], size: u64) -> Keep {
+    if attribute::wants(path, size) {
+        Keep::All
+    } else if crate::deps::imports::is_library_source(path, size) {
+        Keep::Digest(crate::deps::imports::digest)
+    } else if rules::archives::wants(path, size) {
+        Keep::All
+    } else {
+        Keep::Nothing
     }
 }
 

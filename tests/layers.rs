@@ -21,7 +21,7 @@ fn analyze_both(archive: &[u8]) -> Analysis {
     let src = Source::open_stream(
         "-".into(),
         Choppy { inner: archive, state: 7, max: 700 },
-        &slim::attribute::wants,
+        &slim::analyze::capture,
         &indicatif::ProgressBar::hidden(),
     )
     .unwrap();
@@ -235,7 +235,7 @@ fn one_pass(archive: &[u8]) -> Result<Analyzed, slim::error::Error> {
     let src = Source::open_stream(
         "-".into(),
         archive,
-        &slim::attribute::wants,
+        &slim::analyze::capture,
         &indicatif::ProgressBar::hidden(),
     )?;
     analyze::run_source(src, &opts())
@@ -389,7 +389,7 @@ fn short_random_reads_do_not_change_the_result() {
         let src = Source::open_stream(
             "-".into(),
             Choppy { inner: &data[..], state: seed, max: 33 },
-            &slim::attribute::wants,
+            &slim::analyze::capture,
             &indicatif::ProgressBar::hidden(),
         )
         .unwrap();

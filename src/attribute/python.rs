@@ -279,13 +279,22 @@ pub fn claim_unrecorded(tree: &Tree, claims: &mut Claims, dists: &[Dist]) {
             if claims.owner_of(tree, f) != Some(d.owner) {
                 continue;
             }
+            // Only directories inside an environment: a RECORD path that leaves it
+            // (`../../../bin/uv`) owns exactly that file, not /usr/local/bin or /usr around it.
+            let mut chain = Vec::new();
             let mut p = tree.nodes[f as usize].parent;
             while !envs.contains(&p) && p != crate::layers::tree::ROOT {
+                chain.push(p);
+                p = tree.nodes[p as usize].parent;
+            }
+            if !envs.contains(&p) {
+                continue;
+            }
+            for p in chain {
                 let e = mark.entry(p).or_insert(i);
                 if *e != i {
                     *e = MULTI;
                 }
-                p = tree.nodes[p as usize].parent;
             }
         }
     }

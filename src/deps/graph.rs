@@ -133,6 +133,19 @@ struct Req {
     base: bool,
     /// Extras of the requiring distribution under which it is active.
     under: Vec<String>,
+    /// The versions it accepts (None: any).
+    spec: Option<pep508_rs::pep440_rs::VersionSpecifiers>,
+}
+
+impl Req {
+    /// Does the installed `d` meet the version range? (A version that does not parse is
+    /// given the benefit of the doubt.)
+    fn met_by(&self, d: &Dist) -> bool {
+        match (&self.spec, &d.parsed) {
+            (Some(s), Some(v)) => s.contains(v),
+            _ => true,
+        }
+    }
 }
 
 fn parse_req(raw: &str, env: Option<&MarkerEnvironment>) -> Option<Req> {
@@ -155,14 +168,18 @@ fn parse_req(raw: &str, env: Option<&MarkerEnvironment>) -> Option<Req> {
             } else {
                 names.iter().filter(|x| ExtraName::from_str(x).is_ok_and(|x| eval(&[x]))).cloned().collect()
             };
-            Some(Req { name: normalize_name(r.name.as_ref()), extras: r.extras.iter().map(|x| x.to_string()).collect(), base, under })
+            let spec = match &r.version_or_url {
+                Some(pep508_rs::VersionOrUrl::VersionSpecifier(s)) => Some(s.clone()),
+                _ => None,
+            };
+            Some(Req { name: normalize_name(r.name.as_ref()), extras: r.extras.iter().map(|x| x.to_string()).collect(), base, under, spec })
         }
         Err(_) => {
             // Not PEP 508 (legacy metadata): take the name; an `extra` in the marker makes it
             // optional under no extra in particular.
             let (spec, marker) = raw.split_once(';').unwrap_or((raw, ""));
             let name: String = spec.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
-            (!name.is_empty()).then(|| Req { name: normalize_name(&name), extras: vec![], base: !marker.contains("extra"), under: vec![] })
+            (!name.is_empty()).then(|| Req { name: normalize_name(&name), extras: vec![], base: !marker.contains("extra"), under: vec![], spec: None })
         }
     }
 }
@@ -205,7 +222,8 @@ impl PyGraph {
                 }
             }
             // Extras asked for by other distributions, then extras whose every requirement
-            // (for this platform) is installed.
+            // (for this platform) is installed in a version it accepts: markdown-it-py's
+            // `code-style` extra (`pre-commit~=3.0`) is not active because pre-commit 4 is.
             let mut requested: HashSet<(usize, String)> = HashSet::new();
             for (_, _, r) in reqs.iter().filter(|(_, _, r)| r.base) {
                 let to = index[r.name.as_str()];
@@ -220,7 +238,7 @@ impl PyGraph {
                     for x in &r.under {
                         let e = extra_needs.entry((i, normalize_name(x))).or_default();
                         e.0 += 1;
-                        if index.contains_key(r.name.as_str()) {
+                        if index.get(r.name.as_str()).is_some_and(|&to| r.met_by(&dists[to])) {
                             e.1 += 1;
                         }
                     }

@@ -65,6 +65,8 @@ pub struct Scan {
     /// String literals that are not docstrings, with their line (for references by name,
     /// such as Django's INSTALLED_APPS or a database URL naming its driver).
     pub strings: Vec<(String, u32)>,
+    /// Lines that pass `trust_remote_code=True` (a model whose own code may import anything).
+    pub remote_code: Vec<u32>,
 }
 
 fn is_ident_start(b: u8) -> bool {
@@ -408,6 +410,15 @@ fn statement(stmt: &[Token], context: Vec<String>, out: &mut Scan) {
 /// `importlib.import_module(...)`, `__import__(...)`, `entry_points(group=...)` anywhere.
 fn calls(toks: &[Token], out: &mut Scan) {
     for (k, t) in toks.iter().enumerate() {
+        // `trust_remote_code=True` or `"trust_remote_code": True`.
+        let remote = match &t.tok {
+            Tok::Name(n) => n == "trust_remote_code" && is_op(toks.get(k + 1), '='),
+            Tok::Str { text, .. } => text == "trust_remote_code" && is_op(toks.get(k + 1), ':'),
+            _ => false,
+        };
+        if remote && name(toks.get(k + 2)) == Some("True") && !out.remote_code.contains(&t.line) {
+            out.remote_code.push(t.line);
+        }
         let Tok::Name(n) = &t.tok else { continue };
         if !is_op(toks.get(k + 1), '(') {
             continue;
@@ -469,6 +480,73 @@ fn calls(toks: &[Token], out: &mut Scan) {
             _ => {}
         }
     }
+}
+
+/// Could `path` be an installed package's own module: a `.py` file in a site-packages or
+/// dist-packages directory, outside its test suites? Read as imports only (`digest`), to see
+/// what used packages import lazily.
+pub fn is_library_source(path: &[u8], size: u64) -> bool {
+    if size > 1 << 20 || !path.ends_with(b".py") {
+        return false;
+    }
+    let comps: Vec<&[u8]> = path.split(|&b| b == b'/').collect();
+    let Some(env) = comps.iter().position(|c| matches!(*c, b"site-packages" | b"dist-packages")) else { return false };
+    let name = comps[comps.len() - 1];
+    let inside = &comps[env + 1..comps.len() - 1];
+    // The installers every environment has (and vendors everything into): never reported,
+    // and most of a small environment's source.
+    let tooling = inside.first().is_some_and(|t| matches!(*t, b"pip" | b"setuptools" | b"pkg_resources" | b"_distutils_hack" | b"wheel"));
+    !tooling
+        && !name.starts_with(b"test_")
+        && name != b"conftest.py"
+        && !inside.iter().any(|c| matches!(*c, b"tests" | b"test" | b"__pycache__") || c.ends_with(b".dist-info") || c.ends_with(b".egg-info"))
+}
+
+const DIGEST_HEAD: &[u8] = b"#slim-imports 1\n";
+
+/// A module's imports and the plugin groups it loads, as a few lines of text: what is kept of
+/// an installed package's source (see `is_library_source`).
+pub fn digest(src: &[u8]) -> Vec<u8> {
+    let s = scan(src);
+    let mut out = DIGEST_HEAD.to_vec();
+    for i in &s.imports {
+        let line = format!("i\t{}\t{}\t{}\t{}\t{}\t{}\n", i.line, i.how, i.level, i.module, i.names.join(","), i.context.join("\u{1f}"));
+        out.extend_from_slice(line.as_bytes());
+    }
+    for g in &s.groups {
+        out.extend_from_slice(format!("g\t{}\t{}\n", g.line, g.group.replace(['\t', '\n'], " ")).as_bytes());
+    }
+    out
+}
+
+/// The imports and group loads of a digest made by `digest`; None for anything else.
+pub fn read_digest(d: &[u8]) -> Option<Scan> {
+    let rest = d.strip_prefix(DIGEST_HEAD)?;
+    let mut out = Scan::default();
+    for l in String::from_utf8_lossy(rest).lines() {
+        let f: Vec<&str> = l.split('\t').collect();
+        match f.as_slice() {
+            ["i", line, how, level, module, names, context] => {
+                let how = match *how {
+                    "import" => "import",
+                    "from" => "from",
+                    "importlib" => "importlib",
+                    _ => "__import__",
+                };
+                out.imports.push(Import {
+                    module: module.to_string(),
+                    level: level.parse().unwrap_or(0),
+                    names: names.split(',').filter(|n| !n.is_empty()).map(str::to_string).collect(),
+                    line: line.parse().unwrap_or(0),
+                    how,
+                    context: context.split('\u{1f}').filter(|c| !c.is_empty()).map(str::to_string).collect(),
+                });
+            }
+            ["g", line, group] => out.groups.push(GroupLoad { group: group.to_string(), line: line.parse().unwrap_or(0) }),
+            _ => {}
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -544,5 +622,35 @@ s = f"{'a'} import fake6"
     fn yield_from_and_raise_from_are_not_imports() {
         let s = scan(b"def g():\n    yield from other\n    raise X from e\n");
         assert!(s.imports.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod digest_tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_keeps_imports_lines_and_blocks() {
+        let src = b"import os\n\ndef load():\n    try:\n        import faiss\n    except ImportError:\n        raise\n\nfor e in entry_points(group=\"x.y\"):\n    pass\n";
+        let d = read_digest(&digest(src)).unwrap();
+        let got: Vec<(&str, u32, Vec<String>)> = d.imports.iter().map(|i| (i.module.as_str(), i.line, i.context.clone())).collect();
+        assert_eq!(got, vec![("os", 1, vec![]), ("faiss", 5, vec!["function load".to_string(), "try".to_string()])]);
+        assert_eq!(d.groups, vec![GroupLoad { group: "x.y".into(), line: 9 }]);
+        assert!(read_digest(src).is_none());
+    }
+
+    #[test]
+    fn library_source_is_package_code_outside_test_suites() {
+        assert!(is_library_source(b"usr/local/lib/python3.11/site-packages/langchain_community/vectorstores/faiss.py", 1000));
+        assert!(!is_library_source(b"usr/local/lib/python3.11/site-packages/numpy/tests/test_x.py", 1000));
+        assert!(!is_library_source(b"app/main.py", 1000));
+        assert!(!is_library_source(b"usr/local/lib/python3.11/site-packages/pip/_vendor/rich/console.py", 1000));
+        assert!(!is_library_source(b"usr/local/lib/python3.11/site-packages/x/big.py", 2 << 20));
+    }
+
+    #[test]
+    fn trust_remote_code_is_seen_in_calls_and_dicts() {
+        let s = scan(b"m = AutoModel.from_pretrained(NAME, trust_remote_code=True)\nkw = {\"trust_remote_code\": True}\nn = f(trust_remote_code=False)\n");
+        assert_eq!(s.remote_code, vec![1, 2]);
     }
 }

@@ -48,6 +48,18 @@ impl Site {
 /// A name the app's strings, environment or command mention, and where.
 pub type Mentions = HashMap<String, String>;
 
+/// Where a used distribution's own code imports another distribution (which it does not
+/// require: a lazy import in a function, an optional one in a `try:` block).
+#[derive(Debug, Clone)]
+pub struct LibSite {
+    /// The distribution whose code imports it.
+    pub importer: usize,
+    pub site: Site,
+}
+
+/// Sites kept per imported distribution.
+const MAX_LIB_SITES: usize = 3;
+
 pub struct Usage {
     pub app: App,
     /// Was any application found (source files, or a command naming an installed package)?
@@ -73,6 +85,17 @@ pub struct Usage {
     pub unresolved: Vec<String>,
     pub imports: u64,
     pub unused: Vec<unused::Entry>,
+    /// Per distribution: where used distributions' own code imports it (when not used).
+    pub lib_sites: Vec<Vec<LibSite>>,
+    /// Per distribution: some of its own code was read (its imports are known).
+    pub scanned: Vec<bool>,
+    /// Modules of used distributions read, and the imports in them.
+    pub lib_files: u64,
+    pub lib_imports: u64,
+    /// Where the app loads a model with `trust_remote_code=True` (`file:line`).
+    pub remote_code: Vec<String>,
+    /// Per distribution: an editable install of the app's own project (its code is the app).
+    pub app_dists: Vec<bool>,
 }
 
 /// Console scripts of every distribution: script name → distributions.
@@ -227,15 +250,70 @@ impl Usage {
                 }
             }
         }
-        // An editable install is the app itself.
+        // An editable install is the app itself. When its project's code is among the app's
+        // files, that code was read above and its declared dependencies are candidates like
+        // any other; else (code not found) everything it declares counts as used.
+        let mut app_dists = vec![false; dists.len()];
         for (i, d) in dists.iter().enumerate() {
-            if attribution.owners[d.owner as usize].editable {
-                sites[i].push(Site { file: d.env.clone(), line: 0, text: format!("{} is installed in editable mode: the app itself", d.name), how: "editable", context: vec![], module: d.name.clone() });
+            if !attribution.owners[d.owner as usize].editable {
+                continue;
+            }
+            match editable_project(tree, d).filter(|dir| app.files.iter().any(|f| f.path.starts_with(dir) && f.path.get(dir.len()) == Some(&b'/'))) {
+                Some(_) => app_dists[i] = true,
+                None => sites[i].push(Site { file: d.env.clone(), line: 0, text: format!("{} is installed in editable mode: the app itself", d.name), how: "editable", context: vec![], module: d.name.clone() }),
             }
         }
         let found = !app.files.is_empty() || command_hit;
-        let roots: Vec<usize> = (0..dists.len()).filter(|&i| !sites[i].is_empty()).collect();
+        let roots: Vec<usize> = (0..dists.len()).filter(|&i| !sites[i].is_empty() && !app_dists[i]).collect();
         let used = graph.reach(roots, None);
+
+        // What used distributions' own code imports (captured as digests of their modules):
+        // a package they import lazily is not required, but may well be loaded.
+        let mut lib_sites: Vec<Vec<LibSite>> = vec![Vec::new(); dists.len()];
+        let mut scanned = vec![false; dists.len()];
+        let (mut lib_files, mut lib_imports) = (0u64, 0u64);
+        for (d, dist) in dists.iter().enumerate() {
+            if !used[d] {
+                continue;
+            }
+            for &f in &dist.files {
+                let Some(scan) = tree.contents.get(&f).and_then(|c| imports::read_digest(c)) else { continue };
+                scanned[d] = true;
+                lib_files += 1;
+                let shown = crate::report::display_path(&tree.path(f));
+                for g in &scan.groups {
+                    group_loads.entry(g.group.clone()).or_insert_with(|| format!("{shown}:{} ({}, used)", g.line, dist.name));
+                }
+                for i in &scan.imports {
+                    lib_imports += 1;
+                    if i.level > 0 {
+                        continue;
+                    }
+                    let mut candidates: Vec<String> = i.names.iter().filter(|n| *n != "*").map(|n| format!("{}.{n}", i.module)).collect();
+                    candidates.push(i.module.clone());
+                    let mut hit: Vec<usize> = Vec::new();
+                    for c in &candidates {
+                        for &t in modules.lookup(dist.env_node, c) {
+                            if t != d && !used[t] && !hit.contains(&t) {
+                                hit.push(t);
+                            }
+                        }
+                    }
+                    for t in hit {
+                        if lib_sites[t].len() < MAX_LIB_SITES && !lib_sites[t].iter().any(|s| s.site.file == shown) {
+                            let site = Site { file: shown.clone(), line: i.line, text: String::new(), how: i.how, context: i.context.clone(), module: i.module.clone() };
+                            lib_sites[t].push(LibSite { importer: d, site });
+                        }
+                    }
+                }
+            }
+        }
+        let mut remote_code: Vec<String> = Vec::new();
+        for f in &app.files {
+            for l in &f.scan.remote_code {
+                remote_code.push(format!("{}:{l}", f.shown));
+            }
+        }
 
         // Live inodes per distribution, its unrecorded row included.
         let mut owner_dist: HashMap<u32, usize> = HashMap::new();
@@ -257,16 +335,31 @@ impl Usage {
         }
         let bytes: Vec<u64> = inodes.iter().map(|v| v.iter().map(|&i| tree.inodes[i as usize].size).sum()).collect();
 
-        let mut u = Usage { app, found, graph, dpkg, modules, sites, used, inodes, bytes, dynamic, group_loads, mentions, unresolved, imports, unused: Vec::new() };
+        let mut u = Usage { app, found, graph, dpkg, modules, sites, used, inodes, bytes, dynamic, group_loads, mentions, unresolved, imports, unused: Vec::new(), lib_sites, scanned, lib_files, lib_imports, remote_code, app_dists };
         if u.found {
             u.unused = unused::compute(&u, attribution);
         }
         u
     }
 
-    /// Distributions the app reaches directly.
+    /// Distributions the app reaches directly (its own editable project aside).
     pub fn direct(&self) -> Vec<usize> {
-        (0..self.sites.len()).filter(|&i| !self.sites[i].is_empty()).collect()
+        (0..self.sites.len()).filter(|&i| !self.sites[i].is_empty() && !self.app_dists[i]).collect()
+    }
+
+    /// What was read to decide that nothing needs a package, for `slim why`.
+    pub fn checked(&self) -> String {
+        let used = self.used.iter().filter(|&&u| u).count();
+        let scanned = self.scanned.iter().filter(|&&s| s).count();
+        let editable = if self.app_dists.iter().any(|&a| a) { " (an editable install's project among them)" } else { "" };
+        format!(
+            "checked: {} app source files{editable} with {} imports, the command line and ENV, the requirements of {used} used packages (markers and extras for this image), {} modules of {scanned} used packages with {} imports, {} plugin groups loaded",
+            self.app.files.len(),
+            self.imports,
+            self.lib_files,
+            self.lib_imports,
+            self.group_loads.len()
+        )
     }
 
     /// What goes if `d` goes: distributions reachable from the app only through it (itself
@@ -323,6 +416,16 @@ impl Usage {
         let n = crate::attribute::python::normalize_name(name);
         (0..attribution.dists.len()).filter(|&i| attribution.dists[i].name == n).collect()
     }
+}
+
+/// The directory of an editable install's project (tree path), from its direct_url.json
+/// (`file:///app`).
+fn editable_project(tree: &Tree, d: &crate::attribute::python::Dist) -> Option<Vec<u8>> {
+    let du = tree.children(d.meta_dir).into_iter().find(|&c| &*tree.nodes[c as usize].name == b"direct_url.json")?;
+    let v: serde_json::Value = serde_json::from_slice(tree.contents.get(&du)?).ok()?;
+    let url = v["url"].as_str()?.strip_prefix("file://")?;
+    let dir = crate::layers::tree::lexical(url.as_bytes());
+    (!dir.is_empty()).then_some(dir)
 }
 
 /// Names to look for when deciding whether anything mentions a distribution: its top-level

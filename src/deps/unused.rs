@@ -1,8 +1,11 @@
 //! Distributions nothing in the app reaches: not imported by its code, not run by its command
 //! line, not required (for this interpreter and platform) by anything that is. Each comes with
-//! what only it pulls in and a confidence: `high` when nothing references it at all, `medium`
-//! when something could still load it by name (a plugin group, an optional dependency of a
-//! used package, a string in the app or its environment, an import by computed name).
+//! what only it pulls in and a confidence of its own: `high` when nothing references it at all,
+//! `medium` when something could still load it (a used package's code imports it, even lazily;
+//! a plugin group something used loads; an optional dependency of a used package whose code
+//! was not read; a string in the app or its environment; an import by computed name; a model
+//! loaded with `trust_remote_code=True`). A reason on a package only an unused root pulls in is
+//! that package's, not the root's.
 
 use super::{Usage, names_of};
 use crate::attribute::Attribution;
@@ -29,7 +32,10 @@ pub struct Entry {
     /// Unused distributions that require it (empty for one installed on its own).
     pub required_by: Vec<usize>,
     pub confidence: &'static str,
+    /// Its own reasons (the root's, for a root).
     pub reasons: Vec<String>,
+    /// Reasons on what it pulls in (`name: reason`): those go with it, but may be loaded.
+    pub pulls_in_reasons: Vec<String>,
     pub bytes: u64,
     pub total_bytes: u64,
 }
@@ -52,8 +58,18 @@ fn reasons(u: &Usage, a: &Attribution, d: usize, tops: &HashMap<usize, Vec<Strin
     let dists = &a.dists;
     let me = &dists[d];
     let mut out = Vec::new();
+    for ls in &u.lib_sites[d] {
+        let s = &ls.site;
+        let ctx = if s.context.is_empty() { String::new() } else { format!(" (in {})", s.context.join(" › ")) };
+        out.push(format!("{} (used) imports it at {}{ctx}", dists[ls.importer].name, s.place()));
+    }
+    if let Some(at) = u.remote_code.first() {
+        out.push(format!("the app loads a model with trust_remote_code=True at {at}: the model's own code may import any installed package"));
+    }
     for (from, es) in u.graph.optional.iter().enumerate() {
-        if !u.used[from] {
+        // A used package whose code was read imports it or not (the reason above); one whose
+        // code was not read (compiled only) may.
+        if !u.used[from] || u.scanned[from] {
             continue;
         }
         for e in es.iter().filter(|e| e.to == d) {
@@ -79,11 +95,9 @@ fn reasons(u: &Usage, a: &Attribution, d: usize, tops: &HashMap<usize, Vec<Strin
         let consumers: Vec<usize> = (0..dists.len())
             .filter(|&c| c != d && dists[c].env_node == me.env_node && (dists[c].name == consumer || tops.get(&c).is_some_and(|t| t.iter().any(|t| t == head))))
             .collect();
-        if consumers.is_empty() {
-            if !(head == me.name || tops.get(&d).is_some_and(|t| t.iter().any(|t| t == head))) {
-                out.push(format!("declares entry points in group '{g}': whatever loads that group would import it"));
-            }
-        } else if let Some(&c) = consumers.iter().find(|&&c| u.used[c]) {
+        // A group counts only when something used loads it: the app's or a used package's
+        // code (above), or a used package named for the group.
+        if let Some(&c) = consumers.iter().find(|&&c| u.used[c]) {
             out.push(format!("declares entry points in group '{g}', which {} (used) loads as plugins", dists[c].name));
         }
     }
@@ -106,7 +120,7 @@ fn reasons(u: &Usage, a: &Attribution, d: usize, tops: &HashMap<usize, Vec<Strin
 pub fn compute(u: &Usage, a: &Attribution) -> Vec<Entry> {
     let dists = &a.dists;
     let n = dists.len();
-    let cand: Vec<bool> = (0..n).map(|i| !u.used[i] && !TOOLING.contains(&dists[i].name.as_str())).collect();
+    let cand: Vec<bool> = (0..n).map(|i| !u.used[i] && !u.app_dists[i] && !TOOLING.contains(&dists[i].name.as_str())).collect();
     // Required by another unused distribution?
     let mut required_by: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (from, es) in u.graph.edges.iter().enumerate() {
@@ -135,10 +149,11 @@ pub fn compute(u: &Usage, a: &Attribution) -> Vec<Entry> {
     let mut covered = vec![false; n];
     let mut out = Vec::new();
     let push = |d: usize, pulls_in: Vec<usize>, req: Vec<usize>, out: &mut Vec<Entry>| {
-        let mut why = reasons(u, a, d, &tops);
+        let why = reasons(u, a, d, &tops);
+        let mut theirs = Vec::new();
         for &p in &pulls_in {
             for r in reasons(u, a, p, &tops) {
-                why.push(format!("{}: {r}", dists[p].name));
+                theirs.push(format!("{}: {r}", dists[p].name));
             }
         }
         let bytes = u.bytes[d];
@@ -146,7 +161,7 @@ pub fn compute(u: &Usage, a: &Attribution) -> Vec<Entry> {
         if total == 0 {
             return;
         }
-        out.push(Entry { dist: d, pulls_in, required_by: req, confidence: if why.is_empty() { "high" } else { "medium" }, reasons: why, bytes, total_bytes: total });
+        out.push(Entry { dist: d, pulls_in, required_by: req, confidence: if why.is_empty() { "high" } else { "medium" }, reasons: why, pulls_in_reasons: theirs, bytes, total_bytes: total });
     };
     for (k, &r) in roots.iter().enumerate() {
         let mut mine: Vec<usize> = (0..n).filter(|&i| i != r && reaches[k][i] && count[i] == 1).collect();

@@ -34,6 +34,7 @@ fn row(_u: &Usage, a: &Attribution, layers: &[Layer], e: &super::unused::Entry) 
         location: Some(d.env.clone()),
         confidence: e.confidence.into(),
         reasons: e.reasons.clone(),
+        pulls_in_reasons: e.pulls_in_reasons.clone(),
         bytes: e.bytes,
         total_bytes: e.total_bytes,
         pulls_in: e.pulls_in.iter().map(|&p| a.dists[p].name.clone()).collect(),
@@ -118,15 +119,24 @@ fn python_match(done: &Analyzed, d: usize) -> WhyMatch {
         m.note = format!("no application code found in the image, so slim cannot say what imports it; installed by layer {} ({step_text})", installed_by.index);
         return m;
     }
+    if u.app_dists[d] {
+        m.note = format!("the app itself: an editable install of its project, whose code slim read as the app's; installed by layer {} ({step_text})", installed_by.index);
+        return m;
+    }
     if !u.used[d] {
         m.unused = u.unused.iter().find(|e| e.dist == d || e.pulls_in.contains(&d)).map(|e| row(u, a, layers, e));
+        let own: Vec<String> = match u.unused.iter().find(|e| e.dist == d) {
+            Some(e) => e.reasons.clone(),
+            None => u.unused.iter().flat_map(|e| e.pulls_in_reasons.iter()).filter_map(|r| r.strip_prefix(&format!("{}: ", dist.name)).map(str::to_string)).collect(),
+        };
+        let confidence = if own.is_empty() { "high: nothing names it".to_string() } else { format!("medium: {}", own.join("; ")) };
         let via = match m.unused.as_ref() {
             Some(r) if r.name != dist.name => format!("; it comes with {}, which nothing in the app imports either", r.name),
             _ if !m.required_by.is_empty() => format!("; required only by {}, which nothing in the app imports either", m.required_by.join(", ")),
             _ => String::new(),
         };
         let tooling = if super::unused::TOOLING.contains(&dist.name.as_str()) { " (an installer environments come with; not reported as unused)" } else { "" };
-        m.note = format!("nothing in the app imports it{via}; installed by layer {} ({step_text}){tooling}", installed_by.index);
+        m.note = format!("nothing in the app imports it{via}; installed by layer {} ({step_text}){tooling}; confidence {confidence}; {}", installed_by.index, u.checked());
         return m;
     }
     let (found, total) = paths(u, d);

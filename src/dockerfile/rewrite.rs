@@ -520,6 +520,10 @@ impl Cx<'_> {
                 let steps = (0..self.p.steps.len()).filter(|&k| self.p.steps[k].copy.as_ref().is_some_and(|c| !c.from_stage)).collect();
                 Planned { ignore: patterns.clone(), steps, what: vec![format!(".dockerignore: {}", patterns.join(", "))], ..Planned::default() }
             }
+            Action::DropModel { .. } => {
+                changes.push(Change { finding: fi, applied: false, what: "not applied: the rewrite does not remove baked models yet (the fix text says how)".into(), lines: vec![] });
+                continue;
+            }
         }
     }
 

@@ -65,12 +65,22 @@ pub struct LayerScan {
 /// looks at files of 1 MiB and more; a smaller threshold there only means reading again).
 pub const HASH_MIN: u64 = 1 << 20;
 
-/// Decides which files' contents to keep (path, size) → keep?
-pub type Capture<'a> = &'a (dyn Fn(&[u8], u64) -> bool + Sync);
+/// What to keep of a file's contents.
+#[derive(Debug, Clone, Copy)]
+pub enum Keep {
+    Nothing,
+    All,
+    /// Only what this function makes of them (library source reduced to its imports, so a
+    /// big environment's code costs a few bytes per import, not its size).
+    Digest(fn(&[u8]) -> Vec<u8>),
+}
+
+/// Decides which files' contents to keep, from (path, size).
+pub type Capture<'a> = &'a (dyn Fn(&[u8], u64) -> Keep + Sync);
 
 /// Captures nothing.
-pub fn capture_none(_: &[u8], _: u64) -> bool {
-    false
+pub fn capture_none(_: &[u8], _: u64) -> Keep {
+    Keep::Nothing
 }
 
 /// An entry's path for an error message: quoted, control characters escaped, and cut to
@@ -372,7 +382,8 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
         }
         _ => None,
     };
-    let content = if kind == EntryKind::File && capture(&path, size) {
+    let keep = if kind == EntryKind::File { capture(&path, size) } else { Keep::Nothing };
+    let content = if !matches!(keep, Keep::Nothing) {
         let mut buf = Vec::with_capacity(size as usize);
         e.read_to_end(&mut buf)
             .map_err(|err| format!("entry {}: {err}", quote(&raw)))?;
@@ -400,6 +411,10 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
         };
         hashes.push((offset, h));
     }
+    let content = match (keep, content) {
+        (Keep::Digest(f), Some(c)) => Some(f(&c).into_boxed_slice()),
+        (_, c) => c,
+    };
     out.push(LayerEntry {
         path,
         kind,

@@ -65,6 +65,10 @@ pub struct UnusedPackage {
     /// name (`reasons` says what).
     pub confidence: String,
     pub reasons: Vec<String>,
+    /// Reasons on packages only it pulls in (`name: reason`): they go with it, though something
+    /// may load them; they do not lower its own confidence.
+    #[serde(default)]
+    pub pulls_in_reasons: Vec<String>,
     /// Its own files (its unrecorded ones included).
     pub bytes: u64,
     /// With the unused distributions only it pulls in.
@@ -279,4 +283,10 @@ pub enum Action {
     Dockerignore { patterns: Vec<String> },
     /// Remove a distribution from the pip install line / requirements.
     DropPackage { name: String },
+    /// Stop baking a model the app does not load (wrong-model). `paths` are the model's
+    /// directories in the image; the step at `layer` brought them. When `step_brings_only_it`,
+    /// that whole step (RUN or COPY) goes; else a COPY gets a .dockerignore entry for the
+    /// source of `paths`, a RUN loses the command that downloads `model`. `wanted` is the model
+    /// the app names, to fetch at start or mount (said in the fix text, not built in).
+    DropModel { model: String, layer: u64, paths: Vec<String>, step_brings_only_it: bool, wanted: String },
 }

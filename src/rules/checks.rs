@@ -24,7 +24,7 @@ pub struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    fn new(a: &'a Analyzed) -> Self {
+    pub(super) fn new(a: &'a Analyzed) -> Self {
         let t = &a.tree;
         let mut rep = vec![NONE; t.inodes.len()];
         for n in t.final_files() {
@@ -44,15 +44,15 @@ impl<'a> View<'a> {
         View { a, owner_inodes, rep }
     }
 
-    fn size(&self, ino: u32) -> u64 {
+    pub(super) fn size(&self, ino: u32) -> u64 {
         self.a.tree.inodes[ino as usize].size
     }
 
-    fn bytes(&self, inos: &[u32]) -> u64 {
+    pub(super) fn bytes(&self, inos: &[u32]) -> u64 {
         inos.iter().map(|&i| self.size(i)).sum()
     }
 
-    fn path(&self, ino: u32) -> String {
+    pub(super) fn path(&self, ino: u32) -> String {
         match self.rep[ino as usize] {
             NONE => "(unknown)".into(),
             n => crate::attribute::shown(&self.a.tree, n),
@@ -60,7 +60,7 @@ impl<'a> View<'a> {
     }
 
     /// Evidence paths: the largest first, capped.
-    fn evidence(&self, inos: &[u32], owners: Vec<String>, layers: Vec<LayerStep>, notes: Vec<String>) -> Evidence {
+    pub(super) fn evidence(&self, inos: &[u32], owners: Vec<String>, layers: Vec<LayerStep>, notes: Vec<String>) -> Evidence {
         let mut v: Vec<u32> = inos.to_vec();
         v.sort_by(|&x, &y| self.size(y).cmp(&self.size(x)).then(x.cmp(&y)));
         Evidence {
@@ -73,7 +73,7 @@ impl<'a> View<'a> {
     }
 
     /// Live inodes of a distribution, its unrecorded files included.
-    fn dist_inodes(&self, d: &Dist) -> Vec<u32> {
+    pub(super) fn dist_inodes(&self, d: &Dist) -> Vec<u32> {
         let base = &self.a.attribution.owners[d.owner as usize];
         let mut out = Vec::new();
         for (i, o) in self.a.attribution.owners.iter().enumerate() {
@@ -112,7 +112,7 @@ pub fn all(set: &RuleSet, a: &Analyzed, dupes: Option<&Duplicates>) -> Vec<Draft
     build_toolchain(&v, &mut out);
     context_leak(&v, &mut out);
     multiple_environments(&v, &mut out);
-    unused_package(&v, &mut out);
+    unused_package(set, &v, &mut out);
     out
 }
 
@@ -416,7 +416,7 @@ fn package_swap(set: &RuleSet, v: &View, out: &mut Vec<Draft>) {
 }
 
 /// A model's family: its name with size tokens (4B, 0.6B, 350M) and size words removed.
-fn family(name: &str) -> String {
+pub(super) fn family(name: &str) -> String {
     let base = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
     base.split(['-', '_', '.'])
         .filter(|t| {
@@ -881,9 +881,13 @@ fn multiple_environments(v: &View, out: &mut Vec<Draft>) {
 }
 
 /// Distributions nothing in the app reaches (see `deps::unused`); none when no app was found.
-fn unused_package(v: &View, out: &mut Vec<Draft>) {
+fn unused_package(set: &RuleSet, v: &View, out: &mut Vec<Draft>) {
     let u = &v.a.usage;
     for (e, row) in u.unused.iter().zip(&v.a.analysis.unused_packages) {
+        // Development tools have a rule of their own (dev-tools).
+        if set.dev_tools.contains(&row.name) {
+            continue;
+        }
         let mut removed = u.inodes[e.dist].clone();
         let mut owners = vec![format!("python:{}", row.name)];
         for &p in &e.pulls_in {
@@ -899,6 +903,10 @@ fn unused_package(v: &View, out: &mut Vec<Draft>) {
         notes.extend(row.reasons.iter().cloned());
         if !row.pulls_in.is_empty() {
             notes.push(format!("only it pulls in: {}", row.pulls_in.join(", ")));
+        }
+        if !row.pulls_in_reasons.is_empty() {
+            notes.push("these go with it, though something may load them (install them by name if the app needs them):".into());
+            notes.extend(row.pulls_in_reasons.iter().cloned());
         }
         if !row.required_by.is_empty() {
             notes.push(format!("required only by unused {}", row.required_by.join(", ")));

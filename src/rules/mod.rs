@@ -6,8 +6,11 @@
 //! add, so savings come from the file model, and the total counts a file once however many
 //! findings name it.
 
+pub mod archives;
 pub mod checks;
+pub mod devtools;
 pub mod dupes;
+pub mod wrong_model;
 
 use crate::analyze::Analyzed;
 use crate::error::{Error, Result};
@@ -85,6 +88,8 @@ struct RuleFile {
     heavy: Vec<Heavy>,
     #[serde(default)]
     cpu_torch: Vec<CpuTorch>,
+    #[serde(default)]
+    dev_tools: Vec<String>,
 }
 
 /// The rules in force.
@@ -94,6 +99,8 @@ pub struct RuleSet {
     pub swaps: Vec<Swap>,
     pub heavies: Vec<Heavy>,
     pub cpu_torch: Vec<CpuTorch>,
+    /// Distributions only development needs (dev-tools), PEP 503 names.
+    pub dev_tools: Vec<String>,
 }
 
 fn parse(text: &str, origin: &str) -> Result<RuleFile> {
@@ -105,7 +112,7 @@ const SEVERITIES: &[&str] = &["high", "medium", "low", "info"];
 impl RuleSet {
     pub fn builtin() -> Self {
         let f = parse(BUILTIN, "rules.toml").expect("the built-in rules parse");
-        RuleSet { rules: f.rule, swaps: f.swap, heavies: f.heavy, cpu_torch: f.cpu_torch }
+        RuleSet { rules: f.rule, swaps: f.swap, heavies: f.heavy, cpu_torch: f.cpu_torch, dev_tools: f.dev_tools }
     }
 
     /// The built-in rules, overridden and extended by a user's file.
@@ -143,6 +150,12 @@ impl RuleSet {
         // A user's row for a version replaces the built-in one.
         set.cpu_torch.retain(|b| !user.cpu_torch.iter().any(|u| u.version == b.version));
         set.cpu_torch.extend(user.cpu_torch);
+        for t in user.dev_tools {
+            let t = crate::attribute::python::normalize_name(&t);
+            if !set.dev_tools.contains(&t) {
+                set.dev_tools.push(t);
+            }
+        }
         Ok(set)
     }
 
@@ -197,7 +210,10 @@ pub struct Plan {
 /// Run every enabled rule. Returns the findings (largest saving first), the bytes all of them
 /// together would save (each file counted once), and each finding's plan, in the same order.
 pub fn evaluate(set: &RuleSet, a: &Analyzed, dupes: Option<&dupes::Duplicates>) -> (Vec<Finding>, u64, Vec<Plan>) {
-    let drafts = checks::all(set, a, dupes);
+    let mut drafts = checks::all(set, a, dupes);
+    devtools::find(set, a, &mut drafts);
+    wrong_model::find(a, &mut drafts);
+    archives::find(a, &mut drafts);
     let sizes: Vec<u64> = a.tree.inodes.iter().map(|i| i.size).collect();
     let whole = a.analysis.totals.final_bytes.max(1);
     let mut scored: Vec<(u64, Draft)> = drafts

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod oracle;
+pub mod pypi;
 pub mod wheels;
 
 use sha2::{Digest, Sha256};
