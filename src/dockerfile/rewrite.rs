@@ -520,10 +520,55 @@ impl Cx<'_> {
                 let steps = (0..self.p.steps.len()).filter(|&k| self.p.steps[k].copy.as_ref().is_some_and(|c| !c.from_stage)).collect();
                 Planned { ignore: patterns.clone(), steps, what: vec![format!(".dockerignore: {}", patterns.join(", "))], ..Planned::default() }
             }
-            Action::DropModel { .. } => {
-                changes.push(Change { finding: fi, applied: false, what: "not applied: the rewrite does not remove baked models yet (the fix text says how)".into(), lines: vec![] });
-                continue;
+            Action::DropModel { model, layer, paths, step_brings_only_it, wanted } => self.drop_model(fi, model, *layer, paths, *step_brings_only_it, wanted),
+        }
+    }
+
+    /// A baked model nothing names: the step that brings only it goes; otherwise a COPY's
+    /// source goes to the .dockerignore, or a RUN loses the command that downloads it.
+    fn drop_model(&self, fi: usize, model: &str, layer: u64, paths: &[String], only: bool, wanted: &str) -> Planned {
+        let p = self.p;
+        let Some(si) = p.step_of_layer(layer) else {
+            return Planned::no("the layer that bakes it is not a step of this Dockerfile's final stage");
+        };
+        let s = &p.steps[si];
+        let bring = format!("the app loads {wanted}: download it when the container starts into a cache on a volume, or mount it");
+        let mut pl = Planned::default();
+        pl.steps.insert(si);
+        pl.lines.push(s.line);
+        if only {
+            pl.edits.push(Edit { span: step_removal(self.text, s), text: String::new(), finding: fi });
+            pl.what.push(format!("removed the step that bakes {model} ({bring})"));
+            return pl;
+        }
+        match (s.keyword.as_str(), s.copy.as_ref()) {
+            (_, Some(c)) if !c.from_stage => {
+                if !self.opts.dockerignore {
+                    return Planned::no("needs a .dockerignore, and none is written (give -o or --dockerignore FILE)");
+                }
+                let rels: Option<Vec<String>> = paths.iter().map(|a| copied_from_context(p, &self.wds, self.context, &norm(a), si + 1).filter(|(k, _, _)| *k == si).map(|(_, _, r)| r)).collect();
+                let Some(rels) = rels.filter(|r| !r.is_empty()) else {
+                    return Planned::no(format!("line {}: the model's files cannot be traced to paths of the build context", s.line));
+                };
+                pl.ignore = rels;
+                pl.what.push(format!("{model} kept out of the build context (.dockerignore) ({bring})"));
+                pl
             }
+            ("RUN", _) => {
+                if let Some(e) = self.unreadable(si) {
+                    return Planned::no(e);
+                }
+                let gone: BTreeSet<usize> = cmds(s).iter().enumerate().filter(|(_, c)| c.words.iter().any(|w| w.text().contains(model))).map(|(k, _)| k).collect();
+                if gone.is_empty() {
+                    return Planned::no(format!("line {}: no command of the step names {model}", s.line));
+                }
+                if let Err(e) = remove_cmds(self.text, s, &gone, fi, &mut pl.edits) {
+                    return Planned::no(format!("line {}: {e}", s.line));
+                }
+                pl.what.push(format!("removed the download of {model} ({bring})"));
+                pl
+            }
+            _ => Planned::no(format!("line {}: a COPY from another stage brings more than the model", s.line)),
         }
     }
 
@@ -757,9 +802,16 @@ impl Cx<'_> {
         }
         let mut pl = Planned::default();
         // Per command: the package words to drop.
+        // What only it pulls in goes with it: an install line that names those too loses them.
+        let mut names = vec![n.clone()];
+        if let Some(row) = self.a.analysis.unused_packages.iter().find(|u| req_name(&u.name) == n) {
+            names.extend(row.pulls_in.iter().map(|x| req_name(x)));
+        }
         let mut per_cmd: BTreeMap<(usize, usize), (Install, Vec<usize>)> = BTreeMap::new();
-        for (si, ci, inst, k) in self.args_naming(&n) {
-            per_cmd.entry((si, ci)).or_insert_with(|| (inst, vec![])).1.push(k);
+        for nm in &names {
+            for (si, ci, inst, k) in self.args_naming(nm) {
+                per_cmd.entry((si, ci)).or_insert_with(|| (inst, vec![])).1.push(k);
+            }
         }
         let mut emptied: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
         for ((si, ci), (inst, ks)) in &per_cmd {
@@ -782,7 +834,7 @@ impl Cx<'_> {
         for (si, rel, lines) in self.reqfiles(&self.all_steps()) {
             for (i, l) in lines.iter().enumerate() {
                 let t = l.trim();
-                if !t.starts_with('#') && !t.starts_with('-') && !t.is_empty() && req_name(t) == n {
+                if !t.starts_with('#') && !t.starts_with('-') && !t.is_empty() && names.contains(&req_name(t)) {
                     pl.req_lines.entry(rel.clone()).or_default().insert(i, None);
                     pl.steps.insert(si);
                     pl.lines.push(self.line(si));
