@@ -32,6 +32,8 @@ pub struct Options<'a> {
     pub progress: ProgressBar,
     pub groups: GroupTable,
     pub rules: RuleSet,
+    /// Build the bounded tree of the final filesystem the HTML report draws.
+    pub treemap: bool,
 }
 
 impl Options<'static> {
@@ -44,6 +46,7 @@ impl Options<'static> {
             progress: ProgressBar::hidden(),
             groups: GroupTable::builtin(),
             rules: RuleSet::builtin(),
+            treemap: false,
         }
     }
 }
@@ -108,6 +111,9 @@ fn finish(src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
     analysis.owners = attribute::owner_rows(&tree, &attribution, &opts.groups);
     analysis.groups = attribution.groups.clone();
     analysis.models = attribution.models.clone();
+    if opts.treemap {
+        analysis.treemap = Some(crate::treemap::build(&tree, &attribution, &opts.groups));
+    }
     let usage = crate::deps::Usage::compute(&mut tree, &attribution, &image);
     analysis.app = Some(usage.summary(&attribution));
     analysis.unused_packages = crate::deps::why::unused_rows(&usage, &attribution, &analysis.layers);
@@ -227,6 +233,7 @@ fn describe(src: &Source, image: &Image, tree: &Tree, layers: Vec<Layer>, top: u
         app: None,
         unused_packages: Vec::new(),
         warnings: tree.warnings.clone(),
+        treemap: None,
     }
 }
 

@@ -41,6 +41,8 @@ pub enum RewriteFormat {
     Text,
     Markdown,
     Json,
+    /// One self-contained page: before and after, the changes and the Dockerfile diff.
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -76,6 +78,14 @@ pub enum Format {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AnalyzeFormat {
+    Text,
+    Json,
+    /// One self-contained page (no network): a zoomable treemap, layers, findings.
+    Html,
+}
+
 #[derive(Debug, Args)]
 pub struct ImageArgs {
     /// The image: a docker save or OCI archive (optionally gzip/zstd-compressed as a whole),
@@ -103,8 +113,8 @@ pub struct AnalyzeArgs {
     #[command(flatten)]
     pub image: ImageArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = AnalyzeFormat::Text)]
+    pub format: AnalyzeFormat,
     /// Write the report to FILE (atomically) instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -122,6 +132,8 @@ pub enum CheckFormat {
     Sarif,
     Github,
     Markdown,
+    /// One self-contained page: the verdict first, then the analysis with its treemap.
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -187,6 +199,8 @@ pub enum DiffFormat {
     Text,
     Json,
     Markdown,
+    /// One self-contained page: the two images side by side per owner and per layer.
+    Html,
 }
 
 #[derive(Debug, Args)]

@@ -15,8 +15,9 @@ pub mod output;
 pub mod report;
 pub mod rules;
 pub mod saved;
+pub mod treemap;
 
-use cli::{Cli, Command, Format};
+use cli::{AnalyzeFormat, Cli, Command};
 use error::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -40,11 +41,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Analyze(a) => {
             let sink = output::Sink::open(a.output.as_deref())?;
-            let opts = commands::options(&a.image, a.top)?;
+            let mut opts = commands::options(&a.image, a.top)?;
+            opts.treemap = a.format == AnalyzeFormat::Html;
             let done = analyze::run(&a.image.image, &opts)?;
             let body = match a.format {
-                Format::Text => report::text::render(&done.analysis, a.top),
-                Format::Json => {
+                AnalyzeFormat::Text => report::text::render(&done.analysis, a.top),
+                AnalyzeFormat::Html => report::html::render(
+                    &format!("slim analyze: {}", done.analysis.image.source),
+                    &report::html::Page::Analyze { analysis: &done.analysis },
+                ),
+                AnalyzeFormat::Json => {
                     let mut s = serde_json::to_string_pretty(&done.analysis).expect("the model serialises");
                     s.push('\n');
                     s
