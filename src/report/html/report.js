@@ -210,7 +210,7 @@
         const t = el("div", {
           class: "tile" + (nest ? " frame" : "") + (this.hits && this.hits.has(n.id) ? " hit" : "") + (n.level === "rest" ? " rest" : ""),
           tabindex: depth === 0 ? "0" : "-1", role: "button",
-          "data-id": String(n.id), "data-depth": String(depth), "data-level": n.level, "data-key": n.name, "data-path": n.path || null,
+          "data-id": String(n.id), "data-depth": String(depth), "data-level": n.level, "data-key": n.name, "data-path": n.path || (n.level === "rest" && n.parent.path) || null,
           "aria-label": this.label(n) + ", " + human(n.bytes),
         });
         t.style.left = r.x + "px"; t.style.top = r.y + "px";
@@ -282,13 +282,14 @@
     for (const p of paths) {
       let found = false, deepest = [], depth = -1;
       for (const n of this.byId) {
-        if (!n.path || n.level === "owner") continue;
-        if (n.path === p || n.path.startsWith(p + "/")) { hits.add(n.id); found = true; }
+        if (!n.path) continue;
+        if (n.level !== "owner" && (n.path === p || n.path.startsWith(p + "/"))) { hits.add(n.id); found = true; }
         else if (p.startsWith(n.path === "/" ? "/" : n.path + "/")) {
           if (n.path.length > depth) { depth = n.path.length; deepest = [n]; } else if (n.path.length === depth) deepest.push(n);
         }
       }
-      if (!found) for (const n of deepest) hits.add(n.id);
+      // Folded away (or deleted by a later layer): the smaller files of the directory it was in.
+      if (!found) for (const n of deepest) hits.add(((n.children || []).find((c) => c.level === "rest") || n).id);
     }
     if (!paths.length) {
       for (const n of this.byId) if (n.level === "owner" && owners.includes(n.kind + ":" + n.name.replace(/ \(unrecorded files\)$/, ""))) hits.add(n.id);
