@@ -34,6 +34,13 @@ pub enum Command {
     /// Without --dockerfile, one is reconstructed from the image history (and the report says
     /// so). The slimmed Dockerfile goes to -o FILE, or to stdout with the report on stderr.
     Rewrite(RewriteArgs),
+    /// Print a shell completion script: `slim completions bash > /etc/bash_completion.d/slim`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `slim man > ~/.local/share/man/man1/slim.1`.
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -84,6 +91,8 @@ pub enum AnalyzeFormat {
     Json,
     /// One self-contained page (no network): a zoomable treemap, layers, findings.
     Html,
+    /// For a pull-request comment or $GITHUB_STEP_SUMMARY: under 65,536 characters.
+    Markdown,
 }
 
 #[derive(Debug, Args)]

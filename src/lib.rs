@@ -46,6 +46,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let done = analyze::run(&a.image.image, &opts)?;
             let body = match a.format {
                 AnalyzeFormat::Text => report::text::render(&done.analysis, a.top),
+                AnalyzeFormat::Markdown => report::markdown::analysis(&done.analysis, a.top),
                 AnalyzeFormat::Html => report::html::render(
                     &format!("slim analyze: {}", done.analysis.image.source),
                     &report::html::Page::Analyze { analysis: &done.analysis },
@@ -63,5 +64,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Diff(a) => commands::diff::run(a),
         Command::Why(a) => commands::why::run(a),
         Command::Rewrite(a) => commands::rewrite::run(a),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "slim", &mut out);
+            output::Sink::open(None)?.finish(&out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut out)
+                .map_err(|e| error::Error::Output { file: "stdout".into(), what: e.to_string() })?;
+            output::Sink::open(None)?.finish(&out)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -197,3 +197,51 @@ fn the_reports_work_in_chromium() {
         assert!(shots.join(format!("{kind}.png")).is_file(), "no screenshot of {kind}");
     }
 }
+
+#[test]
+fn analyze_markdown_stays_under_githubs_comment_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = write_image(dir.path());
+    let md = String::from_utf8(slim().args(["analyze", img.to_str().unwrap(), "--format", "markdown"]).output().unwrap().stdout).unwrap();
+    assert!(md.starts_with("### slim analyze: "), "{md}");
+    assert!(md.contains("| could save | rule | finding | fix |"));
+    assert!(md.contains("| python | `pandas` | 2.2.3 | 3.0 MiB |"), "{md}");
+    assert!(md.contains("| | **total** | | **15.0 MiB** | 426 |"), "{md}");
+
+    // 3000 packages asked for in full: the rows are cut, the total stays.
+    let names: Vec<(String, String)> = (0..3000).map(|i| (format!("package-with-a-long-name-{i:04}"), format!("usr/lib/p{i}/lib.so"))).collect();
+    let pkgs: Vec<(&str, &str, usize)> = names.iter().enumerate().map(|(i, (n, p))| (n.as_str(), p.as_str(), 1000 + i)).collect();
+    let big = dir.path().join("many.tar");
+    std::fs::write(&big, docker_archive(&[layer(&dpkg(&pkgs))], "many:1", false)).unwrap();
+    let out = slim().args(["analyze", big.to_str().unwrap(), "--format", "markdown", "--top", "100000"]).output().unwrap();
+    assert!(out.status.success());
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.chars().count() < 65_536, "{} characters", md.chars().count());
+    assert!(md.contains("more owners |") && md.contains("**total**"), "{md}");
+    assert!(md.contains("package-with-a-long-name-2999"), "the largest package is kept");
+}
+
+#[test]
+fn completions_for_every_shell_and_a_man_page() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = slim().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for sub in ["analyze", "check", "diff", "rewrite", "why"] {
+            assert!(text.contains(sub), "{shell} completes {sub}");
+        }
+    }
+    // bash reads the script and binds it to slim.
+    let script = slim().args(["completions", "bash"]).output().unwrap().stdout;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("slim.bash"), script).unwrap();
+    let bound = std::process::Command::new("bash").arg("-c").arg(format!("source {}/slim.bash && complete -p slim", dir.path().display())).output().unwrap();
+    assert!(String::from_utf8_lossy(&bound.stdout).contains("-F _slim"), "{}", String::from_utf8_lossy(&bound.stderr));
+    assert_eq!(slim().args(["completions", "tcsh"]).output().unwrap().status.code(), Some(2));
+
+    let man = String::from_utf8(slim().arg("man").output().unwrap().stdout).unwrap();
+    assert!(man.contains(".TH slim 1"), "{man}");
+    for sub in ["analyze", "check", "diff", "rewrite", "why", "completions"] {
+        assert!(man.contains(&format!("slim\\-{sub}")) || man.contains(sub), "man lists {sub}");
+    }
+}
