@@ -245,3 +245,56 @@ fn completions_for_every_shell_and_a_man_page() {
         assert!(man.contains(&format!("slim\\-{sub}")) || man.contains(sub), "man lists {sub}");
     }
 }
+
+/// action/check.sh as the runner runs it: in the repository, with the variables GitHub sets.
+fn run_action(work: &Path, image: &Path, args: &str) -> (i32, String, String, PathBuf) {
+    let bin = assert_cmd::cargo::cargo_bin("slim");
+    let summary = work.join("summary.md");
+    let outputs = work.join("outputs.txt");
+    std::fs::write(&summary, "earlier step\n").unwrap();
+    std::fs::write(&outputs, "").unwrap();
+    let path = format!("{}:{}", bin.parent().unwrap().display(), std::env::var("PATH").unwrap());
+    let out = std::process::Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("action/check.sh"))
+        .current_dir(work)
+        .env("PATH", path)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_ACTION_PATH", env!("CARGO_MANIFEST_DIR"))
+        .env("GITHUB_WORKSPACE", work)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("RUNNER_TEMP", work)
+        .env("SLIM_IMAGE", image)
+        .env("SLIM_CONFIG", "")
+        .env("SLIM_ARGS", args)
+        .env("SLIM_REPORT", "slim-report.html")
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    (code, std::fs::read_to_string(&summary).unwrap(), std::fs::read_to_string(&outputs).unwrap_or_default(), work.join("slim-report.html"))
+}
+
+#[test]
+fn the_github_action_checks_with_the_repos_slim_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = write_image(dir.path());
+    std::fs::write(dir.path().join("slim.toml"), "[check]\nbudget = \"5MB\"\n").unwrap();
+    let (code, summary, outputs, report) = run_action(dir.path(), &img, "");
+    assert_eq!(code, 1, "{summary}");
+    assert!(summary.starts_with("earlier step\n### ❌ slim check failed: 1 of 1 checks"), "{summary}");
+    assert_eq!(outputs, "passed=false\n");
+    let page = embedded(&std::fs::read_to_string(&report).unwrap());
+    assert_eq!(page["check"]["checks"][0]["key"], "budget");
+
+    // A flag from the workflow wins over slim.toml.
+    let (code, summary, outputs, _) = run_action(dir.path(), &img, "--budget 1GiB");
+    assert_eq!(code, 0, "{summary}");
+    assert!(summary.contains("✅ slim check passed"), "{summary}");
+    assert_eq!(outputs, "passed=true\n");
+
+    // A missing image: exit 2, an annotation, nothing half-written.
+    std::fs::remove_file(dir.path().join("slim-report.html")).unwrap();
+    let (code, _, _, report) = run_action(dir.path(), &dir.path().join("missing.tar"), "");
+    assert_eq!(code, 2);
+    assert!(!report.exists());
+}
