@@ -298,3 +298,16 @@ fn the_github_action_checks_with_the_repos_slim_toml() {
     assert_eq!(code, 2);
     assert!(!report.exists());
 }
+
+#[test]
+fn check_echoes_the_limits_unit_and_prints_every_other_size_in_iec() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = write_image(dir.path());
+    let out = slim().args(["check", img.to_str().unwrap(), "--budget", "5MB"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("final filesystem 15.7 MB is over the limit of 5.0 MB by 10.7 MB"), "{text}");
+    let look = text.split("where to look:").nth(1).unwrap().split("Findings").next().unwrap();
+    assert!(look.contains("7.5 MiB") && look.contains("3.0 MiB"), "{look}");
+    assert!(!look.contains(" MB") && !look.contains(" kB"), "contributors in IEC: {look}");
+}
