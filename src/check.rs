@@ -234,7 +234,7 @@ impl Limits {
             || self.max_growth.is_some();
         if !any {
             return Some(format!(
-                "nothing to check: give a limit such as --budget 1.5GB (or a [check] table in {CONFIG_FILE}, see README)"
+                "nothing to check: give a limit such as --budget 1.5GB (or a [check] table in {CONFIG_FILE}, see docs/GUIDE.md)"
             ));
         }
         let known = |r: &str| rules.rules.iter().any(|d| d.name == r || d.id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(r)));

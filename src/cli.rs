@@ -106,10 +106,10 @@ pub struct ImageArgs {
     /// Which platform, when the image has several (os/arch[/variant]; default linux/amd64).
     #[arg(long)]
     pub platform: Option<String>,
-    /// A TOML table of owner groups to use before the built-in one (see README).
+    /// A TOML table of owner groups to use before the built-in one (see docs/GUIDE.md).
     #[arg(long, value_name = "FILE")]
     pub groups: Option<PathBuf>,
-    /// A TOML file of rules that overrides or extends the built-in rule set (see README).
+    /// A TOML file of rules that overrides or extends the built-in rule set (see docs/GUIDE.md).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
     /// No progress bar.
@@ -224,7 +224,7 @@ pub struct DiffArgs {
     /// Which platform, when an image has several (os/arch[/variant]; default linux/amd64).
     #[arg(long)]
     pub platform: Option<String>,
-    /// A TOML table of owner groups to use before the built-in one (see README).
+    /// A TOML table of owner groups to use before the built-in one (see docs/GUIDE.md).
     #[arg(long, value_name = "FILE")]
     pub groups: Option<PathBuf>,
     /// No progress bar.
