@@ -495,7 +495,7 @@
       el("header", {}, el("h1", {}, el("span", { class: "brand", text: "slim rewrite " }), el("span", { text: r.image })),
         el("p", { class: "meta", text: r.reconstructed ? "Dockerfile reconstructed from the image history: check its FROM line and COPY sources" : "Dockerfile: " + r.dockerfile })),
       section("Before and after (predicted)", el("div", { class: "pairs" }, bar("before (measured)", r.before_bytes), bar("after (predicted)", r.predicted_after_bytes)),
-        el("p", { text: "Predicted saving: " + signed(r.predicted_after_bytes - r.before_bytes) })),
+        el("p", { text: "Predicted change: " + signed(r.predicted_after_bytes - r.before_bytes) })),
       section("Changes", table(["could save", "finding", "", "applied", "what"], r.changes.map((c) => ({ cls: c.applied ? "" : "muted", cells: [human(c.bytes_saved), c.finding_id + " " + c.rule, c.title, c.applied ? "yes" : "no", c.what] })), [0])),
       r.diff ? section("Dockerfile diff", el("pre", { class: "diff", text: r.diff })) : null,
     ];
