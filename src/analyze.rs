@@ -34,6 +34,8 @@ pub struct Options<'a> {
     pub rules: RuleSet,
     /// Hash uncompressed layers of seekable inputs too (`--verify`).
     pub verify: bool,
+    /// Build the bounded tree of the final filesystem the HTML report draws.
+    pub treemap: bool,
 }
 
 impl Options<'static> {
@@ -47,6 +49,7 @@ impl Options<'static> {
             groups: GroupTable::builtin(),
             rules: RuleSet::builtin(),
             verify: false,
+            treemap: false,
         }
     }
 }
@@ -137,6 +140,9 @@ fn finish(src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
     analysis.owners = attribute::owner_rows(&tree, &attribution, &opts.groups);
     analysis.groups = attribution.groups.clone();
     analysis.models = attribution.models.clone();
+    if opts.treemap {
+        analysis.treemap = Some(crate::treemap::build(&tree, &attribution, &opts.groups));
+    }
     let usage = crate::deps::Usage::compute(&mut tree, &attribution, &image);
     analysis.app = Some(usage.summary(&attribution));
     analysis.unused_packages = crate::deps::why::unused_rows(&usage, &attribution, &analysis.layers);
@@ -276,6 +282,7 @@ fn describe(src: &Source, image: &Image, tree: &Tree, layers: Vec<Layer>, top: u
         app: None,
         unused_packages: Vec::new(),
         warnings: tree.warnings.clone(),
+        treemap: None,
     }
 }
 

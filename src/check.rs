@@ -234,7 +234,7 @@ impl Limits {
             || self.max_growth.is_some();
         if !any {
             return Some(format!(
-                "nothing to check: give a limit such as --budget 1.5GB (or a [check] table in {CONFIG_FILE}, see README)"
+                "nothing to check: give a limit such as --budget 1.5GB (or a [check] table in {CONFIG_FILE}, see docs/GUIDE.md)"
             ));
         }
         let known = |r: &str| rules.rules.iter().any(|d| d.name == r || d.id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(r)));
@@ -386,9 +386,10 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    /// Bytes in the units this check's limit was given in (SI for `1.5GB`, IEC otherwise).
+    /// Bytes of a contributor: IEC, like every other size slim prints. Only the limit, the
+    /// measured value and the message echo the unit family the limit was given in.
     pub fn human(&self, bytes: u64) -> String {
-        show_bytes(bytes, self.unit == "bytes" && self.limit_text.parse::<Size>().is_ok_and(|s| s.si))
+        show_bytes(bytes, false)
     }
 
     /// `budget`, `max-owner torch`.

@@ -34,6 +34,13 @@ pub enum Command {
     /// Without --dockerfile, one is reconstructed from the image history (and the report says
     /// so). The slimmed Dockerfile goes to -o FILE, or to stdout with the report on stderr.
     Rewrite(RewriteArgs),
+    /// Print a shell completion script: `slim completions bash > /etc/bash_completion.d/slim`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `slim man > ~/.local/share/man/man1/slim.1`.
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -41,6 +48,8 @@ pub enum RewriteFormat {
     Text,
     Markdown,
     Json,
+    /// One self-contained page: before and after, the changes and the Dockerfile diff.
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +88,16 @@ pub enum Format {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AnalyzeFormat {
+    Text,
+    Json,
+    /// One self-contained page (no network): a zoomable treemap, layers, findings.
+    Html,
+    /// For a pull-request comment or $GITHUB_STEP_SUMMARY: under 65,536 characters.
+    Markdown,
+}
+
 #[derive(Debug, Args)]
 pub struct ImageArgs {
     /// The image: a docker save or OCI archive (optionally gzip/zstd-compressed as a whole),
@@ -90,10 +109,10 @@ pub struct ImageArgs {
     /// Which platform, when the image has several (os/arch[/variant]; default linux/amd64).
     #[arg(long)]
     pub platform: Option<String>,
-    /// A TOML table of owner groups to use before the built-in one (see README).
+    /// A TOML table of owner groups to use before the built-in one (see docs/GUIDE.md).
     #[arg(long, value_name = "FILE")]
     pub groups: Option<PathBuf>,
-    /// A TOML file of rules that overrides or extends the built-in rule set (see README).
+    /// A TOML file of rules that overrides or extends the built-in rule set (see docs/GUIDE.md).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
     /// No progress bar.
@@ -110,8 +129,8 @@ pub struct AnalyzeArgs {
     #[command(flatten)]
     pub image: ImageArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = AnalyzeFormat::Text)]
+    pub format: AnalyzeFormat,
     /// Write the report to FILE (atomically) instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -129,6 +148,8 @@ pub enum CheckFormat {
     Sarif,
     Github,
     Markdown,
+    /// One self-contained page: the verdict first, then the analysis with its treemap.
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +215,8 @@ pub enum DiffFormat {
     Text,
     Json,
     Markdown,
+    /// One self-contained page: the two images side by side per owner and per layer.
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -208,7 +231,7 @@ pub struct DiffArgs {
     /// Which platform, when an image has several (os/arch[/variant]; default linux/amd64).
     #[arg(long)]
     pub platform: Option<String>,
-    /// A TOML table of owner groups to use before the built-in one (see README).
+    /// A TOML table of owner groups to use before the built-in one (see docs/GUIDE.md).
     #[arg(long, value_name = "FILE")]
     pub groups: Option<PathBuf>,
     /// No progress bar.

@@ -16,8 +16,9 @@ pub mod output;
 pub mod report;
 pub mod rules;
 pub mod saved;
+pub mod treemap;
 
-use cli::{Cli, Command, Format};
+use cli::{AnalyzeFormat, Cli, Command};
 use error::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -41,11 +42,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Analyze(a) => {
             let sink = output::Sink::open(a.output.as_deref(), &commands::inputs(&a.image))?;
-            let opts = commands::options(&a.image, a.top)?;
+            let mut opts = commands::options(&a.image, a.top)?;
+            opts.treemap = a.format == AnalyzeFormat::Html;
             let done = analyze::run(&a.image.image, &opts)?;
             let body = match a.format {
-                Format::Text => report::terminal_safe(report::text::render(&done.analysis, a.top)),
-                Format::Json => {
+                AnalyzeFormat::Text => report::terminal_safe(report::text::render(&done.analysis, a.top)),
+                AnalyzeFormat::Markdown => report::terminal_safe(report::markdown::analysis(&done.analysis, a.top)),
+                AnalyzeFormat::Html => report::html::render(
+                    &format!("slim analyze: {}", done.analysis.image.source),
+                    &report::html::Page::Analyze { analysis: &done.analysis },
+                ),
+                AnalyzeFormat::Json => {
                     let mut s = serde_json::to_string_pretty(&done.analysis).expect("the model serialises");
                     s.push('\n');
                     s
@@ -58,5 +65,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Diff(a) => commands::diff::run(a),
         Command::Why(a) => commands::why::run(a),
         Command::Rewrite(a) => commands::rewrite::run(a),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "slim", &mut out);
+            output::Sink::open(None, &output::Inputs::default())?.finish(&out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut out)
+                .map_err(|e| error::Error::Output { file: "stdout".into(), what: e.to_string() })?;
+            output::Sink::open(None, &output::Inputs::default())?.finish(&out)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -553,8 +553,8 @@ fn deny_rule_on_an_image_uses_the_rules_findings() {
 }
 
 #[test]
-fn the_readme_config_example_is_valid() {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+fn the_guides_config_example_is_valid() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/GUIDE.md")).unwrap();
     let start = readme.find("```toml\n# slim.toml\n").expect("the slim.toml example") + "```toml\n".len();
     let block = &readme[start..start + readme[start..].find("```").unwrap()];
     let dir = tempfile::tempdir().unwrap();

@@ -56,6 +56,7 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
         opts.groups = attribute::groups::GroupTable::with_file(f)?;
     }
     opts.rules = rule_set;
+    opts.treemap = a.format == CheckFormat::Html;
     let baseline = match &limits.baseline {
         Some(b) => Some(saved::load(&b.to_string_lossy(), &analyze::Options::new(10))?),
         None => None,
@@ -86,6 +87,10 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
             report::terminal_safe(report::github::render(&verdict, steps.as_ref()))
         }
         CheckFormat::Markdown => report::terminal_safe(report::markdown::check(&verdict)),
+        CheckFormat::Html => report::html::render(
+            &format!("slim check: {}", verdict.image.source),
+            &report::html::Page::Check { check: &verdict, analysis: &analysis },
+        ),
     };
     sink.finish(body.as_bytes())?;
     Ok(if verdict.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })

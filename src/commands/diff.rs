@@ -34,6 +34,10 @@ pub fn run(a: DiffArgs) -> Result<ExitCode> {
             s
         }
         DiffFormat::Markdown => report::terminal_safe(report::markdown::diff(&d, a.top)),
+        DiffFormat::Html => report::html::render(
+            &format!("slim diff: {} → {}", d.before.image.source, d.after.image.source),
+            &report::html::Page::Diff { diff: &d },
+        ),
     };
     sink.finish(body.as_bytes())?;
     Ok(ExitCode::SUCCESS)

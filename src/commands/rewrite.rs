@@ -121,6 +121,7 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
         RewriteFormat::Text => crate::report::terminal_safe(crate::report::rewrite::text(&report, false)),
         RewriteFormat::Markdown => crate::report::terminal_safe(crate::report::rewrite::text(&report, true)),
         RewriteFormat::Json => serde_json::to_string_pretty(&report).expect("the report serialises") + "\n",
+        RewriteFormat::Html => crate::report::html::render(&format!("slim rewrite: {}", report.image), &crate::report::html::Page::Rewrite { rewrite: &report }),
     };
     match a.output {
         Some(_) => {

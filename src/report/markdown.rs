@@ -5,12 +5,97 @@ use super::diff_text::{signed, total_cells, total_rows, versions};
 use super::human;
 use crate::check::Report;
 use crate::diff::Diff;
+use crate::report::model::Analysis;
 use crate::report::text::short_step;
 use std::fmt::Write;
 
-/// A table cell: pipes escaped, one line.
+/// A table cell: pipes escaped, one line, no control characters (names come from the image).
 fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('|', "\\|").replace(['\n', '\r'], " ")
+    let s = s.replace('\\', "\\\\").replace('|', "\\|").replace(['\n', '\r'], " ");
+    if s.chars().any(char::is_control) {
+        s.chars().map(|c| if c.is_control() { format!("\\u{{{:x}}}", c as u32) } else { c.to_string() }).collect()
+    } else {
+        s
+    }
+}
+
+/// GitHub's limit for a comment body (and what a job summary shows comfortably).
+pub const LIMIT: usize = 65_536;
+
+fn pct(part: u64, whole: u64) -> String {
+    if whole == 0 { "0.0%".into() } else { format!("{:.1}%", part as f64 * 100.0 / whole as f64) }
+}
+
+/// `slim analyze --format markdown`: the summary, top owners and groups, findings with their
+/// savings. Rows are cut (largest kept) until the whole fits under `LIMIT` characters.
+pub fn analysis(a: &Analysis, top: usize) -> String {
+    let mut rows = top.max(1);
+    loop {
+        let out = analysis_rows(a, rows);
+        if out.chars().count() < LIMIT {
+            return out;
+        }
+        if rows == 1 {
+            let cut: String = out.chars().take(LIMIT - 200).collect();
+            return format!("{cut}\n\n_(cut to stay under GitHub's {LIMIT}-character limit)_\n");
+        }
+        rows /= 2;
+    }
+}
+
+fn analysis_rows(a: &Analysis, top: usize) -> String {
+    let mut out = String::new();
+    let t = &a.totals;
+    let i = &a.image;
+    let _ = writeln!(out, "### slim analyze: {} ({}, {})\n", code(&i.source), cell(i.reference.as_deref().unwrap_or("untagged")), cell(&i.platform));
+    let _ = writeln!(
+        out,
+        "**{}** in {} files · {} layers, {} compressed · hidden by later layers {} · reclaimable {} ({} of the image)\n",
+        human(t.final_bytes),
+        t.final_files,
+        t.layers,
+        human(t.compressed_bytes),
+        human(t.wasted_bytes),
+        human(t.reclaimable_bytes),
+        pct(t.reclaimable_bytes, t.final_bytes)
+    );
+    out.push_str("#### Findings\n\n");
+    if a.findings.is_empty() {
+        out.push_str("None.\n");
+    } else {
+        out.push_str("| could save | rule | finding | fix |\n|--:|---|---|---|\n");
+        for f in a.findings.iter().take(top) {
+            let _ = writeln!(out, "| {} | {} {} | {} | {} |", human(f.bytes_saved), f.id, cell(&f.rule), cell(&f.title), cell(&f.fix.text));
+        }
+        if a.findings.len() > top {
+            let rest: u64 = a.findings[top..].iter().map(|f| f.bytes_saved).sum();
+            let _ = writeln!(out, "| {} | | and {} more findings | |", human(rest), a.findings.len() - top);
+        }
+    }
+    out.push_str("\n#### Owners\n\n| kind | name | version | size | files | share |\n|---|---|---|--:|--:|--:|\n");
+    for o in a.owners.iter().take(top) {
+        let _ = writeln!(out, "| {} | {} | {} | {} | {} | {} |", o.kind, code(&o.name), cell(o.version.as_deref().unwrap_or("")), human(o.bytes), o.files, pct(o.bytes, t.final_bytes));
+    }
+    if a.owners.len() > top {
+        let rest = &a.owners[top..];
+        let bytes: u64 = rest.iter().map(|o| o.bytes).sum();
+        let files: u64 = rest.iter().map(|o| o.files).sum();
+        let _ = writeln!(out, "| | and {} more owners | | {} | {files} | {} |", rest.len(), human(bytes), pct(bytes, t.final_bytes));
+    }
+    let total: u64 = a.owners.iter().map(|o| o.bytes).sum();
+    let _ = writeln!(out, "| | **total** | | **{}** | {} | {} |", human(total), a.owners.iter().map(|o| o.files).sum::<u64>(), pct(total, t.final_bytes));
+    if !a.groups.is_empty() {
+        out.push_str("\n#### Groups\n\n| group | size | share |\n|---|--:|--:|\n");
+        for g in a.groups.iter().take(top) {
+            let _ = writeln!(out, "| {} | {} | {} |", cell(&g.name), human(g.bytes), pct(g.bytes, t.final_bytes));
+        }
+    }
+    out.push_str("\n<details><summary>Layers</summary>\n\n| # | created by | files | hidden later |\n|--:|---|--:|--:|\n");
+    for l in &a.layers {
+        let _ = writeln!(out, "| {} | {} | {} | {} |", l.index, code(&short_step(l.created_by.as_deref(), 80)), human(l.file_bytes), human(l.wasted_bytes));
+    }
+    out.push_str("\n</details>\n");
+    out
 }
 
 /// Inline code that survives backticks in the text.
@@ -123,6 +208,7 @@ mod tests {
     #[test]
     fn cells_stay_in_their_column() {
         assert_eq!(cell("a|b\nc"), "a\\|b c");
+        assert_eq!(cell("a\u{1b}[31mb"), "a\\u{1b}[31mb");
         assert_eq!(code("x`y"), "`` x`y ``");
     }
 }

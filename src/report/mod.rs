@@ -3,6 +3,7 @@
 pub mod check_text;
 pub mod diff_text;
 pub mod github;
+pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod model;

@@ -33,6 +33,30 @@ pub struct Analysis {
     pub unused_packages: Vec<UnusedPackage>,
     /// Entries a runtime would refuse that slim went past.
     pub warnings: Vec<String>,
+    /// The final filesystem as a bounded tree for the HTML treemap; only present when a
+    /// report asks for it (`--format html`), so the JSON stays as it was for everyone else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub treemap: Option<MapNode>,
+}
+
+/// One rectangle of the treemap: owner kind, group, owner, directory, file, or the smaller
+/// items of its parent folded into one (`rest`). `bytes` and `files` of the children add up
+/// to the node's own.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MapNode {
+    /// image, kind, group, owner, dir, file or rest.
+    pub level: String,
+    /// What the rectangle is labelled with: for a directory its path below its parent's.
+    pub name: String,
+    /// `/`-rooted path of a directory or file (for an owner: the directory all its files are under).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub bytes: u64,
+    pub files: u64,
+    /// The layer that wrote most of its bytes.
+    pub layer: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<MapNode>,
 }
 
 /// The application slim found in the image, which `slim why` and unused packages start from.

@@ -4,7 +4,7 @@ use super::human;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RewriteReport {
     pub schema_version: u32,
     pub image: String,
