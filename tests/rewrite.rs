@@ -354,18 +354,6 @@ fn an_install_left_with_nothing_goes_and_the_installer_a_later_step_runs_stays()
     assert!(saved >= (3 * MIB) as u64 && saved < (3 * MIB + 10_000) as u64, "{saved}");
 }
 
-fn dpkg_layer(pkgs: &[(&str, &str, usize)], extra: Vec<E<'static>>) -> Vec<u8> {
-    let mut status = String::new();
-    let mut entries = extra;
-    for (name, path, size) in pkgs {
-        status.push_str(&format!("Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n\n"));
-        entries.push(E::File(leak(format!("var/lib/dpkg/info/{name}.list")), format!("/{path}\n").into_bytes()));
-        entries.push(E::File(leak(path.to_string()), vec![9; *size]));
-    }
-    entries.push(E::File("var/lib/dpkg/status", status.into_bytes()));
-    layer(&entries)
-}
-
 #[test]
 fn dropping_the_toolchain_and_cleaning_apt_lists_compose_in_one_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -613,4 +601,19 @@ fn cpu_torch_for_a_uv_project_edits_what_the_lock_is_made_from() {
     assert_eq!(v["tool"]["uv"]["sources"]["torch"][0]["index"].as_str(), Some("pytorch-cpu"));
     assert_eq!(std::fs::read_to_string(ctx.join("pyproject.toml")).unwrap(), project, "the original is left alone");
     assert!(r.report["outputs"]["projects"][0].as_str().unwrap().ends_with("pyproject.slim.toml"));
+}
+
+#[test]
+#[ignore = "builds real images with buildah and scipy from PyPI; run by .ci/run"]
+fn scenario_ml_ui_drops_the_unused_package_the_wrong_model_and_shipped_archives() {
+    let sc = Scenario {
+        name: "ml-ui",
+        applied: &["unused-package", "wrong-model", "package-archives"],
+        smoke: "python main.py | grep -q '^ok 0.27.2 Qwen/Qwen3-Reranker-0.6B' && test ! -e /app/build-logs/apt-archives/gcc-12_12.2.0-14_amd64.deb && ! python -c 'import scipy' && test ! -e /root/.cache/huggingface/hub/models--Qwen--Qwen3-Reranker-4B",
+    };
+    run_scenario(&sc, |ctx| {
+        std::fs::create_dir_all(ctx.join("build-logs/apt-archives")).unwrap();
+        std::fs::write(ctx.join("build-logs/apt-archives/gcc-12_12.2.0-14_amd64.deb"), pseudo(2_000_000, 5)).unwrap();
+        std::fs::write(ctx.join("build-logs/apt-archives/cpp-12_12.2.0-14_amd64.deb"), pseudo(1_000_000, 6)).unwrap();
+    });
 }

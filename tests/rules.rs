@@ -283,21 +283,9 @@ fn cache_left_for_pip_cache_and_apt_lists() {
 /// The WHEEL file inside PyPI's torch 2.5.1 wheel for CPython 3.11 on x86_64.
 const TORCH_WHEEL: &str = "Wheel-Version: 1.0\nGenerator: bdist_wheel (0.34.2)\nRoot-Is-Purelib: false\nTag: cp311-cp311-linux_x86_64\n\n";
 
-fn dpkg_layer(pkgs: &[(&str, &str, usize)]) -> Vec<u8> {
-    let mut status = String::new();
-    let mut entries = Vec::new();
-    for (name, path, size) in pkgs {
-        status.push_str(&format!("Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n\n"));
-        entries.push(E::File(leak(format!("var/lib/dpkg/info/{name}.list")), format!("/{path}\n").into_bytes()));
-        entries.push(E::File(leak(path.to_string()), vec![9; *size]));
-    }
-    entries.push(E::File("var/lib/dpkg/status", status.into_bytes()));
-    layer(&entries)
-}
-
 #[test]
 fn build_toolchain_drops_or_goes_multi_stage_by_wheel_tags() {
-    let tools = dpkg_layer(&[("gcc-12", "usr/lib/gcc/x86_64-linux-gnu/12/cc1", 4 * MIB), ("zlib1g-dev", "usr/include/zlib.h", 100_000), ("zlib1g", "usr/lib/x86_64-linux-gnu/libz.so.1", 120_000)]);
+    let tools = dpkg_layer(&[("gcc-12", "usr/lib/gcc/x86_64-linux-gnu/12/cc1", 4 * MIB), ("zlib1g-dev", "usr/include/zlib.h", 100_000), ("zlib1g", "usr/lib/x86_64-linux-gnu/libz.so.1", 120_000)], vec![]);
     let prebuilt = layer(&wheel("numpy", "2.1.3", &[], MANY, &[("numpy/core.so", 1000)]));
     let a = analyze(&[tools.clone(), prebuilt]);
     let f = of(&a, "build-toolchain");
@@ -325,7 +313,7 @@ fn build_toolchain_drops_or_goes_multi_stage_by_wheel_tags() {
     let f = of(&a, "build-toolchain");
     assert!(matches!(&f[0].fix.action, Action::DropToolchain { multi_stage: true, .. }));
     assert!(f[0].evidence.notes[0].contains("wheel cache"), "{:?}", f[0].evidence.notes);
-    let a = analyze(&[dpkg_layer(&[("zlib1g", "usr/lib/x86_64-linux-gnu/libz.so.1", 2 * MIB)])]);
+    let a = analyze(&[dpkg_layer(&[("zlib1g", "usr/lib/x86_64-linux-gnu/libz.so.1", 2 * MIB)], vec![])]);
     assert!(of(&a, "build-toolchain").is_empty());
 }
 

@@ -80,7 +80,7 @@ fn collapse(s: &str) -> String {
 }
 
 /// `/app/./x/` → `/app/x`.
-fn normalise_path(p: &str) -> String {
+pub fn normalise_path(p: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for c in p.split('/') {
         match c {

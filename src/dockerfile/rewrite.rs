@@ -257,17 +257,7 @@ fn remove_cmds(text: &str, s: &Step, gone: &BTreeSet<usize>, finding: usize, edi
 
 /// Normalise an absolute path: no `.`, no `..`, no trailing slash.
 fn norm(p: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in p.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    format!("/{}", parts.join("/"))
+    crate::check::steps::normalise_path(p)
 }
 
 /// WORKDIR in force at each step (index into `p.steps`).

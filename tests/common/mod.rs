@@ -251,3 +251,17 @@ impl<R: std::io::Read> std::io::Read for Choppy<R> {
         self.inner.read(&mut buf[..n])
     }
 }
+
+/// A layer with dpkg's status and one `.list` and file per package (name, path, size), plus
+/// `extra` entries.
+pub fn dpkg_layer(pkgs: &[(&str, &str, usize)], extra: Vec<E<'static>>) -> Vec<u8> {
+    let mut status = String::new();
+    let mut entries = extra;
+    for (name, path, size) in pkgs {
+        status.push_str(&format!("Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n\n"));
+        entries.push(E::File(wheels::leak(format!("var/lib/dpkg/info/{name}.list")), format!("/{path}\n").into_bytes()));
+        entries.push(E::File(wheels::leak(path.to_string()), vec![9; *size]));
+    }
+    entries.push(E::File("var/lib/dpkg/status", status.into_bytes()));
+    layer(&entries)
+}
