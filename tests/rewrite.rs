@@ -192,18 +192,7 @@ fn the_slimmed_dockerfile_builds_runs_and_weighs_what_was_predicted() {
     let before = dir.path().join("before.tar");
     build(&build_image, &ctx, &before, None, "localhost/slim-rw-before:latest");
     let report = dir.path().join("report.json");
-    let res = slim()
-        .arg("rewrite")
-        .arg(&before)
-        .arg("--dockerfile")
-        .arg(ctx.join("Dockerfile"))
-        .arg("-o")
-        .arg(ctx.join("Dockerfile.slim"))
-        .arg("--dockerignore")
-        .arg(ctx.join(".dockerignore"))
-        .args(["--format", "json", "--diff"])
-        .output()
-        .unwrap();
+    let res = rewrite_cmd(&before, &ctx).arg("--diff").output().unwrap();
     assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
     std::fs::write(&report, &res.stdout).unwrap();
     let r: Value = serde_json::from_slice(&res.stdout).unwrap();
@@ -264,23 +253,20 @@ struct Rewritten {
     ignore: Option<String>,
 }
 
+/// `slim rewrite IMG` of `ctx/Dockerfile`, writing `ctx/Dockerfile.slim` and `ctx/.dockerignore`,
+/// with the report in JSON on stdout.
+fn rewrite_cmd(img: &Path, ctx: &Path) -> Command {
+    let mut c = slim();
+    c.arg("rewrite").arg(img).arg("--dockerfile").arg(ctx.join("Dockerfile")).arg("-o").arg(ctx.join("Dockerfile.slim"));
+    c.arg("--dockerignore").arg(ctx.join(".dockerignore")).args(["--format", "json"]);
+    c
+}
+
 /// Run `slim rewrite` on `img` with the Dockerfile `df` (in `ctx`), output in `ctx`, and check
 /// the report's own records against what was written.
 fn rewrite_in(img: &Path, ctx: &Path, df: &str, extra: &[&str]) -> Rewritten {
     std::fs::write(ctx.join("Dockerfile"), df).unwrap();
-    let res = slim()
-        .arg("rewrite")
-        .arg(img)
-        .arg("--dockerfile")
-        .arg(ctx.join("Dockerfile"))
-        .arg("-o")
-        .arg(ctx.join("Dockerfile.slim"))
-        .arg("--dockerignore")
-        .arg(ctx.join(".dockerignore"))
-        .args(["--format", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
+    let res = rewrite_cmd(img, ctx).args(extra).output().unwrap();
     assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
     let report: Value = serde_json::from_slice(&res.stdout).unwrap();
     let dockerfile = std::fs::read_to_string(ctx.join("Dockerfile.slim")).unwrap();
@@ -504,18 +490,7 @@ fn run_scenario(sc: &Scenario, prepare: impl Fn(&Path)) -> (u64, u64, u64) {
     let before = dir.path().join("before.tar");
     build(&build_image, &ctx, &before, None, &format!("localhost/slim-sc-{}-before:latest", sc.name));
     let df = std::fs::read_to_string(ctx.join("Dockerfile")).unwrap();
-    let res = slim()
-        .arg("rewrite")
-        .arg(&before)
-        .arg("--dockerfile")
-        .arg(ctx.join("Dockerfile"))
-        .arg("-o")
-        .arg(ctx.join("Dockerfile.slim"))
-        .arg("--dockerignore")
-        .arg(ctx.join(".dockerignore"))
-        .args(["--format", "json", "--diff"])
-        .output()
-        .unwrap();
+    let res = rewrite_cmd(&before, &ctx).arg("--diff").output().unwrap();
     assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
     let r: Value = serde_json::from_slice(&res.stdout).unwrap();
     let slimmed = std::fs::read_to_string(ctx.join("Dockerfile.slim")).unwrap();

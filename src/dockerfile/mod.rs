@@ -18,8 +18,6 @@ pub struct Step {
     /// From the keyword to the end of the instruction (heredocs included), without the final
     /// newline.
     pub span: Range<usize>,
-    /// Shell-form command text of a RUN.
-    pub shell: Option<Range<usize>>,
     /// A RUN's commands as the shell reads them (shell form, a heredoc script, or exec form),
     /// or why they could not be read.
     pub script: Option<Script>,
@@ -203,13 +201,6 @@ pub fn parse_with(name: &str, text: &str, build_args: &shell::Vars) -> Result<Pa
             }
         }
         end = end.min(start + kept);
-        let shell = match i {
-            Instruction::Run(r) => match &r.arguments {
-                Command::Shell(s) if r.here_docs.is_empty() => Some(s.span.clone()),
-                _ => None,
-            },
-            _ => None,
-        };
         let script = match i {
             Instruction::Run(r) => Some(match &r.arguments {
                 Command::Shell(sh) if r.here_docs.is_empty() => {
@@ -240,7 +231,7 @@ pub fn parse_with(name: &str, text: &str, build_args: &shell::Vars) -> Result<Pa
             Instruction::Add(c) => Some(copy_args(text, &c.src, &c.dest.value, &c.options, c.add.span.end)),
             _ => None,
         };
-        steps.push(Step { index: k, keyword: keyword(i).into(), span: start..end, shell, script, copy, line: line_of(text, start), layer: None });
+        steps.push(Step { index: k, keyword: keyword(i).into(), span: start..end, script, copy, line: line_of(text, start), layer: None });
     }
     Ok(Parsed { text: text.to_string(), final_from, base, steps, stages })
 }
@@ -262,10 +253,6 @@ impl Parsed {
 
     pub fn step_of_layer(&self, layer: u64) -> Option<usize> {
         self.steps.iter().position(|s| s.layer == Some(layer))
-    }
-
-    pub fn shell_text(&self, s: &Step) -> Option<&str> {
-        s.shell.as_ref().map(|r| &self.text[r.clone()])
     }
 }
 

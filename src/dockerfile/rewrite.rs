@@ -885,7 +885,6 @@ impl Cx<'_> {
                     moved.push(self.text[rc.span.clone()].to_string());
                     pl.ignore.extend(rels);
                 }
-                let _ = c;
                 if gone.is_empty() {
                     return Planned::no(format!("line {}: what the rm deletes cannot be traced to paths of the build context", ds.line));
                 }
@@ -1147,7 +1146,7 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Resu
         let mut records = Vec::new();
         for e in made.iter().filter(|m| m.edit.finding == fi) {
             let (b, af) = (line_start(text, e.edit.span.start), line_end(text, e.edit.span.end));
-            let (nb, na) = (e.map(b, &made), e.map_end(af, &made));
+            let (nb, na) = (Made::map(b, &made), Made::map_end(af, &made));
             records.push(Record { file: "Dockerfile".into(), removed: text[b..af].to_string(), inserted: out[nb..na].to_string() });
         }
         for pat in &pl.ignore {
@@ -1259,7 +1258,7 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Resu
         let mapped: Vec<Edit> = extra
             .into_iter()
             .map(|e| {
-                let s = Made::map_all(e.span.start, &made);
+                let s = Made::map(e.span.start, &made);
                 Edit { span: s..s + e.span.len(), text: e.text, finding: e.finding }
             })
             .collect();
@@ -1314,8 +1313,10 @@ impl Made {
     fn delta(&self) -> isize {
         self.edit.text.len() as isize - self.edit.span.len() as isize
     }
-    /// Where original offset `off` is in the output (offsets inside a replaced range go to its start).
-    fn map_all(off: usize, made: &[Made]) -> usize {
+
+    /// Where original offset `off` is in the output (offsets inside a replaced range go to its
+    /// start; an insertion at `off` counts as after it).
+    fn map(off: usize, made: &[Made]) -> usize {
         let mut d: isize = 0;
         for m in made {
             if m.edit.span.end <= off && !(m.edit.span.is_empty() && m.edit.span.start == off) {
@@ -1326,13 +1327,11 @@ impl Made {
         }
         (off as isize + d) as usize
     }
-    fn map(&self, off: usize, made: &[Made]) -> usize {
-        Self::map_all(off, made)
-    }
+
     /// Like `map`, but insertions at `off` count as before it.
-    fn map_end(&self, off: usize, made: &[Made]) -> usize {
+    fn map_end(off: usize, made: &[Made]) -> usize {
         let extra: isize = made.iter().filter(|m| m.edit.span.is_empty() && m.edit.span.start == off).map(|m| m.delta()).sum();
-        (Self::map_all(off, made) as isize + extra) as usize
+        (Self::map(off, made) as isize + extra) as usize
     }
 }
 
