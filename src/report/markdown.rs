@@ -50,14 +50,14 @@ fn analysis_rows(a: &Analysis, top: usize) -> String {
     let _ = writeln!(out, "### slim analyze: {} ({}, {})\n", code(&i.source), cell(i.reference.as_deref().unwrap_or("untagged")), cell(&i.platform));
     let _ = writeln!(
         out,
-        "**{}** in {} files · {} layers, {} compressed · hidden by later layers {} · reclaimable {} ({} of the image)\n",
+        "**{}** in {} files · {} layers, {} compressed · hidden by later layers {} · reclaimable {} ({} of the bytes in layers)\n",
         human(t.final_bytes),
         t.final_files,
         t.layers,
         human(t.compressed_bytes),
         human(t.wasted_bytes),
         human(t.reclaimable_bytes),
-        pct(t.reclaimable_bytes, t.final_bytes)
+        pct(t.reclaimable_bytes, t.layer_file_bytes)
     );
     out.push_str("#### Findings\n\n");
     if a.findings.is_empty() {

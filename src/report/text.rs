@@ -173,9 +173,10 @@ fn render_findings(out: &mut String, a: &Analysis, top: usize) {
     let listed: u64 = a.findings.iter().map(|f| f.bytes_saved).sum();
     let _ = writeln!(
         out,
-        "  total: {} reclaimable ({} of the image){}",
+        "  total: {} reclaimable ({} of the {} in layers){}",
         human(a.totals.reclaimable_bytes),
-        pct(a.totals.reclaimable_bytes, a.totals.final_bytes),
+        pct(a.totals.reclaimable_bytes, a.totals.layer_file_bytes),
+        human(a.totals.layer_file_bytes),
         if listed > a.totals.reclaimable_bytes { " — findings overlap; each file counted once" } else { "" }
     );
 }

@@ -548,7 +548,7 @@ fn layer_waste(v: &View, out: &mut Vec<Draft>) {
         let inos: Vec<u32> = inos.iter().copied().filter(|i| seen.insert(*i)).collect();
         out.push(Draft::new(
             "layer-waste",
-            format!("layer {hidden} hides {} that layer {added} wrote ({} files): both still ship", human(v.bytes(&inos)), inos.len()),
+            format!("layer {hidden} hides {} that layer {added} wrote ({} file{}): both still ship", human(v.bytes(&inos)), inos.len(), if inos.len() == 1 { "" } else { "s" }),
             inos.clone(),
             0,
             "Hidden bytes are still in the lower layer: every pull downloads and every node stores them.".into(),
