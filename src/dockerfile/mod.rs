@@ -136,6 +136,28 @@ fn copy_args(text: &str, src: &[parse_dockerfile::Source], dest: &str, options: 
     }
 }
 
+/// The script of an exec-form RUN that runs a shell (`["sh", "-c", "SCRIPT"]`, `["/bin/bash", "-c", ...]`,
+/// `["/busybox", "sh", "-c", ...]`): its offset in the Dockerfile and its text, when the JSON string holds
+/// no escape (so that its bytes are the script's).
+fn exec_shell_script<'t>(text: &'t str, argv: &[parse_dockerfile::UnescapedString<'_>]) -> Option<(usize, &'t str)> {
+    let base = |w: &str| w.rsplit('/').next().unwrap_or(w).to_string();
+    let mut args: Vec<_> = argv.iter().collect();
+    if args.len() > 1 && matches!(base(&args[0].value).as_str(), "busybox" | "toybox") {
+        args.remove(0);
+    }
+    let [sh, dash_c, script] = args[..] else { return None };
+    if !matches!(base(&sh.value).as_str(), "sh" | "bash" | "dash" | "ash") || dash_c.value != "-c" {
+        return None;
+    }
+    // the span may or may not take in the quotes
+    let raw = &text[script.span.clone()];
+    let (start, inner) = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        Some(inner) => (script.span.start + 1, inner),
+        None => (script.span.start, raw),
+    };
+    (inner == script.value.as_ref() && !inner.contains('\\')).then_some((start, inner))
+}
+
 /// Parse a Dockerfile; the error names the file and the line.
 pub fn parse(name: &str, text: &str) -> Result<Parsed, String> {
     parse_with(name, text, &shell::Vars::new())
@@ -217,6 +239,13 @@ pub fn parse_with(name: &str, text: &str, build_args: &shell::Vars) -> Result<Pa
                 }
                 Command::Shell(_) => Script { form: Form::Heredoc, cmds: Err("a RUN with heredocs that are not its script".into()), append_at: None },
                 #[allow(unreachable_patterns)]
+                Command::Exec(e) if exec_shell_script(text, &e.value).is_some() => {
+                    // `["sh", "-c", "SCRIPT"]` (also behind busybox): the script is shell, and while its
+                    // JSON string has no escapes its bytes are the Dockerfile's, so edits land in place.
+                    // Nothing is appended to it (append_at: None): a new line would break the string.
+                    let (start, script) = exec_shell_script(text, &e.value).unwrap();
+                    Script { form: Form::Shell, cmds: shell::commands(script, start, &vars), append_at: None }
+                }
                 Command::Exec(e) => {
                     let words: Vec<shell::Word> = e.value.iter().map(|w| shell::Word { span: w.span.clone(), value: Some(w.value.to_string()), raw: text[w.span.clone()].to_string() }).collect();
                     let cmd = shell::Cmd { span: e.span.clone(), words, removal: Some(e.span.clone()), alone: true };

@@ -149,6 +149,11 @@ impl Cx<'_> {
                 _ => words.push(self.word(ch)),
             }
         }
+        // `busybox rm x` (and `/bin/busybox rm x`, toybox alike) runs the applet `rm`: read it as
+        // `rm x`, so that images without a shell of their own get the same edits.
+        if words.len() > 1 && matches!(words[0].text().rsplit('/').next(), Some("busybox" | "toybox")) {
+            words.remove(0);
+        }
         Cmd { span: self.abs(n.byte_range()), words, removal: removal.map(|r| self.abs(r)), alone }
     }
 
@@ -268,6 +273,11 @@ mod tests {
 
     fn names(s: &str) -> Vec<Vec<String>> {
         cmds(s).iter().map(|c| c.words.iter().map(|w| w.text().to_string()).collect()).collect()
+    }
+
+    #[test]
+    fn a_busybox_applet_reads_as_the_command_it_runs() {
+        assert_eq!(names("/busybox rm /app/x && busybox chmod -R g=u /app && busybox"), [vec!["rm", "/app/x"], vec!["chmod", "-R", "g=u", "/app"], vec!["busybox"]]);
     }
 
     #[test]
