@@ -130,10 +130,17 @@ impl Sink {
         };
         clean_up_on_interrupt();
         let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        // A new file gets the mode any new file gets (0666 less the umask), not a temporary's 0600.
+        use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::Builder::new()
             .prefix(".slim-")
+            .permissions(std::fs::Permissions::from_mode(mode.unwrap_or(0o666)))
             .tempfile_in(dir)
-            .map_err(|e| Error::Output { file: dest.display().to_string(), what: e.to_string() })?;
+            .map_err(|e| {
+                // the error names the temporary's path, which means nothing to the user
+                let why = e.raw_os_error().map_or_else(|| e.kind().to_string(), |c| std::io::Error::from_raw_os_error(c).to_string());
+                Error::Output { file: dest.display().to_string(), what: format!("cannot create a file in {}: {why}", dir.display()) }
+            })?;
         pending.push(tmp.path().to_path_buf());
         Ok(Sink::File { tmp, dest, mode })
     }

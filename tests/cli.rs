@@ -339,6 +339,27 @@ fn output_onto_an_input_is_refused() {
     assert_eq!(names, ["image.tar", "layout", "link.tar", "other.tar"], "nothing written, nothing left behind");
 }
 
+/// A new report gets the mode any new file gets (0666 less the umask), so that a CI artifact is
+/// readable like every other file; a missing directory is named, not a temporary's path.
+#[test]
+fn a_new_output_gets_the_usual_mode_and_a_missing_directory_is_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("image.tar");
+    std::fs::write(&img, good_image()).unwrap();
+    let out = dir.path().join("report.html");
+    // slim inherits the test's umask, as read from /proc
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let umask = u32::from_str_radix(status.lines().find_map(|l| l.strip_prefix("Umask:")).unwrap().trim(), 8).unwrap();
+    slim().arg("analyze").arg(&img).args(["--format", "html", "-o"]).arg(&out).assert().success();
+    assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o7777, 0o666 & !umask);
+    let missing = dir.path().join("nowhere/report.html");
+    let res = slim().arg("analyze").arg(&img).args(["--format", "json", "-o"]).arg(&missing).output().unwrap();
+    assert_eq!(res.status.code(), Some(2));
+    let err = String::from_utf8(res.stderr).unwrap();
+    assert!(err.contains("nowhere/report.html") && err.contains("cannot create a file in") && !err.contains(".slim-") && err.lines().count() == 1, "{err}");
+}
+
 /// A report written over an existing file keeps that file's mode (0644 stays 0644).
 #[test]
 fn an_output_replacing_a_file_keeps_its_mode() {
