@@ -168,6 +168,8 @@ fn reports(dir: &Path) -> Vec<(String, PathBuf)> {
         out.push((kind.to_string(), p));
     };
     write("analyze", &["analyze", img, "--format", "html"], 0);
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/images/example.tar");
+    write("example", &["analyze", example.to_str().unwrap(), "--format", "html"], 0);
     write("check", &["check", img, "--budget", "5MB", "--max-wasted", "10MiB", "--format", "html"], 1);
     write("diff", &["diff", PYAPP, img, "--format", "html"], 0);
     let slimmed = dir.join("Dockerfile.slim");
@@ -193,7 +195,7 @@ fn the_reports_work_in_chromium() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "the reports fail in chromium:\n{stderr}{stdout}");
     eprintln!("timings: {stdout}");
-    for kind in ["analyze", "analyze-finding", "check", "diff", "rewrite"] {
+    for kind in ["analyze", "analyze-finding", "analyze-layer", "example", "example-layer", "check", "diff", "rewrite"] {
         assert!(shots.join(format!("{kind}.png")).is_file(), "no screenshot of {kind}");
     }
 }

@@ -592,3 +592,58 @@ fn scenario_ml_ui_drops_the_unused_package_the_wrong_model_and_shipped_archives(
         std::fs::write(ctx.join("build-logs/apt-archives/cpp-12_12.2.0-14_amd64.deb"), pseudo(1_000_000, 6)).unwrap();
     });
 }
+
+/// Every path in the layers of an OCI archive with its size (0 unless a regular file), read by
+/// python's tarfile: an oracle apart from slim's reader.
+fn layer_paths(archive: &Path) -> Vec<(String, u64)> {
+    let py = "import json,sys,tarfile,io\nt=tarfile.open(sys.argv[1])\nget=lambda n: t.extractfile(n).read()\nidx=json.loads(get('index.json'))\nm=json.loads(get('blobs/sha256/'+idx['manifests'][0]['digest'].split(':')[1]))\nfor l in m['layers']:\n  for e in tarfile.open(fileobj=io.BytesIO(get('blobs/sha256/'+l['digest'].split(':')[1]))):\n    print(e.size if e.isreg() else 0, e.name.lstrip('./'))";
+    let out = std::process::Command::new("python3").args(["-c", py]).arg(archive).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (n, p) = l.split_once(' ').unwrap();
+            (p.to_string(), n.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "builds a real image with buildah; run by .ci/run"]
+fn the_readme_example_rewrite_builds_with_its_default_dockerignore_and_weighs_what_was_predicted() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = dir.path().join("ctx");
+    let st = std::process::Command::new("bash").arg(root.join("fixtures/build-example.sh")).arg("--context").arg(&ctx).status().unwrap();
+    assert!(st.success(), "build-example.sh --context failed");
+    let before = root.join("fixtures/images/example.tar");
+    // as the README runs it: no --dockerignore, so it goes beside the output as Dockerfile.slim.dockerignore
+    let res = slim().arg("rewrite").arg(&before).arg("--dockerfile").arg(ctx.join("Dockerfile")).arg("-o").arg(ctx.join("Dockerfile.slim")).args(["--format", "json"]).output().unwrap();
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let r: Value = serde_json::from_slice(&res.stdout).unwrap();
+    for rule in ["layer-waste", "context-leak"] {
+        assert!(changes(&r, rule).iter().any(|c| c["applied"] == true), "{rule} applied: {}", r["changes"]);
+    }
+    assert!(ctx.join("Dockerfile.slim.dockerignore").is_file() && !ctx.join(".dockerignore").exists());
+    let after = dir.path().join("after.tar");
+    let st = std::process::Command::new("bash")
+        .arg(root.join("../shared/tools/build-image"))
+        .arg(&ctx)
+        .arg(&after)
+        .args(["--file", "Dockerfile.slim", "--format", "oci-archive", "--compress", "gzip", "--tag", "localhost/slim-example-after:latest"])
+        .status()
+        .unwrap();
+    assert!(st.success(), "the slimmed Dockerfile did not build");
+    // the builder read the per-Dockerfile ignore file: neither the .git nor the deleted export reached a layer
+    let paths = layer_paths(&after);
+    assert!(paths.iter().any(|(p, _)| p == "app/main.py"), "{paths:?}");
+    assert!(!paths.iter().any(|(p, _)| p.starts_with("app/.git") || p.ends_with("export.jsonl")), "{paths:?}");
+    // the built image's weight: the regular files of its layers, as tarfile reads them, and slim agrees
+    let measured: u64 = paths.iter().map(|(_, n)| n).sum();
+    assert_eq!(analyze(&after)["totals"]["layer_file_bytes"].as_u64().unwrap(), measured);
+    let predicted = r["predicted_after_bytes"].as_u64().unwrap();
+    let err = (measured as f64 - predicted as f64) / predicted as f64;
+    eprintln!("example\t{}\t{predicted}\t{measured}\t{:+.2}%", r["before_bytes"], err * 100.0);
+    assert!(err.abs() <= 0.005, "predicted {predicted}, measured {measured}");
+}

@@ -47,9 +47,11 @@ try {
     const ready = Date.now() - start;
     timings[kind] = { bytes: fs.statSync(file).size, ready_ms: ready };
     const data = await page.evaluate(() => JSON.parse(document.getElementById("slim-data").textContent));
-    await page.screenshot({ path: path.join(shots, `${kind}.png`), fullPage: kind !== "analyze" && kind !== "check" });
+    await page.screenshot({ path: path.join(shots, `${kind}.png`), fullPage: kind !== "analyze" && kind !== "check" && kind !== "example" });
 
-    if (kind === "analyze" || kind === "check") await treemap(page, kind, data.analysis);
+    const analysis = kind === "analyze" || kind === "check" || kind === "example";
+    if (analysis) await treemap(page, kind, data.analysis);
+    if (analysis) await layerClick(page, kind, data.analysis);
     if (kind === "check") {
       const verdict = await page.$eval(".verdict", (e) => e.textContent);
       if (!verdict.startsWith(data.check.passed ? "PASSED" : "FAILED")) fail(kind, `verdict ${JSON.stringify(verdict)} is not the model's`);
@@ -151,6 +153,29 @@ async function treemap(page, kind, a) {
   for (const p of hits) if (!related(p)) fail(kind, `selecting ${f.id} marks ${p}, which holds none of its paths`);
   await page.screenshot({ path: path.join(shots, `${kind}-finding.png`) });
   await page.click(`.finding[data-id="${f.id}"] .finding-head`);
+}
+
+// Selecting a layer shows what it added, from the model: its counts, the files it wrote that a
+// later layer hid, and only its own files marked in the treemap; selecting it again closes it.
+async function layerClick(page, kind, a) {
+  const l = [...a.layers].sort((x, y) => y.wasted_bytes - x.wasted_bytes || y.file_bytes - x.file_bytes)[0];
+  const button = `.layers button.layer[data-layer="${l.index}"]`;
+  await page.click(button);
+  if ((await page.$eval(button, (b) => b.getAttribute("aria-expanded"))) !== "true") fail(kind, `layer ${l.index} is not marked open`);
+  const detail = await page.$eval(".layer-detail", (d) => d.textContent);
+  if (!detail.startsWith("Layer " + l.index)) fail(kind, `layer ${l.index} opens ${JSON.stringify(detail.slice(0, 40))}`);
+  if (!detail.includes(`${l.files_added} / ${l.files_changed} / ${l.files_removed}`)) fail(kind, `layer ${l.index}: the added/changed/removed counts are not the model's`);
+  for (const w of a.wasted_files.filter((w) => w.added_in === l.index)) {
+    if (!detail.includes(w.path)) fail(kind, `layer ${l.index}: the hidden file ${w.path} is not listed`);
+  }
+  const own = new Set();
+  const walk = (n) => { if (n.layer === l.index && n.path) own.add(n.path); (n.children || []).forEach(walk); };
+  if (a.treemap) walk(a.treemap.root || a.treemap);
+  const hits = await page.$$eval('.treemap .tile.hit[data-level="file"]', (ts) => ts.map((t) => t.dataset.path));
+  for (const p of hits) if (!own.has(p)) fail(kind, `layer ${l.index} marks ${p}, which another layer wrote`);
+  await page.screenshot({ path: path.join(shots, `${kind}-layer.png`) });
+  await page.click(button);
+  if ((await page.$eval(".layer-detail", (d) => d.childElementCount)) !== 0) fail(kind, `selecting layer ${l.index} again does not close it`);
 }
 
 console.log(JSON.stringify(timings));
