@@ -10,13 +10,13 @@ flags=()
 read -r -a extra <<< "${SLIM_ARGS:-}"
 flags+=("${extra[@]}")
 
-slim check "$SLIM_IMAGE" "${flags[@]}" --quiet --format html -o "${SLIM_REPORT:-slim-report.html}"
+summary="${GITHUB_STEP_SUMMARY:-/dev/stdout}"
+# One analysis: the HTML report and the markdown summary come from the same run.
+slim check "$SLIM_IMAGE" "${flags[@]}" --quiet --format html -o "${SLIM_REPORT:-slim-report.html}" --summary "$summary"
 code=$?
 if ((code == 2)); then
   echo "::error title=slim check::slim check could not read its input (exit 2); see the line above"
   exit 2
 fi
-summary="${GITHUB_STEP_SUMMARY:-/dev/stdout}"
-slim check "$SLIM_IMAGE" "${flags[@]}" --quiet --format markdown >> "$summary"
 [[ -n "${GITHUB_OUTPUT:-}" ]] && echo "passed=$([[ $code == 0 ]] && echo true || echo false)" >> "$GITHUB_OUTPUT"
 exit "$code"

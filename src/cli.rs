@@ -187,6 +187,10 @@ pub struct CheckArgs {
     /// The Dockerfile that built the image, so SARIF and GitHub annotations point at its lines.
     #[arg(long, value_name = "FILE")]
     pub dockerfile: Option<PathBuf>,
+    /// Also append the verdict in markdown to FILE (a CI job summary such as
+    /// $GITHUB_STEP_SUMMARY), from the same analysis as the report.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: CheckFormat,

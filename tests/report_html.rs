@@ -255,7 +255,13 @@ fn run_action(work: &Path, image: &Path, args: &str) -> (i32, String, String, Pa
     let outputs = work.join("outputs.txt");
     std::fs::write(&summary, "earlier step\n").unwrap();
     std::fs::write(&outputs, "").unwrap();
-    let path = format!("{}:{}", bin.parent().unwrap().display(), std::env::var("PATH").unwrap());
+    // a `slim` first on PATH that logs each run, then runs the real one
+    let shim = work.join("shim");
+    std::fs::create_dir_all(&shim).unwrap();
+    std::fs::write(shim.join("slim"), format!("#!/bin/sh\necho \"$*\" >> {}\nexec {} \"$@\"\n", work.join("runs.log").display(), bin.display())).unwrap();
+    std::fs::set_permissions(shim.join("slim"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let _ = std::fs::remove_file(work.join("runs.log"));
+    let path = format!("{}:{}", shim.display(), std::env::var("PATH").unwrap());
     let out = std::process::Command::new("bash")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("action/check.sh"))
         .current_dir(work)
@@ -273,6 +279,8 @@ fn run_action(work: &Path, image: &Path, args: &str) -> (i32, String, String, Pa
         .output()
         .unwrap();
     let code = out.status.code().unwrap();
+    let runs = std::fs::read_to_string(work.join("runs.log")).unwrap_or_default();
+    assert_eq!(runs.lines().count(), 1, "the action reads the image once: {runs}");
     (code, std::fs::read_to_string(&summary).unwrap(), std::fs::read_to_string(&outputs).unwrap_or_default(), work.join("slim-report.html"))
 }
 

@@ -38,6 +38,9 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
     if a.config.is_none() {
         inputs.add(Path::new(check::CONFIG_FILE));
     }
+    if let Some(s) = &a.summary {
+        inputs.check(s)?;
+    }
     let sink = output::Sink::open(a.output.as_deref(), &inputs)?;
     let dockerfile = match &a.dockerfile {
         Some(p) => {
@@ -93,6 +96,9 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
         ),
     };
     sink.finish(body.as_bytes())?;
+    if let Some(s) = &a.summary {
+        append(s, &report::terminal_safe(report::markdown::check(&verdict)))?;
+    }
     Ok(if verdict.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
