@@ -61,10 +61,14 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
     let opts = rewrite::Options { dockerignore: ignore_path.is_some(), requirements_dir: None };
     let outcome = rewrite::rewrite(&parsed, &done, &context, &opts).map_err(|e| Error::input(&name, e))?;
     let applied: Vec<usize> = outcome.changes.iter().filter(|c| c.applied).map(|c| c.finding).collect();
-    // A change saves bytes only in the layers of the steps it edited.
-    let layers_of: std::collections::HashMap<usize, std::collections::HashSet<u16>> =
-        outcome.changes.iter().map(|c| (c.finding, c.layers.iter().map(|&l| l as u16).collect())).collect();
-    let predicted = rules::predict_after(&done, &applied, &|fi, l| layers_of.get(&fi).is_some_and(|s| s.contains(&l)));
+    // Bytes go only from the layers of steps the output edits: never from the base image or from
+    // a step no change touched. Edits compose, so a file one change removes from a layer another
+    // change rewrites goes too (the copy `chmod -R` made of a .git the .dockerignore now keeps
+    // out: the chmod's layer is gone, and the .git is never copied).
+    let edited: std::collections::HashSet<u16> =
+        outcome.changes.iter().filter(|c| c.applied).flat_map(|c| c.layers.iter().map(|&l| l as u16)).collect();
+    let dropped: Vec<u16> = outcome.changes.iter().filter(|c| c.applied).flat_map(|c| c.dropped.iter().map(|&l| l as u16)).collect();
+    let predicted = rules::predict_after(&done, &applied, &|_, l| edited.contains(&l), &dropped);
 
     // Write the .dockerignore and requirements files beside the output.
     let mut outputs = Outputs { dockerfile: a.output.as_ref().map(|p| p.display().to_string()), ..Outputs::default() };

@@ -26,6 +26,9 @@ pub struct Change {
     pub records: Vec<Record>,
     /// Layers of the steps this change edited: the only layers whose bytes it may save.
     pub layers: Vec<u64>,
+    /// Layers whose step the output's final stage no longer has and whose files nothing copies
+    /// in: every byte of them goes (a toolchain's apt RUN moved into a builder stage).
+    pub dropped: Vec<u64>,
 }
 
 /// One edit as written: which output file, what text went in, what text went out.
@@ -1172,7 +1175,7 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Resu
         lines.sort();
         lines.dedup();
         let layers = pl.steps.iter().filter_map(|&s| p.steps[s].layer).collect();
-        changes.push(Change { finding: fi, applied, what, lines, records, layers });
+        changes.push(Change { finding: fi, applied, what, lines, records, layers, dropped: vec![] });
     }
 
     // Requirements files: the rewritten file goes beside the one it replaces, and the
@@ -1267,14 +1270,21 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Resu
 
     if let Some((fi, packages)) = multi_stage {
         let f = &findings[fi];
+        let text_before_multi_stage = out.clone();
         match to_multi_stage(&out, &packages, f) {
-            Ok(ms) => {
+            Ok((ms, gone)) => {
                 out = ms;
+                // The steps of the edited text are the original's less those an edit removed whole:
+                // map the steps left behind in the builder back to their layers.
+                let removed_whole = |st: &Step| made.iter().any(|m| m.edit.text.is_empty() && m.edit.span.start <= st.span.start && m.edit.span.end >= st.span.end);
+                let kept: Vec<&Step> = p.steps.iter().filter(|st| !removed_whole(st)).collect();
+                let edited_steps = parse("Dockerfile", &text_before_multi_stage).map(|q| q.steps.len()).unwrap_or(usize::MAX);
+                let dropped: Vec<u64> = if kept.len() == edited_steps { gone.iter().filter_map(|&k| kept.get(k).and_then(|st| st.layer)).collect() } else { vec![] };
                 let records = vec![Record { file: "Dockerfile".into(), removed: String::new(), inserted: "COPY --from=slim-builder /opt/venv /opt/venv".into() }];
                 let layers = p.steps.iter().filter_map(|s| s.layer).collect();
-                changes.push(Change { finding: fi, applied: true, what: "the build moves to a builder stage that makes a venv; the runtime stage copies the venv and the app, without the toolchain".into(), lines: p.steps.iter().filter(|s| s.keyword == "RUN").map(|s| s.line).collect(), records, layers });
+                changes.push(Change { finding: fi, applied: true, what: "the build moves to a builder stage that makes a venv; the runtime stage copies the venv and the app, without the toolchain".into(), lines: p.steps.iter().filter(|s| s.keyword == "RUN").map(|s| s.line).collect(), records, layers, dropped });
             }
-            Err(why) => changes.push(Change { finding: fi, applied: false, what: why, lines: vec![], records: vec![], layers: vec![] }),
+            Err(why) => changes.push(Change { finding: fi, applied: false, what: why, lines: vec![], records: vec![], layers: vec![], dropped: vec![] }),
         }
     }
     changes.sort_by_key(|c| c.finding);
@@ -1379,7 +1389,9 @@ fn splice(text: &str, edits: Vec<Edit>) -> Result<(String, Vec<Made>), (usize, u
 /// Move the build into a builder stage: it keeps the final stage's steps up to the last
 /// install, installing into a venv; the runtime stage keeps the rest and copies the venv.
 /// Runtime apt packages stay; toolchain packages do not.
-pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<String, String> {
+/// The Dockerfile with its build moved into a builder stage, and the indices (into `text`'s steps)
+/// of the RUN steps left behind in the builder whose files the runtime stage does not copy.
+pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<(String, Vec<usize>), String> {
     let p = parse("Dockerfile", text)?;
     let is_py = |s: &Step| cmds(s).iter().any(|c| install_of(c).is_some_and(|i| matches!(i.tool, Tool::Pip { .. } | Tool::Add | Tool::Lock)));
     let last = p.steps.iter().rposition(is_py).ok_or("no pip install to move into a builder stage")?;
@@ -1427,7 +1439,8 @@ pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<S
             name.starts_with("requirements") || name.starts_with("constraints") || matches!(name, "pyproject.toml" | "setup.py" | "setup.cfg" | "poetry.lock" | "uv.lock")
         }) || pip_text.contains(c.dest.trim_end_matches('/'))
     };
-    for s in &p.steps[..=last] {
+    let mut gone = Vec::new();
+    for (k, s) in p.steps[..=last].iter().enumerate() {
         match s.keyword.as_str() {
             "WORKDIR" | "ENV" | "ARG" | "USER" | "LABEL" | "EXPOSE" | "SHELL" => {
                 out.push_str(body(s));
@@ -1467,6 +1480,7 @@ pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<S
                     }
                 }
                 if any_apt && !runtime_pkgs {
+                    gone.push(k);
                     continue;
                 }
                 out.push_str(&format!("RUN {}\n", keep.join(" \\\n && ")));
@@ -1484,7 +1498,7 @@ pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<S
         let rest = text[s.span.end..].trim_start_matches('\n');
         out.push_str(rest);
     }
-    Ok(out)
+    Ok((out, gone))
 }
 
 #[cfg(test)]
