@@ -8,8 +8,8 @@ use crate::image::resolve::{self, Image, Selector};
 use crate::image::store::Source;
 use crate::layers::tree::{Kind, Tree};
 use crate::layers::walk::{Capture, Keep, LayerScan};
-use crate::report::display_path;
-use crate::report::model::{Analysis, DirBytes, FileBytes, ImageInfo, Layer, SCHEMA_VERSION, Totals, Verified, WastedFile};
+use crate::show::display_path;
+use crate::model::analysis::{Analysis, DirBytes, FileBytes, ImageInfo, Layer, Totals, Verified, WastedFile};
 use indicatif::ProgressBar;
 
 /// Everything one analysis produced: the model, and the tree (for attribution and rules).
@@ -248,13 +248,13 @@ fn describe(src: &Source, image: &Image, tree: &Tree, layers: Vec<Layer>, top: u
         .collect();
 
     Analysis {
-        schema_version: SCHEMA_VERSION,
+        schema_version: crate::model::ANALYSIS_SCHEMA,
         image: ImageInfo {
             source: src.display.clone(),
             format: image.format.name().into(),
             compression: src.outer.name().into(),
-            reference: image.reference.as_deref().map(crate::report::escape),
-            platform: crate::report::escape(&image.platform),
+            reference: image.reference.as_deref().map(crate::escape::escape),
+            platform: crate::escape::escape(&image.platform),
             config_digest: image.config_digest.clone(),
             verified: None,
         },

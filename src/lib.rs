@@ -6,16 +6,17 @@ pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod deps;
-pub mod diff;
 pub mod dockerfile;
 pub mod error;
 pub mod escape;
 pub mod image;
 pub mod layers;
+pub mod model;
 pub mod output;
 pub mod report;
 pub mod rules;
 pub mod saved;
+pub mod show;
 pub mod treemap;
 
 use cli::{AnalyzeFormat, Cli, Command};

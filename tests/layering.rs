@@ -224,9 +224,8 @@ fn show(c: &[Module]) -> String {
 /// Cycles still being taken apart; each entry goes when its cycle does.
 const KNOWN: &[&str] = &[
     "image ↔ layers",
-    "analyze ↔ attribute ↔ check ↔ deps ↔ diff ↔ report ↔ rules ↔ treemap",
+    "analyze ↔ attribute ↔ deps ↔ rules ↔ treemap",
     "attribute ↔ deps::app",
-    "report::text ↔ report::why",
     "analyze ↔ deps::why ↔ rules ↔ rules::archives ↔ rules::checks ↔ rules::devtools ↔ rules::wrong_model",
 ];
 
@@ -243,14 +242,19 @@ fn no_room_reaches_back() {
             }
         }
     }
-    let found: Vec<String> = cycles(&rooms).iter().map(|c| show(c)).filter(|c| !KNOWN.contains(&c.as_str())).collect();
-    assert!(found.is_empty(), "import cycles between rooms:\n{}", found.join("\n"));
+    let all: Vec<String> = cycles(&rooms).iter().map(|c| show(c)).collect();
+    let found: Vec<&String> = all.iter().filter(|c| !KNOWN.contains(&c.as_str())).collect();
+    assert!(found.is_empty(), "import cycles between rooms:\n{found:#?}");
+    let mut all = all;
+    all.extend(cycles(&graph()).iter().map(|c| show(c)));
+    let gone: Vec<&&str> = KNOWN.iter().filter(|k| !all.iter().any(|c| c == *k)).collect();
+    assert!(gone.is_empty(), "no longer cycles, take them off KNOWN: {gone:?}");
 }
 
 #[test]
 fn no_file_reaches_back() {
     let found: Vec<String> = cycles(&graph()).iter().map(|c| show(c)).filter(|c| !KNOWN.contains(&c.as_str())).collect();
-    assert!(found.is_empty(), "import cycles between files:\n{}", found.join("\n"));
+    assert!(found.is_empty(), "import cycles between files:\n{found:#?}");
 }
 
 #[test]

@@ -11,8 +11,8 @@ use common::pypi::{Venv, keep, layer_from};
 use common::wheels::{MIB, SP, leak};
 use common::*;
 use slim::analyze::{self, Analyzed, Options};
-use slim::report::model::{Action, Finding, UnusedPackage};
-use slim::report::why::Why;
+use slim::model::analysis::{Action, Finding, UnusedPackage};
+use slim::model::why::Why;
 use std::path::Path;
 
 

@@ -14,8 +14,8 @@ pub mod npm;
 pub mod python;
 
 use crate::layers::tree::{Kind, Tree};
-use crate::report::display_path;
-use crate::report::model::{Group, Model, Owner};
+use crate::show::display_path;
+use crate::model::analysis::{Group, Model, Owner};
 use hashbrown::HashMap;
 
 /// The metadata files attribution reads, captured while layers are scanned (one pass).

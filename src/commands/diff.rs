@@ -2,7 +2,8 @@
 
 use crate::cli::{DiffArgs, DiffFormat};
 use crate::error::{Error, Result};
-use crate::{analyze, attribute, diff, output, report, saved};
+use crate::model::diff;
+use crate::{analyze, attribute, output, report, saved};
 use std::process::ExitCode;
 
 pub fn run(a: DiffArgs) -> Result<ExitCode> {

@@ -3,7 +3,7 @@
 use crate::cli::{RewriteArgs, RewriteFormat};
 use crate::dockerfile::{self, reconstruct, rewrite};
 use crate::error::{Error, Result};
-use crate::report::rewrite::{ChangeRow, EditRecord, Outputs, RewriteReport};
+use crate::model::rewrite::{ChangeRow, EditRecord, Outputs, RewriteReport};
 use crate::{analyze, output, rules};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -94,7 +94,7 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
     });
     let f = &done.analysis.findings;
     let report = RewriteReport {
-        schema_version: 1,
+        schema_version: crate::model::REWRITE_SCHEMA,
         image: a.image.image.clone(),
         dockerfile: (!reconstructed).then(|| name.clone()),
         reconstructed,

@@ -7,7 +7,7 @@ use super::imports::{self, Scan};
 use crate::attribute::{Attribution, OwnerKind};
 use crate::image::resolve::Config;
 use crate::layers::tree::{Kind, Tree, lexical};
-use crate::report::display_path;
+use crate::show::display_path;
 use hashbrown::HashSet;
 
 /// Largest source file read (bigger ones are generated code or data).

@@ -5,8 +5,8 @@
 use super::Usage;
 use crate::analyze::Analyzed;
 use crate::attribute::{Attribution, OwnerKind};
-use crate::report::model::{Layer, LayerStep, UnusedPackage};
-use crate::report::why::{Why, WhyMatch, WhyPath, WhySite, WhyStep};
+use crate::model::analysis::{Layer, LayerStep, UnusedPackage};
+use crate::model::why::{Why, WhyMatch, WhyPath, WhySite, WhyStep};
 
 /// Paths kept per package (shortest first); the rest are counted.
 const MAX_PATHS: usize = 20;
@@ -114,7 +114,7 @@ fn python_match(done: &Analyzed, d: usize) -> WhyMatch {
         unused: None,
         note: String::new(),
     };
-    let step_text = crate::report::text::short_step(installed_by.created_by.as_deref(), 80);
+    let step_text = crate::show::short_step(installed_by.created_by.as_deref(), 80);
     if !u.found {
         m.note = format!("no application code found in the image, so slim cannot say what imports it; installed by layer {} ({step_text})", installed_by.index);
         return m;
@@ -217,7 +217,7 @@ fn dpkg_match(done: &Analyzed, p: usize) -> WhyMatch {
     let total = chains.len() as u64;
     let mut required_by: Vec<String> = rev[p].iter().map(|&d| g.packages[d].name.clone()).collect();
     required_by.sort();
-    let step_text = crate::report::text::short_step(installed_by.created_by.as_deref(), 80);
+    let step_text = crate::show::short_step(installed_by.created_by.as_deref(), 80);
     WhyMatch {
         kind: "dpkg".into(),
         name: pkg.name.clone(),
@@ -263,7 +263,7 @@ pub fn why(done: &Analyzed, package: &str) -> Option<Why> {
         return None;
     }
     Some(Why {
-        schema_version: crate::report::model::SCHEMA_VERSION,
+        schema_version: crate::model::WHY_SCHEMA,
         package: package.to_string(),
         image: done.analysis.image.source.clone(),
         app: done.analysis.app.clone().unwrap_or_default(),

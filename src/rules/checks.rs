@@ -7,8 +7,8 @@ use crate::analyze::Analyzed;
 use crate::attribute::OwnerKind;
 use crate::attribute::python::Dist;
 use crate::layers::tree::Kind;
-use crate::report::human;
-use crate::report::model::{Action, Evidence, LayerStep};
+use crate::show::human;
+use crate::model::analysis::{Action, Evidence, LayerStep};
 use hashbrown::{HashMap, HashSet};
 
 const NONE: u32 = u32::MAX;
@@ -469,7 +469,7 @@ fn baked_model(v: &View, out: &mut Vec<Draft>) {
 }
 
 /// Every live inode under a model's directories (for models with more files than listed).
-fn all_model_inodes(v: &View, m: &crate::report::model::Model) -> Vec<u32> {
+fn all_model_inodes(v: &View, m: &crate::model::analysis::Model) -> Vec<u32> {
     let dirs: HashSet<String> = m.paths.iter().map(|p| p.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default()).collect();
     let mut out = Vec::new();
     for n in v.a.tree.final_files() {

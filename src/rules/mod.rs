@@ -14,7 +14,7 @@ pub mod wrong_model;
 
 use crate::analyze::Analyzed;
 use crate::error::{Error, Result};
-use crate::report::model::{Action, Evidence, Finding, Fix, LayerStep};
+use crate::model::analysis::{Action, Evidence, Finding, Fix, LayerStep};
 use serde::Deserialize;
 
 const BUILTIN: &str = include_str!("rules.toml");
