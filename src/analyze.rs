@@ -1,8 +1,9 @@
 //! The pipeline behind `slim analyze`: open the input, resolve the image, scan its layers,
 //! merge them into one tree, and describe the result as the typed model.
 
-use crate::attribute::{self, Attribution, groups::GroupTable};
+use crate::attribute::{self, groups::GroupTable};
 use crate::error::{Error, Result};
+use crate::facts::Analyzed;
 use crate::rules::{self, RuleSet};
 use crate::image::resolve::{self, Image, Selector};
 use crate::image::store::Source;
@@ -11,18 +12,6 @@ use crate::layers::walk::{Capture, Keep, LayerScan};
 use crate::show::display_path;
 use crate::model::analysis::{Analysis, DirBytes, FileBytes, ImageInfo, Layer, Totals, Verified, WastedFile};
 use indicatif::ProgressBar;
-
-/// Everything one analysis produced: the model, and the tree (for attribution and rules).
-pub struct Analyzed {
-    pub analysis: Analysis,
-    /// What each finding's fix removes and adds, in `analysis.findings` order.
-    pub plans: Vec<rules::Plan>,
-    pub attribution: Attribution,
-    pub image: Image,
-    pub tree: Tree,
-    /// The app's code, what it imports and the dependency graphs (for `slim why` and rules).
-    pub usage: crate::deps::Usage,
-}
 
 pub struct Options<'a> {
     pub selector: Selector,

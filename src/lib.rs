@@ -9,6 +9,7 @@ pub mod deps;
 pub mod dockerfile;
 pub mod error;
 pub mod escape;
+pub mod facts;
 pub mod image;
 pub mod layers;
 pub mod model;

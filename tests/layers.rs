@@ -3,7 +3,8 @@
 
 mod common;
 use common::*;
-use slim::analyze::{self, Analyzed, Options};
+use slim::analyze::{self, Options};
+use slim::facts::Analyzed;
 use slim::image::store::Source;
 use slim::model::analysis::Analysis;
 

@@ -5,7 +5,8 @@
 mod common;
 use assert_cmd::Command;
 use common::*;
-use slim::analyze::{self, Analyzed, Options};
+use slim::analyze::{self, Options};
+use slim::facts::Analyzed;
 use slim::model::analysis::{Action, UnusedPackage};
 use slim::model::why::Why;
 

@@ -9,8 +9,8 @@ pub fn run(a: WhyArgs) -> Result<ExitCode> {
     let sink = output::Sink::open(a.output.as_deref(), &super::inputs(&a.image))?;
     let opts = super::options(&a.image, 10)?;
     let done = analyze::run(&a.image.image, &opts)?;
-    let Some(w) = deps::why::why(&done, &a.package) else {
-        let near = deps::why::suggestions(&done, &a.package);
+    let Some(w) = deps::why::why(&done.ask(), &a.package) else {
+        let near = deps::why::suggestions(&done.ask(), &a.package);
         let hint = if near.is_empty() { String::new() } else { format!(" (similar: {})", near.join(", ")) };
         return Err(Error::input(&done.analysis.image.source, format!("no Python distribution or dpkg package named {:?} is installed{hint}", a.package)));
     };

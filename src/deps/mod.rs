@@ -4,7 +4,7 @@
 //! nothing reaches (`unused_packages`, the `unused-package` rule).
 //!
 //! Everything is read from the one pass over the layers: source files are captured on the way
-//! (`app::is_app_source`), like the metadata attribution reads.
+//! (`attribute::app_files::is_app_source`), like the metadata attribution reads.
 
 pub mod app;
 pub mod graph;

@@ -6,7 +6,7 @@
 
 use super::shell::{Cmd, Word, word_removal};
 use super::{Form, Parsed, Step, parse};
-use crate::analyze::Analyzed;
+use crate::facts::Analyzed;
 use crate::model::analysis::{Action, Finding};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;

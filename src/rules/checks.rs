@@ -3,7 +3,7 @@
 
 use super::dupes::Duplicates;
 use super::{CpuTorch, Draft, RuleSet, step};
-use crate::analyze::Analyzed;
+use crate::facts::Analyzed;
 use crate::attribute::OwnerKind;
 use crate::attribute::python::Dist;
 use crate::layers::tree::Kind;

@@ -5,7 +5,7 @@
 
 use super::checks::View;
 use super::{Draft, RuleSet, step};
-use crate::analyze::Analyzed;
+use crate::facts::Analyzed;
 use crate::show::human;
 use crate::model::analysis::Action;
 

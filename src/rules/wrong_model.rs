@@ -7,7 +7,7 @@
 
 use super::checks::{View, family};
 use super::{Draft, step};
-use crate::analyze::Analyzed;
+use crate::facts::Analyzed;
 use crate::show::human;
 use crate::model::analysis::{Action, Evidence, Model};
 use hashbrown::HashSet;
