@@ -123,7 +123,5 @@ pub fn render(r: &Report, steps: Option<&StepLines>) -> String {
             "properties": {"image": r.image.source, "reference": r.image.reference, "passed": r.passed},
         }],
     });
-    let mut s = serde_json::to_string_pretty(&doc).expect("SARIF serialises");
-    s.push('\n');
-    s
+    super::json(&doc)
 }
