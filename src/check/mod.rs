@@ -3,7 +3,6 @@
 //! where to look when something does not.
 
 pub mod limits;
-pub mod steps;
 
 pub use limits::{CONFIG_FILE, Limits, OwnerLimit, Ratio, Size, load_config, parse_size};
 

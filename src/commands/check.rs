@@ -1,6 +1,7 @@
 //! `slim check IMAGE`: limits from flags over `slim.toml`, one verdict, exit 0 or 1.
 
-use crate::check::{self, Limits, steps};
+use crate::check::{self, Limits};
+use crate::dockerfile::steps;
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::error::{Error, Result};
 use crate::report::Doc;

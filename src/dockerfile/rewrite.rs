@@ -257,7 +257,7 @@ fn remove_cmds(text: &str, s: &Step, gone: &BTreeSet<usize>, finding: usize, edi
 
 /// Normalise an absolute path: no `.`, no `..`, no trailing slash.
 fn norm(p: &str) -> String {
-    crate::check::steps::normalise_path(p)
+    super::steps::normalise_path(p)
 }
 
 /// WORKDIR in force at each step (index into `p.steps`).

@@ -3,7 +3,7 @@
 //! for the log. The markdown summary for `$GITHUB_STEP_SUMMARY` is `markdown::check`.
 
 use crate::model::verdict::Report;
-use crate::check::steps::StepLines;
+use crate::dockerfile::steps::StepLines;
 use std::fmt::Write;
 
 /// Escape the message of a workflow command.

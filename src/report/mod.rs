@@ -14,7 +14,7 @@ pub mod why;
 
 pub use crate::escape::{error_line, terminal_safe};
 
-use crate::check::steps::StepLines;
+use crate::dockerfile::steps::StepLines;
 use crate::model::{analysis::Analysis, diff::Diff, rewrite::RewriteReport, verdict::Report, why::Why};
 
 /// A model to draw, with what its renderers read beside it.

@@ -3,7 +3,7 @@
 //! it (see `check::steps`); a result about the whole image points at the final `FROM`.
 
 use crate::model::verdict::Report;
-use crate::check::steps::StepLines;
+use crate::dockerfile::steps::StepLines;
 use crate::model::analysis::Finding;
 use serde_json::{Value, json};
 
