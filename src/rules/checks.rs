@@ -619,32 +619,29 @@ fn is_toolchain(name: &str) -> bool {
 }
 
 /// Installed dpkg packages only the toolchain needs: what `apt-get autoremove` would take
-/// once the toolchain goes (kept: everything reachable by Depends, Pre-Depends or Recommends
-/// from a package installed by name).
+/// once the toolchain goes (kept: everything reachable by Depends, Pre-Depends or Recommends,
+/// virtual names through `Provides`, from a package installed by name). Walks the dpkg graph
+/// in `Analyzed.usage`.
 fn toolchain_closure(v: &View) -> (Vec<String>, Vec<String>) {
-    let installed: Vec<&crate::attribute::dpkg::Package> = v.a.attribution.dpkg.iter().filter(|p| p.is_installed()).collect();
-    let tools: Vec<String> = installed.iter().filter(|p| is_toolchain(&p.name)).map(|p| p.name.clone()).collect();
+    let g = &v.a.usage.dpkg;
+    let tools: Vec<usize> = (0..g.packages.len()).filter(|&i| is_toolchain(&g.packages[i].name)).collect();
     if tools.is_empty() {
-        return (tools, Vec::new());
+        return (Vec::new(), Vec::new());
     }
-    let deps: HashMap<&str, Vec<String>> = installed
-        .iter()
-        .map(|p| {
-            let mut d = crate::attribute::dpkg::names_in(&p.depends);
-            d.extend(crate::attribute::dpkg::names_in(&p.recommends));
-            (p.name.as_str(), d)
-        })
-        .collect();
-    let mut keep: HashSet<String> = HashSet::new();
-    let mut stack: Vec<String> = installed.iter().filter(|p| !p.auto && !tools.contains(&p.name)).map(|p| p.name.clone()).collect();
-    while let Some(n) = stack.pop() {
-        if tools.contains(&n) || !keep.insert(n.clone()) {
+    // Installed by name or as a dependency: apt's extended_states, which attribution read.
+    let auto: HashSet<&str> = v.a.attribution.dpkg.iter().filter(|p| p.auto).map(|p| p.name.as_str()).collect();
+    let mut keep = vec![false; g.packages.len()];
+    let mut stack: Vec<usize> = (0..g.packages.len()).filter(|&i| !auto.contains(g.packages[i].name.as_str()) && !tools.contains(&i)).collect();
+    while let Some(i) = stack.pop() {
+        if tools.contains(&i) || keep[i] {
             continue;
         }
-        stack.extend(deps.get(n.as_str()).into_iter().flatten().cloned());
+        keep[i] = true;
+        stack.extend(&g.depends[i]);
+        stack.extend(&g.recommends[i]);
     }
-    let gone: Vec<String> = installed.iter().filter(|p| !keep.contains(&p.name)).map(|p| p.name.clone()).collect();
-    (tools, gone)
+    let names = |f: &dyn Fn(usize) -> bool| (0..g.packages.len()).filter(|&i| f(i)).map(|i| g.packages[i].name.clone()).collect::<Vec<_>>();
+    (names(&|i| tools.contains(&i)), names(&|i| !keep[i]))
 }
 
 fn build_toolchain(v: &View, out: &mut Vec<Draft>) {
