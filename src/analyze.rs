@@ -1,28 +1,17 @@
 //! The pipeline behind `slim analyze`: open the input, resolve the image, scan its layers,
 //! merge them into one tree, and describe the result as the typed model.
 
-use crate::attribute::{self, Attribution, groups::GroupTable};
+use crate::attribute::{self, groups::GroupTable};
 use crate::error::{Error, Result};
+use crate::facts::Analyzed;
 use crate::rules::{self, RuleSet};
 use crate::image::resolve::{self, Image, Selector};
 use crate::image::store::Source;
 use crate::layers::tree::{Kind, Tree};
 use crate::layers::walk::{Capture, Keep, LayerScan};
-use crate::report::display_path;
-use crate::report::model::{Analysis, DirBytes, FileBytes, ImageInfo, Layer, SCHEMA_VERSION, Totals, Verified, WastedFile};
+use crate::show::display_path;
+use crate::model::analysis::{Analysis, DirBytes, FileBytes, ImageInfo, Layer, Totals, Verified, WastedFile};
 use indicatif::ProgressBar;
-
-/// Everything one analysis produced: the model, and the tree (for attribution and rules).
-pub struct Analyzed {
-    pub analysis: Analysis,
-    /// What each finding's fix removes and adds, in `analysis.findings` order.
-    pub plans: Vec<rules::Plan>,
-    pub attribution: Attribution,
-    pub image: Image,
-    pub tree: Tree,
-    /// The app's code, what it imports and the dependency graphs (for `slim why` and rules).
-    pub usage: crate::deps::Usage,
-}
 
 pub struct Options<'a> {
     pub selector: Selector,
@@ -248,13 +237,13 @@ fn describe(src: &Source, image: &Image, tree: &Tree, layers: Vec<Layer>, top: u
         .collect();
 
     Analysis {
-        schema_version: SCHEMA_VERSION,
+        schema_version: crate::model::ANALYSIS_SCHEMA,
         image: ImageInfo {
             source: src.display.clone(),
             format: image.format.name().into(),
             compression: src.outer.name().into(),
-            reference: image.reference.as_deref().map(crate::report::escape),
-            platform: crate::report::escape(&image.platform),
+            reference: image.reference.as_deref().map(crate::escape::escape),
+            platform: crate::escape::escape(&image.platform),
             config_digest: image.config_digest.clone(),
             verified: None,
         },

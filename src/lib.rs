@@ -6,19 +6,21 @@ pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod deps;
-pub mod diff;
 pub mod dockerfile;
 pub mod error;
 pub mod escape;
+pub mod facts;
 pub mod image;
 pub mod layers;
+pub mod model;
 pub mod output;
 pub mod report;
 pub mod rules;
 pub mod saved;
+pub mod show;
 pub mod treemap;
 
-use cli::{AnalyzeFormat, Cli, Command};
+use cli::{Cli, Command};
 use error::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -40,27 +42,7 @@ pub fn progress(quiet: bool) -> ProgressBar {
 /// Run one command line; the exit code is 0 ok, 1 a check failed, 2 usage or input error.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Analyze(a) => {
-            let sink = output::Sink::open(a.output.as_deref(), &commands::inputs(&a.image))?;
-            let mut opts = commands::options(&a.image, a.top)?;
-            opts.treemap = a.format == AnalyzeFormat::Html;
-            let done = analyze::run(&a.image.image, &opts)?;
-            let body = match a.format {
-                AnalyzeFormat::Text => report::terminal_safe(report::text::render(&done.analysis, a.top)),
-                AnalyzeFormat::Markdown => report::terminal_safe(report::markdown::analysis(&done.analysis, a.top)),
-                AnalyzeFormat::Html => report::html::render(
-                    &format!("slim analyze: {}", done.analysis.image.source),
-                    &report::html::Page::Analyze { analysis: &done.analysis },
-                ),
-                AnalyzeFormat::Json => {
-                    let mut s = serde_json::to_string_pretty(&done.analysis).expect("the model serialises");
-                    s.push('\n');
-                    s
-                }
-            };
-            sink.finish(body.as_bytes())?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Analyze(a) => commands::analyze::run(a),
         Command::Check(a) => commands::check::run(a),
         Command::Diff(a) => commands::diff::run(a),
         Command::Why(a) => commands::why::run(a),

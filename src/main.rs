@@ -14,7 +14,14 @@ fn main() -> ExitCode {
     match slim::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("slim: error: {}", slim::report::error_line(&e.to_string()));
+            // The error and its causes on one line, as `{:#}` prints an error chain.
+            let mut line = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                line.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            eprintln!("slim: error: {}", slim::report::error_line(&line));
             ExitCode::from(2)
         }
     }

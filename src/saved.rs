@@ -4,7 +4,7 @@
 use crate::analyze::{self, Options};
 use crate::error::{Error, Result};
 use crate::image::store::Source;
-use crate::report::model::{Analysis, SCHEMA_VERSION};
+use crate::model::analysis::{Analysis};
 use std::io::{Read, Seek};
 
 /// The first byte that is not whitespace (or a UTF-8 byte-order mark) is `{`.
@@ -22,8 +22,8 @@ pub fn from_json(display: &str, bytes: &[u8]) -> Result<Analysis> {
         None => {
             return Err(Error::input(display, "JSON without a schema_version: not an analysis written by slim analyze --format json"));
         }
-        Some(v) if v > u64::from(SCHEMA_VERSION) => {
-            return Err(Error::input(display, format!("schema_version {v} is newer than this slim reads ({SCHEMA_VERSION})")));
+        Some(v) if v > u64::from(crate::model::ANALYSIS_SCHEMA) => {
+            return Err(Error::input(display, format!("schema_version {v} is newer than this slim reads ({})", crate::model::ANALYSIS_SCHEMA)));
         }
         Some(_) => {}
     }

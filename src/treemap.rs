@@ -5,8 +5,8 @@
 
 use crate::attribute::{Attribution, groups::GroupTable};
 use crate::layers::tree::{Kind, Tree};
-use crate::report::display_path;
-use crate::report::model::MapNode;
+use crate::show::display_path;
+use crate::model::analysis::MapNode;
 use std::collections::{BTreeMap, HashMap};
 
 /// A node smaller than this share of the image is folded into its parent's `rest`.

@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use slim::analyze::{self, Options};
-use slim::report::model::{Analysis, Owner};
+use slim::model::analysis::{Analysis, Owner};
 
 fn analyze(layers: &[Vec<u8>]) -> Analysis {
     let dir = tempfile::tempdir().unwrap();

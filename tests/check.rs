@@ -6,8 +6,8 @@ mod common;
 use assert_cmd::Command;
 use common::*;
 use serde_json::{Value, json};
-use slim::check::Report;
-use slim::diff::{Change, Diff};
+use slim::model::verdict::Report;
+use slim::model::diff::{Change, Diff};
 use std::path::{Path, PathBuf};
 
 fn slim() -> Command {
@@ -473,7 +473,7 @@ fn json_verdict_reads_back_into_the_types() {
     assert!(r.passed);
     assert_eq!(r.schema_version, 1);
     assert_eq!(r.checks.len(), 2);
-    assert_eq!(r.checks[0].measured, slim::check::Number::Int(1000));
+    assert_eq!(r.checks[0].measured, slim::model::verdict::Number::Int(1000));
     assert_eq!(r.image.reference.as_deref(), Some("demo:1"));
 }
 

@@ -4,7 +4,7 @@
 mod common;
 use assert_cmd::Command;
 use common::*;
-use slim::report::model::Analysis;
+use slim::model::analysis::Analysis;
 use std::path::Path;
 
 fn slim() -> Command {
@@ -228,7 +228,7 @@ fn text_report_tables_add_up() {
     // 15 files, one deleted: 5 shown, "and 9 more", total = sum.
     assert!(text.contains("and 9 more files"), "{text}");
     let total: u64 = (1..=15).map(|i| 100 * i).sum::<u64>() - 400;
-    assert!(text.contains(&slim::report::human(total)), "{text}");
+    assert!(text.contains(&slim::show::human(total)), "{text}");
     assert!(text.contains("RUN step 0"), "{text}");
 }
 

@@ -3,9 +3,10 @@
 
 mod common;
 use common::*;
-use slim::analyze::{self, Analyzed, Options};
+use slim::analyze::{self, Options};
+use slim::facts::Analyzed;
 use slim::image::store::Source;
-use slim::report::model::Analysis;
+use slim::model::analysis::Analysis;
 
 fn opts() -> Options<'static> {
     Options::new(50)

@@ -4,7 +4,7 @@ mod common;
 use common::*;
 use common::wheels::*;
 use slim::analyze::{self, Options};
-use slim::report::model::{Action, Analysis, Finding};
+use slim::model::analysis::{Action, Analysis, Finding};
 
 
 fn run(archive: Vec<u8>, opts: Options<'static>) -> Analysis {
@@ -387,5 +387,5 @@ fn findings_are_sorted_and_the_text_report_totals_them() {
     assert!(a.findings.windows(2).all(|w| w[0].bytes_saved >= w[1].bytes_saved));
     let text = slim::report::text::render(&a, 10);
     assert!(text.contains("SLIM001 cuda-on-cpu"), "{text}");
-    assert!(text.contains(&format!("total: {} reclaimable", slim::report::human(a.totals.reclaimable_bytes))), "{text}");
+    assert!(text.contains(&format!("total: {} reclaimable", slim::show::human(a.totals.reclaimable_bytes))), "{text}");
 }

@@ -10,9 +10,10 @@ use assert_cmd::Command;
 use common::pypi::{Venv, keep, layer_from};
 use common::wheels::{MIB, SP, leak};
 use common::*;
-use slim::analyze::{self, Analyzed, Options};
-use slim::report::model::{Action, Finding, UnusedPackage};
-use slim::report::why::Why;
+use slim::analyze::{self, Options};
+use slim::facts::Analyzed;
+use slim::model::analysis::{Action, Finding, UnusedPackage};
+use slim::model::why::Why;
 use std::path::Path;
 
 

@@ -5,9 +5,10 @@
 mod common;
 use assert_cmd::Command;
 use common::*;
-use slim::analyze::{self, Analyzed, Options};
-use slim::report::model::{Action, UnusedPackage};
-use slim::report::why::Why;
+use slim::analyze::{self, Options};
+use slim::facts::Analyzed;
+use slim::model::analysis::{Action, UnusedPackage};
+use slim::model::why::Why;
 
 use common::wheels::{MIB, SP, leak};
 

@@ -4,7 +4,7 @@
 use super::{OwnerInfo, OwnerKind};
 use crate::error::{Error, Result};
 use crate::layers::tree::Tree;
-use crate::report::model::Group;
+use crate::model::analysis::Group;
 use serde::Deserialize;
 
 const BUILTIN: &str = include_str!("groups.toml");

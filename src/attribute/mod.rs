@@ -6,6 +6,7 @@
 //! owners goes to the one whose record came in the later layer; within a layer, Python beats
 //! conda beats npm beats dpkg.
 
+pub mod app_files;
 pub mod categories;
 pub mod dpkg;
 pub mod groups;
@@ -14,8 +15,8 @@ pub mod npm;
 pub mod python;
 
 use crate::layers::tree::{Kind, Tree};
-use crate::report::display_path;
-use crate::report::model::{Group, Model, Owner};
+use crate::show::display_path;
+use crate::model::analysis::{Group, Model, Owner};
 use hashbrown::HashMap;
 
 /// The metadata files attribution reads, captured while layers are scanned (one pass).
@@ -64,7 +65,7 @@ pub fn wants(path: &[u8], size: u64) -> bool {
         return true;
     }
     // The app's own source and start scripts, for `slim why` and unused packages.
-    crate::deps::app::is_app_source(path, size) || crate::deps::app::is_start_script(path, size)
+    app_files::is_app_source(path, size) || app_files::is_start_script(path, size)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

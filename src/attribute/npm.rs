@@ -3,7 +3,7 @@
 
 use super::{Claims, OwnerInfo, OwnerKind};
 use crate::layers::tree::{ROOT, Tree};
-use crate::report::display_path;
+use crate::show::display_path;
 use hashbrown::HashMap;
 
 pub fn claim(tree: &Tree, claims: &mut Claims) {

@@ -5,7 +5,7 @@
 
 use super::{Claims, OwnerInfo, OwnerKind};
 use crate::layers::tree::{Kind, Tree, lexical};
-use crate::report::display_path;
+use crate::show::display_path;
 use hashbrown::HashMap;
 
 /// One installed distribution, as its metadata says.

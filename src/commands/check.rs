@@ -1,9 +1,11 @@
 //! `slim check IMAGE`: limits from flags over `slim.toml`, one verdict, exit 0 or 1.
 
-use crate::check::{self, Limits, steps};
+use crate::check::{self, Limits};
+use crate::dockerfile::steps;
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::error::{Error, Result};
-use crate::{analyze, attribute, output, report, rules, saved};
+use crate::report::Doc;
+use crate::{analyze, output, saved};
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -24,11 +26,9 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
         baseline: a.baseline.clone(),
         max_growth: a.max_growth,
     });
-    let rule_set = match &a.image.rules {
-        Some(f) => rules::RuleSet::with_file(f)?,
-        None => rules::RuleSet::builtin(),
-    };
-    if let Some(p) = limits.problem(&rule_set) {
+    let mut opts = super::options(&a.image, 10)?;
+    opts.treemap = a.format == CheckFormat::Html;
+    if let Some(p) = limits.problem(&opts.rules) {
         return Err(Error::Usage(p));
     }
     let mut inputs = super::inputs(&a.image);
@@ -52,14 +52,6 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
         None => None,
     };
 
-    let mut opts = analyze::Options::new(10);
-    opts.selector = crate::image::resolve::Selector { image: a.image.select.clone(), platform: a.image.platform.clone() };
-    opts.progress = crate::progress(a.image.quiet);
-    if let Some(f) = &a.image.groups {
-        opts.groups = attribute::groups::GroupTable::with_file(f)?;
-    }
-    opts.rules = rule_set;
-    opts.treemap = a.format == CheckFormat::Html;
     let baseline = match &limits.baseline {
         Some(b) => Some(saved::load(&b.to_string_lossy(), &analyze::Options::new(10))?),
         None => None,
@@ -74,27 +66,13 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
         }
         None => None,
     };
-    let body = match a.format {
-        CheckFormat::Text => report::terminal_safe(report::check_text::render(&verdict)),
-        CheckFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&verdict).expect("the verdict serialises");
-            s.push('\n');
-            s
+    let doc = Doc::Verdict { verdict: &verdict, analysis: &analysis, steps: steps.as_ref() };
+    if a.format == CheckFormat::Github {
+        if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+            append(Path::new(&summary), &super::render(&doc, CheckFormat::Markdown)?)?;
         }
-        CheckFormat::Junit => report::terminal_safe(report::junit::render(&verdict)),
-        CheckFormat::Sarif => report::sarif::render(&verdict, steps.as_ref()),
-        CheckFormat::Github => {
-            if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
-                append(Path::new(&summary), &report::terminal_safe(report::markdown::check(&verdict)))?;
-            }
-            report::terminal_safe(report::github::render(&verdict, steps.as_ref()))
-        }
-        CheckFormat::Markdown => report::terminal_safe(report::markdown::check(&verdict)),
-        CheckFormat::Html => report::html::render(
-            &format!("slim check: {}", verdict.image.source),
-            &report::html::Page::Check { check: &verdict, analysis: &analysis },
-        ),
-    };
+    }
+    let body = super::render(&doc, a.format)?;
     sink.finish(body.as_bytes())?;
     if let Some(s) = &a.summary {
         append(s, &report::terminal_safe(report::markdown::check(&verdict)))?;

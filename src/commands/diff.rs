@@ -1,8 +1,10 @@
 //! `slim diff BEFORE AFTER`.
 
-use crate::cli::{DiffArgs, DiffFormat};
+use crate::cli::DiffArgs;
 use crate::error::{Error, Result};
-use crate::{analyze, attribute, diff, output, report, saved};
+use crate::model::diff;
+use crate::report::Doc;
+use crate::{analyze, attribute, output, saved};
 use std::process::ExitCode;
 
 pub fn run(a: DiffArgs) -> Result<ExitCode> {
@@ -26,19 +28,7 @@ pub fn run(a: DiffArgs) -> Result<ExitCode> {
     let before = saved::load(&a.before, &options()?)?;
     let after = saved::load(&a.after, &options()?)?;
     let d = diff::diff(&before, &after);
-    let body = match a.format {
-        DiffFormat::Text => report::terminal_safe(report::diff_text::render(&d, a.top)),
-        DiffFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&d).expect("the diff serialises");
-            s.push('\n');
-            s
-        }
-        DiffFormat::Markdown => report::terminal_safe(report::markdown::diff(&d, a.top)),
-        DiffFormat::Html => report::html::render(
-            &format!("slim diff: {} → {}", d.before.image.source, d.after.image.source),
-            &report::html::Page::Diff { diff: &d },
-        ),
-    };
+    let body = super::render(&Doc::Diff { diff: &d, top: a.top }, a.format)?;
     sink.finish(body.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }

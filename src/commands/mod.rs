@@ -1,6 +1,7 @@
 //! Glue between the command line and the library: read inputs, call one function, render,
 //! pick the exit code. No logic of their own.
 
+pub mod analyze;
 pub mod check;
 pub mod diff;
 pub mod rewrite;
@@ -28,4 +29,21 @@ pub fn options(a: &crate::cli::ImageArgs, top: usize) -> crate::error::Result<cr
         o.rules = crate::rules::RuleSet::with_file(f)?;
     }
     Ok(o)
+}
+
+/// Render a model in the format a `--format` flag names.
+pub fn render(doc: &crate::report::Doc, flag: impl clap::ValueEnum) -> crate::error::Result<String> {
+    use crate::report::Format::*;
+    let name = flag.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default();
+    let format = match name.as_str() {
+        "text" => Text,
+        "json" => Json,
+        "markdown" => Markdown,
+        "html" => Html,
+        "sarif" => Sarif,
+        "junit" => Junit,
+        "github" => Github,
+        _ => return Err(crate::error::Error::Usage(format!("unknown format {name}"))),
+    };
+    crate::report::render(doc, format).ok_or_else(|| crate::error::Error::Usage(format!("this command has no {name} format")))
 }

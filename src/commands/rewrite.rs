@@ -1,9 +1,10 @@
 //! `slim rewrite IMAGE [--dockerfile FILE]`.
 
-use crate::cli::{RewriteArgs, RewriteFormat};
+use crate::cli::RewriteArgs;
 use crate::dockerfile::{self, reconstruct, rewrite};
 use crate::error::{Error, Result};
-use crate::report::rewrite::{ChangeRow, EditRecord, Outputs, RewriteReport};
+use crate::model::rewrite::{ChangeRow, EditRecord, Outputs, RewriteReport};
+use crate::report::Doc;
 use crate::{analyze, output, rules};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -98,7 +99,7 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
     });
     let f = &done.analysis.findings;
     let report = RewriteReport {
-        schema_version: 1,
+        schema_version: crate::model::REWRITE_SCHEMA,
         image: a.image.image.clone(),
         dockerfile: (!reconstructed).then(|| name.clone()),
         reconstructed,
@@ -121,12 +122,7 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
         outputs,
         diff,
     };
-    let body = match a.format {
-        RewriteFormat::Text => crate::report::terminal_safe(crate::report::rewrite::text(&report, false)),
-        RewriteFormat::Markdown => crate::report::terminal_safe(crate::report::rewrite::text(&report, true)),
-        RewriteFormat::Json => serde_json::to_string_pretty(&report).expect("the report serialises") + "\n",
-        RewriteFormat::Html => crate::report::html::render(&format!("slim rewrite: {}", report.image), &crate::report::html::Page::Rewrite { rewrite: &report }),
-    };
+    let body = super::render(&Doc::Rewrite(&report), a.format)?;
     match a.output {
         Some(_) => {
             out.finish(outcome.dockerfile.as_bytes())?;

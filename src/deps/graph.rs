@@ -307,6 +307,8 @@ impl PyGraph {
 pub struct DpkgGraph {
     pub packages: Vec<Package>,
     pub depends: Vec<Vec<usize>>,
+    /// The same for `Recommends` (what apt keeps installed beside a package).
+    pub recommends: Vec<Vec<usize>>,
 }
 
 impl DpkgGraph {
@@ -321,26 +323,30 @@ impl DpkgGraph {
                 by_name.entry(v.clone()).or_default().push(i);
             }
         }
-        let depends = packages
-            .iter()
-            .enumerate()
-            .map(|(me, p)| {
-                let mut out: Vec<usize> = Vec::new();
-                for clause in p.depends.split(',') {
-                    for alt in clause.split('|') {
-                        let name = alt.split(['(', '[']).next().unwrap_or("").trim();
-                        let name = name.split(':').next().unwrap_or("");
-                        for &t in by_name.get(name).into_iter().flatten() {
-                            if t != me && !out.contains(&t) {
-                                out.push(t);
+        let edges = |field: fn(&Package) -> &str| -> Vec<Vec<usize>> {
+            packages
+                .iter()
+                .enumerate()
+                .map(|(me, p)| {
+                    let mut out: Vec<usize> = Vec::new();
+                    for clause in field(p).split(',') {
+                        for alt in clause.split('|') {
+                            let name = alt.split(['(', '[']).next().unwrap_or("").trim();
+                            let name = name.split(':').next().unwrap_or("");
+                            for &t in by_name.get(name).into_iter().flatten() {
+                                if t != me && !out.contains(&t) {
+                                    out.push(t);
+                                }
                             }
                         }
                     }
-                }
-                out
-            })
-            .collect();
-        DpkgGraph { packages, depends }
+                    out
+                })
+                .collect()
+        };
+        let depends = edges(|p| &p.depends);
+        let recommends = edges(|p| &p.recommends);
+        DpkgGraph { packages, depends, recommends }
     }
 
     pub fn dependents(&self, n: usize) -> Vec<usize> {

@@ -4,7 +4,7 @@
 //! nothing reaches (`unused_packages`, the `unused-package` rule).
 //!
 //! Everything is read from the one pass over the layers: source files are captured on the way
-//! (`app::is_app_source`), like the metadata attribution reads.
+//! (`attribute::app_files::is_app_source`), like the metadata attribution reads.
 
 pub mod app;
 pub mod graph;
@@ -16,7 +16,7 @@ pub mod why;
 use crate::attribute::{Attribution, OwnerKind};
 use crate::image::resolve::Image;
 use crate::layers::tree::Tree;
-use crate::report::model::AppCode;
+use crate::model::analysis::AppCode;
 use app::{App, Named};
 use graph::{DpkgGraph, PyGraph};
 use hashbrown::{HashMap, HashSet};
@@ -280,7 +280,7 @@ impl Usage {
                 let Some(scan) = tree.contents.get(&f).and_then(|c| imports::read_digest(c)) else { continue };
                 scanned[d] = true;
                 lib_files += 1;
-                let shown = crate::report::display_path(&tree.path(f));
+                let shown = crate::show::display_path(&tree.path(f));
                 for g in &scan.groups {
                     group_loads.entry(g.group.clone()).or_insert_with(|| format!("{shown}:{} ({}, used)", g.line, dist.name));
                 }

@@ -3,10 +3,18 @@
 //! reaches it, who installed it and what still might load it.
 
 use super::Usage;
-use crate::analyze::Analyzed;
 use crate::attribute::{Attribution, OwnerKind};
-use crate::report::model::{Layer, LayerStep, UnusedPackage};
-use crate::report::why::{Why, WhyMatch, WhyPath, WhySite, WhyStep};
+use crate::layers::tree::Tree;
+use crate::model::analysis::{Analysis, Layer, LayerStep, UnusedPackage};
+use crate::model::why::{Why, WhyMatch, WhyPath, WhySite, WhyStep};
+
+/// What a why-question reads: the pipeline's facts, borrowed (`Analyzed::ask`).
+pub struct Ask<'a> {
+    pub usage: &'a Usage,
+    pub attribution: &'a Attribution,
+    pub tree: &'a Tree,
+    pub analysis: &'a Analysis,
+}
 
 /// Paths kept per package (shortest first); the rest are counted.
 const MAX_PATHS: usize = 20;
@@ -90,7 +98,7 @@ fn paths(u: &Usage, target: usize) -> (Vec<Vec<usize>>, u64) {
     (found, total)
 }
 
-fn python_match(done: &Analyzed, d: usize) -> WhyMatch {
+fn python_match(done: &Ask, d: usize) -> WhyMatch {
     let (u, a) = (&done.usage, &done.attribution);
     let dist = &a.dists[d];
     let layers = &done.analysis.layers;
@@ -114,7 +122,7 @@ fn python_match(done: &Analyzed, d: usize) -> WhyMatch {
         unused: None,
         note: String::new(),
     };
-    let step_text = crate::report::text::short_step(installed_by.created_by.as_deref(), 80);
+    let step_text = crate::show::short_step(installed_by.created_by.as_deref(), 80);
     if !u.found {
         m.note = format!("no application code found in the image, so slim cannot say what imports it; installed by layer {} ({step_text})", installed_by.index);
         return m;
@@ -176,7 +184,7 @@ fn python_match(done: &Analyzed, d: usize) -> WhyMatch {
     m
 }
 
-fn dpkg_match(done: &Analyzed, p: usize) -> WhyMatch {
+fn dpkg_match(done: &Ask, p: usize) -> WhyMatch {
     let g = &done.usage.dpkg;
     let pkg = &g.packages[p];
     let a = &done.attribution;
@@ -217,7 +225,7 @@ fn dpkg_match(done: &Analyzed, p: usize) -> WhyMatch {
     let total = chains.len() as u64;
     let mut required_by: Vec<String> = rev[p].iter().map(|&d| g.packages[d].name.clone()).collect();
     required_by.sort();
-    let step_text = crate::report::text::short_step(installed_by.created_by.as_deref(), 80);
+    let step_text = crate::show::short_step(installed_by.created_by.as_deref(), 80);
     WhyMatch {
         kind: "dpkg".into(),
         name: pkg.name.clone(),
@@ -251,7 +259,7 @@ fn dpkg_match(done: &Analyzed, p: usize) -> WhyMatch {
 
 /// Explain why `package` is in the analysed image. None when no Python distribution or dpkg
 /// package has that name.
-pub fn why(done: &Analyzed, package: &str) -> Option<Why> {
+pub fn why(done: &Ask, package: &str) -> Option<Why> {
     let u = &done.usage;
     let mut matches: Vec<WhyMatch> = Usage::find(&done.attribution, package).into_iter().map(|d| python_match(done, d)).collect();
     for (i, p) in u.dpkg.packages.iter().enumerate() {
@@ -263,7 +271,7 @@ pub fn why(done: &Analyzed, package: &str) -> Option<Why> {
         return None;
     }
     Some(Why {
-        schema_version: crate::report::model::SCHEMA_VERSION,
+        schema_version: crate::model::WHY_SCHEMA,
         package: package.to_string(),
         image: done.analysis.image.source.clone(),
         app: done.analysis.app.clone().unwrap_or_default(),
@@ -272,7 +280,7 @@ pub fn why(done: &Analyzed, package: &str) -> Option<Why> {
 }
 
 /// Names close to `package`, for the error when nothing has it.
-pub fn suggestions(done: &Analyzed, package: &str) -> Vec<String> {
+pub fn suggestions(done: &Ask, package: &str) -> Vec<String> {
     let want = crate::attribute::python::normalize_name(package);
     let mut v: Vec<String> = done
         .attribution

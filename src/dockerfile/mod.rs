@@ -1,10 +1,12 @@
-//! The Dockerfile side of `slim rewrite`: parse with byte spans (parse-dockerfile), tie the
-//! image's layers to the steps that made them, and apply the findings' machine-applicable
-//! fixes by splicing the original text, so everything outside an edit survives as written.
+//! Dockerfiles, one room: parse with byte spans (parse-dockerfile), tie the image's layers to
+//! the steps that made them (steps.rs, which check's annotations use too), and, for
+//! `slim rewrite`, apply the findings' machine-applicable fixes by splicing the original text,
+//! so everything outside an edit survives as written.
 
 pub mod reconstruct;
 pub mod rewrite;
 pub mod shell;
+pub mod steps;
 
 use parse_dockerfile::{Command, Instruction};
 use std::ops::Range;
@@ -273,7 +275,7 @@ impl Parsed {
     /// Tie layers to steps (by the text of their history, see `check::steps`). Returns the
     /// layer-making steps no layer matched.
     pub fn match_layers(&mut self, name: &str, layers: &[(u64, Option<&str>)]) -> Result<Vec<usize>, String> {
-        let lines = crate::check::steps::map(name, &self.text, layers)?;
+        let lines = steps::map(name, &self.text, layers)?;
         for s in &mut self.steps {
             s.layer = layers.iter().find(|(l, _)| lines.of(*l).map(|(a, _)| a) == Some(s.line)).map(|(l, _)| *l);
         }

@@ -6,8 +6,8 @@
 
 use super::shell::{Cmd, Word, word_removal};
 use super::{Form, Parsed, Step, parse};
-use crate::analyze::Analyzed;
-use crate::report::model::{Action, Finding};
+use crate::facts::Analyzed;
+use crate::model::analysis::{Action, Finding};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -260,7 +260,7 @@ fn remove_cmds(text: &str, s: &Step, gone: &BTreeSet<usize>, finding: usize, edi
 
 /// Normalise an absolute path: no `.`, no `..`, no trailing slash.
 fn norm(p: &str) -> String {
-    crate::check::steps::normalise_path(p)
+    super::steps::normalise_path(p)
 }
 
 /// WORKDIR in force at each step (index into `p.steps`).

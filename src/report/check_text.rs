@@ -1,7 +1,7 @@
 //! The text verdict of `slim check`: every check with its limit, measured value and result,
 //! then, for each failure, where the bytes are.
 
-use crate::check::{CheckResult, Report};
+use crate::model::verdict::{CheckResult, Report};
 use super::table;
 use std::fmt::Write;
 
@@ -43,7 +43,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(out, "\nFindings");
         let mut t = table(&["could save", "rule", "finding"], &[0]);
         for f in &r.findings {
-            t.add_row(vec![super::human(f.bytes_saved), format!("{} {}", f.id, f.rule), f.title.clone()]);
+            t.add_row(vec![crate::show::human(f.bytes_saved), format!("{} {}", f.id, f.rule), f.title.clone()]);
         }
         let _ = writeln!(out, "{t}");
     }

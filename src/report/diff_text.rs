@@ -1,10 +1,10 @@
 //! The text report of `slim diff`: totals before and after, then layers, owners and groups
 //! that changed. The owner table adds up: its total is the change of the final filesystem.
 
-use super::human;
-use crate::diff::{Change, Diff};
-use crate::report::model::Totals;
-use crate::report::text::short_step;
+use crate::show::human;
+use crate::model::diff::{Change, Diff};
+use crate::model::analysis::Totals;
+use crate::show::short_step;
 use super::table;
 use std::fmt::Write;
 
@@ -63,7 +63,7 @@ fn idx(i: Option<u64>) -> String {
 
 pub fn render(d: &Diff, top: usize) -> String {
     let mut out = String::new();
-    let side = |s: &crate::diff::Side| format!("{} ({})", s.image.source, s.image.reference.as_deref().unwrap_or("untagged"));
+    let side = |s: &crate::model::diff::Side| format!("{} ({})", s.image.source, s.image.reference.as_deref().unwrap_or("untagged"));
     let _ = writeln!(out, "slim diff: {} → {}\n", side(&d.before), side(&d.after));
 
     let mut t = table(&["", "before", "after", "change"], &[1, 2, 3]);

@@ -2,8 +2,8 @@
 //! findings, pointing at Dockerfile lines when `--dockerfile` is given, then the text report
 //! for the log. The markdown summary for `$GITHUB_STEP_SUMMARY` is `markdown::check`.
 
-use crate::check::Report;
-use crate::check::steps::StepLines;
+use crate::model::verdict::Report;
+use crate::dockerfile::steps::StepLines;
 use std::fmt::Write;
 
 /// Escape the message of a workflow command.
@@ -48,7 +48,7 @@ pub fn render(r: &Report, steps: Option<&StepLines>) -> String {
         }
         let level = if f.severity == "high" || f.severity == "medium" { "warning" } else { "notice" };
         let layers: Vec<u64> = f.evidence.layers.iter().map(|l| l.index).collect();
-        let msg = format!("{} (could save {}). Fix: {}", f.title, super::human(f.bytes_saved), f.fix.text);
+        let msg = format!("{} (could save {}). Fix: {}", f.title, crate::show::human(f.bytes_saved), f.fix.text);
         annotation(&mut out, level, &format!("slim {} {}", f.id, f.rule), steps, &layers, &msg);
     }
     out.push_str(&super::check_text::render(r));

@@ -14,10 +14,10 @@ const STYLE: &str = include_str!("html/report.css");
 #[derive(Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Page<'a> {
-    Analyze { analysis: &'a super::model::Analysis },
-    Check { check: &'a crate::check::Report, analysis: &'a super::model::Analysis },
-    Diff { diff: &'a crate::diff::Diff },
-    Rewrite { rewrite: &'a super::rewrite::RewriteReport },
+    Analyze { analysis: &'a crate::model::analysis::Analysis },
+    Check { check: &'a crate::model::verdict::Report, analysis: &'a crate::model::analysis::Analysis },
+    Diff { diff: &'a crate::model::diff::Diff },
+    Rewrite { rewrite: &'a crate::model::rewrite::RewriteReport },
 }
 
 fn hash(text: &str) -> String {
@@ -72,7 +72,7 @@ mod tests {
 
     #[test]
     fn nothing_from_the_image_ends_the_data_element() {
-        let mut r = crate::report::rewrite::RewriteReport::default();
+        let mut r = crate::model::rewrite::RewriteReport::default();
         r.image = "</script><script>alert(1)</script><!--".into();
         let html = render("t", &Page::Rewrite { rewrite: &r });
         let data = html.split("id=\"slim-data\">").nth(1).unwrap().split("</script>").next().unwrap();

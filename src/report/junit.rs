@@ -1,7 +1,7 @@
 //! JUnit XML for test-report panes (GitLab, Jenkins, GitHub test reporters): one testcase per
 //! check, a `<failure>` with the measured value and where the bytes are when it failed.
 
-use crate::check::Report;
+use crate::model::verdict::Report;
 use std::fmt::Write;
 
 /// Text made safe for XML 1.0 attributes and character data: markup escaped, and characters

@@ -2,11 +2,11 @@
 //! and the `slim diff` tables.
 
 use super::diff_text::{signed, total_cells, total_rows, versions};
-use super::human;
-use crate::check::Report;
-use crate::diff::Diff;
-use crate::report::model::Analysis;
-use crate::report::text::short_step;
+use crate::show::human;
+use crate::model::verdict::Report;
+use crate::model::diff::Diff;
+use crate::model::analysis::Analysis;
+use crate::show::short_step;
 use std::fmt::Write;
 
 /// A table cell: pipes escaped, one line, no control characters (names come from the image).
@@ -146,7 +146,7 @@ pub fn check(r: &Report) -> String {
 
 pub fn diff(d: &Diff, top: usize) -> String {
     let mut out = String::new();
-    let side = |s: &crate::diff::Side| format!("{} ({})", code(&s.image.source), cell(s.image.reference.as_deref().unwrap_or("untagged")));
+    let side = |s: &crate::model::diff::Side| format!("{} ({})", code(&s.image.source), cell(s.image.reference.as_deref().unwrap_or("untagged")));
     let _ = writeln!(out, "### slim diff: {} → {}\n", side(&d.before), side(&d.after));
     out.push_str("| | before | after | change |\n|---|--:|--:|--:|\n");
     for (label, b, a, bytes) in total_rows(&d.before.totals, &d.after.totals) {

@@ -2,9 +2,9 @@
 //! check. With `--dockerfile`, a result about a layer points at the Dockerfile step that made
 //! it (see `check::steps`); a result about the whole image points at the final `FROM`.
 
-use crate::check::Report;
-use crate::check::steps::StepLines;
-use crate::report::model::Finding;
+use crate::model::verdict::Report;
+use crate::dockerfile::steps::StepLines;
+use crate::model::analysis::Finding;
 use serde_json::{Value, json};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -61,7 +61,7 @@ pub fn render(r: &Report, steps: Option<&StepLines>) -> String {
             }),
         );
         let layers: Vec<u64> = f.evidence.layers.iter().map(|l| l.index).collect();
-        let saves = super::human(f.bytes_saved);
+        let saves = crate::show::human(f.bytes_saved);
         results.push(json!({
             "ruleId": f.id,
             "ruleIndex": i,
@@ -123,7 +123,5 @@ pub fn render(r: &Report, steps: Option<&StepLines>) -> String {
             "properties": {"image": r.image.source, "reference": r.image.reference, "passed": r.passed},
         }],
     });
-    let mut s = serde_json::to_string_pretty(&doc).expect("SARIF serialises");
-    s.push('\n');
-    s
+    super::json(&doc)
 }

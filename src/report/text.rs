@@ -1,27 +1,10 @@
 //! The text report: what a person reads in ten seconds. Tables list the top rows, then
 //! "and K more", then a total that equals the sum of all rows.
 
-use super::human;
-use super::model::Analysis;
+use crate::show::{human, short_step};
+use crate::model::analysis::Analysis;
 use super::table;
 use std::fmt::Write;
-
-/// Shorten a Dockerfile step to one line of at most `max` characters.
-pub fn short_step(step: Option<&str>, max: usize) -> String {
-    let Some(s) = step else {
-        return "(unknown: no history for this layer)".into();
-    };
-    let s = s.trim();
-    let s = s.strip_prefix("/bin/sh -c #(nop) ").unwrap_or(s);
-    let s = s.strip_prefix("/bin/sh -c ").map(|r| format!("RUN {r}")).unwrap_or_else(|| s.to_string());
-    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.chars().count() <= max {
-        one
-    } else {
-        let cut: String = one.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
-}
 
 fn pct(part: u64, whole: u64) -> String {
     if whole == 0 { "0.0%".into() } else { format!("{:.1}%", part as f64 * 100.0 / whole as f64) }
@@ -67,7 +50,7 @@ pub fn render(a: &Analysis, top: usize) -> String {
             human(l.wasted_bytes),
         ]);
     }
-    let sum = |f: fn(&super::model::Layer) -> u64| a.layers.iter().map(f).sum::<u64>();
+    let sum = |f: fn(&crate::model::analysis::Layer) -> u64| a.layers.iter().map(f).sum::<u64>();
     lt.add_row(vec![
         String::new(),
         "total".into(),
@@ -249,18 +232,5 @@ fn render_owners(out: &mut String, a: &Analysis, top: usize) {
             ct.add_row(vec![c.name.clone(), human(c.bytes), c.files.to_string(), pct(c.bytes, t.final_bytes)]);
         }
         let _ = writeln!(out, "{ct}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn steps_are_shortened_to_one_line() {
-        assert_eq!(short_step(Some("/bin/sh -c #(nop)  CMD [\"python\"]"), 60), "CMD [\"python\"]");
-        assert_eq!(short_step(Some("/bin/sh -c apt-get update &&\n  apt-get install -y gcc"), 60), "RUN apt-get update && apt-get install -y gcc");
-        assert_eq!(short_step(Some("RUN abcdefghij"), 8), "RUN abc…");
-        assert!(short_step(None, 60).contains("unknown"));
     }
 }

@@ -5,10 +5,10 @@
 
 use super::checks::View;
 use super::{Draft, step};
-use crate::analyze::Analyzed;
+use crate::facts::Analyzed;
 use crate::attribute::OwnerKind;
-use crate::report::human;
-use crate::report::model::Action;
+use crate::show::human;
+use crate::model::analysis::Action;
 use hashbrown::HashMap;
 
 /// Largest `.tar.gz` whose contents are kept to look for an sdist's `PKG-INFO`.
@@ -131,7 +131,7 @@ pub fn find(a: &Analyzed, out: &mut Vec<Draft>) {
             inos.clone(),
             0,
             "Package files are only needed to install from; once installed (or never installed), nothing at run time reads them. The saving is their bytes.".into(),
-            v.evidence(inos, vec![], vec![st], vec![format!("brought by layer {l}: {}", crate::report::text::short_step(Some(&made_by), 120))]),
+            v.evidence(inos, vec![], vec![st], vec![format!("brought by layer {l}: {}", crate::show::short_step(Some(&made_by), 120))]),
             text,
             action,
         ));

@@ -3,12 +3,12 @@
 
 use super::dupes::Duplicates;
 use super::{CpuTorch, Draft, RuleSet, step};
-use crate::analyze::Analyzed;
+use crate::facts::Analyzed;
 use crate::attribute::OwnerKind;
 use crate::attribute::python::Dist;
 use crate::layers::tree::Kind;
-use crate::report::human;
-use crate::report::model::{Action, Evidence, LayerStep};
+use crate::show::human;
+use crate::model::analysis::{Action, Evidence, LayerStep};
 use hashbrown::{HashMap, HashSet};
 
 const NONE: u32 = u32::MAX;
@@ -469,7 +469,7 @@ fn baked_model(v: &View, out: &mut Vec<Draft>) {
 }
 
 /// Every live inode under a model's directories (for models with more files than listed).
-fn all_model_inodes(v: &View, m: &crate::report::model::Model) -> Vec<u32> {
+fn all_model_inodes(v: &View, m: &crate::model::analysis::Model) -> Vec<u32> {
     let dirs: HashSet<String> = m.paths.iter().map(|p| p.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default()).collect();
     let mut out = Vec::new();
     for n in v.a.tree.final_files() {
@@ -619,32 +619,29 @@ fn is_toolchain(name: &str) -> bool {
 }
 
 /// Installed dpkg packages only the toolchain needs: what `apt-get autoremove` would take
-/// once the toolchain goes (kept: everything reachable by Depends, Pre-Depends or Recommends
-/// from a package installed by name).
+/// once the toolchain goes (kept: everything reachable by Depends, Pre-Depends or Recommends,
+/// virtual names through `Provides`, from a package installed by name). Walks the dpkg graph
+/// in `Analyzed.usage`.
 fn toolchain_closure(v: &View) -> (Vec<String>, Vec<String>) {
-    let installed: Vec<&crate::attribute::dpkg::Package> = v.a.attribution.dpkg.iter().filter(|p| p.is_installed()).collect();
-    let tools: Vec<String> = installed.iter().filter(|p| is_toolchain(&p.name)).map(|p| p.name.clone()).collect();
+    let g = &v.a.usage.dpkg;
+    let tools: Vec<usize> = (0..g.packages.len()).filter(|&i| is_toolchain(&g.packages[i].name)).collect();
     if tools.is_empty() {
-        return (tools, Vec::new());
+        return (Vec::new(), Vec::new());
     }
-    let deps: HashMap<&str, Vec<String>> = installed
-        .iter()
-        .map(|p| {
-            let mut d = crate::attribute::dpkg::names_in(&p.depends);
-            d.extend(crate::attribute::dpkg::names_in(&p.recommends));
-            (p.name.as_str(), d)
-        })
-        .collect();
-    let mut keep: HashSet<String> = HashSet::new();
-    let mut stack: Vec<String> = installed.iter().filter(|p| !p.auto && !tools.contains(&p.name)).map(|p| p.name.clone()).collect();
-    while let Some(n) = stack.pop() {
-        if tools.contains(&n) || !keep.insert(n.clone()) {
+    // Installed by name or as a dependency: apt's extended_states, which attribution read.
+    let auto: HashSet<&str> = v.a.attribution.dpkg.iter().filter(|p| p.auto).map(|p| p.name.as_str()).collect();
+    let mut keep = vec![false; g.packages.len()];
+    let mut stack: Vec<usize> = (0..g.packages.len()).filter(|&i| !auto.contains(g.packages[i].name.as_str()) && !tools.contains(&i)).collect();
+    while let Some(i) = stack.pop() {
+        if tools.contains(&i) || keep[i] {
             continue;
         }
-        stack.extend(deps.get(n.as_str()).into_iter().flatten().cloned());
+        keep[i] = true;
+        stack.extend(&g.depends[i]);
+        stack.extend(&g.recommends[i]);
     }
-    let gone: Vec<String> = installed.iter().filter(|p| !keep.contains(&p.name)).map(|p| p.name.clone()).collect();
-    (tools, gone)
+    let names = |f: &dyn Fn(usize) -> bool| (0..g.packages.len()).filter(|&i| f(i)).map(|i| g.packages[i].name.clone()).collect::<Vec<_>>();
+    (names(&|i| tools.contains(&i)), names(&|i| !keep[i]))
 }
 
 fn build_toolchain(v: &View, out: &mut Vec<Draft>) {

@@ -5,9 +5,9 @@
 
 use super::checks::View;
 use super::{Draft, RuleSet, step};
-use crate::analyze::Analyzed;
-use crate::report::human;
-use crate::report::model::Action;
+use crate::facts::Analyzed;
+use crate::show::human;
+use crate::model::analysis::Action;
 
 /// Is `file` (as shown) test code: under a tests directory, or test_*.py / conftest.py?
 fn is_test_file(file: &str) -> bool {

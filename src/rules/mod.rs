@@ -12,9 +12,9 @@ pub mod devtools;
 pub mod dupes;
 pub mod wrong_model;
 
-use crate::analyze::Analyzed;
+use crate::facts::{Analyzed, Plan};
 use crate::error::{Error, Result};
-use crate::report::model::{Action, Evidence, Finding, Fix, LayerStep};
+use crate::model::analysis::{Action, Evidence, Finding, Fix, LayerStep};
 use serde::Deserialize;
 
 const BUILTIN: &str = include_str!("rules.toml");
@@ -198,13 +198,6 @@ fn severity_for(saved: u64, whole: u64) -> &'static str {
     } else {
         "low"
     }
-}
-
-/// What a finding's fix does to the file model: the inodes it removes and the bytes it adds.
-#[derive(Debug, Clone, Default)]
-pub struct Plan {
-    pub removed: Vec<u32>,
-    pub added: u64,
 }
 
 /// Run every enabled rule. Returns the findings (largest saving first), the bytes all of them

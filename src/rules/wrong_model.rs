@@ -7,9 +7,9 @@
 
 use super::checks::{View, family};
 use super::{Draft, step};
-use crate::analyze::Analyzed;
-use crate::report::human;
-use crate::report::model::{Action, Evidence, Model};
+use crate::facts::Analyzed;
+use crate::show::human;
+use crate::model::analysis::{Action, Evidence, Model};
 use hashbrown::HashSet;
 
 /// A model id the app names, and where.
@@ -140,7 +140,7 @@ pub fn find(a: &Analyzed, out: &mut Vec<Draft>) {
         let st = step(a, m.layer);
         let made_by = st.created_by.clone().unwrap_or_default();
         let how_remove = if only {
-            format!("drop the step that brings it (layer {}: {})", m.layer, crate::report::text::short_step(Some(&made_by), 80))
+            format!("drop the step that brings it (layer {}: {})", m.layer, crate::show::short_step(Some(&made_by), 80))
         } else if made_by.contains("COPY") || made_by.contains("ADD") {
             format!("keep {root} out of the COPY in layer {} (a .dockerignore entry for its source)", m.layer)
         } else {

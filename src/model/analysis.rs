@@ -1,9 +1,7 @@
 //! The analysis as data: the one model every output format renders. Bytes are raw u64.
-//! `schema_version` changes whenever a field changes meaning or disappears.
+//! Its `schema_version` is `model::ANALYSIS_SCHEMA`.
 
 use serde::{Deserialize, Serialize};
-
-pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Analysis {

@@ -1,12 +1,9 @@
 //! `slim diff`: what changed between two analyses, per layer, per owner and per group: what
 //! grew, shrank, appeared and vanished, with byte deltas. Pure data; renderers draw it.
 
-use crate::report::model::{Analysis, ImageInfo, Totals};
+use super::analysis::{Analysis, ImageInfo, Totals};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-
-/// Version of the `slim diff --format json` document.
-pub const DIFF_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -190,7 +187,7 @@ pub fn diff(before: &Analysis, after: &Analysis) -> Diff {
     groups.sort_by(|x, y| y.delta.unsigned_abs().cmp(&x.delta.unsigned_abs()).then(x.name.cmp(&y.name)));
 
     Diff {
-        schema_version: DIFF_SCHEMA_VERSION,
+        schema_version: super::DIFF_SCHEMA,
         before: Side { image: before.image.clone(), totals: before.totals.clone() },
         after: Side { image: after.image.clone(), totals: after.totals.clone() },
         layers,
@@ -269,7 +266,7 @@ fn diff_layers(before: &Analysis, after: &Analysis) -> Vec<LayerDelta> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::{Layer, Owner};
+    use crate::model::analysis::{Layer, Owner};
 
     fn analysis(layers: &[(&str, u64)], owners: &[(&str, u64)]) -> Analysis {
         let json = serde_json::json!({
