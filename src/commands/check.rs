@@ -75,7 +75,7 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
     let body = super::render(&doc, a.format)?;
     sink.finish(body.as_bytes())?;
     if let Some(s) = &a.summary {
-        append(s, &report::terminal_safe(report::markdown::check(&verdict)))?;
+        append(s, &super::render(&doc, CheckFormat::Markdown)?)?;
     }
     Ok(if verdict.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
