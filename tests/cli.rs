@@ -696,6 +696,8 @@ fn malformed_inputs_table() {
         ("gzip layer, zero diff_id", docker_archive_cfg(&[gzip(&l0)], "d:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([format!("sha256:{}", "0".repeat(64))])), "diff_id mismatch"),
         ("diff_id not sha256", docker_archive_cfg(&[l0.clone()], "d:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!(["md5:00"])), "only sha256"),
         ("hostile tar header", hostile_header, "header field"),
+        ("symlink target beyond PATH_MAX", docker_archive(&[link_chain_layer(2, 1 << 20, 10)], "d:1", false), "PATH_MAX"),
+        ("39 chained 4 KB symlinks, 8k entries beneath", docker_archive(&[link_chain_layer(39, 4000, 8000)], "d:1", false), "steps per path"),
         ("path climbing out", docker_archive(&[layer(&[E::RawFile(b"../../etc/x\n\x1b[2J".to_vec(), vec![1])])], "d:1", false), "climbs out"),
     ];
     for (what, bytes, needle) in cases {

@@ -187,6 +187,27 @@ fn entries_under_a_symlinked_directory_land_in_its_target() {
     assert_eq!(a.layers[1].wasted_bytes, 8);
 }
 
+/// 39 chained symlinks with 4 KB targets, then 8,000 entries beneath the last: resolving each
+/// entry's parent would follow the whole chain, about 80,000 steps each (10^9 in all). The
+/// merge stops after work bounded by the budget, with an error naming the link; the same chain
+/// with short targets costs a few dozen steps per entry and is read whole.
+#[test]
+fn a_chain_of_long_symlinks_costs_bounded_work() {
+    use slim::layers::{tree::Tree, walk};
+    let scan = |l: &[u8]| walk::scan_stream(l, &walk::capture_none, false).unwrap();
+    let mut tree = Tree::new();
+    let err = tree.apply(&scan(&link_chain_layer(39, 4000, 8000))).unwrap_err();
+    assert!(err.contains("steps per path") && err.contains("\"l"), "{err}");
+    // Base budget, 256 per lookup (39 links and 8,000 files), and the one chain that overran it.
+    assert!(tree.link_work <= (1 << 20) + 256 * 8040 + 39 * 1601, "{}", tree.link_work);
+
+    let mut tree = Tree::new();
+    tree.apply(&scan(&link_chain_layer(39, 1, 8000))).unwrap();
+    assert_eq!(tree.final_totals().1, 8000);
+    assert!(tree.link_work <= 8000 * 39 + 39 * 39, "{}", tree.link_work);
+    assert!(tree.get(b"d/f7999").is_some(), "entries land in the chain's target");
+}
+
 #[test]
 fn aufs_metadata_is_skipped() {
     let l0 = layer(&[file(".wh..wh.aufs", 3), E::Dir(".wh..wh.plnk"), file(".wh..wh.plnk/123.456", 40), file("real", 1)]);

@@ -75,6 +75,10 @@ pub enum Keep {
     Digest(fn(&[u8]) -> Vec<u8>),
 }
 
+/// Longest path Linux takes, the terminating NUL included (`symlink(2)` refuses a target of
+/// this many bytes or more with ENAMETOOLONG): a longer symlink target is an input error.
+pub const PATH_MAX: usize = 4096;
+
 /// Decides which files' contents to keep, from (path, size).
 pub type Capture<'a> = &'a (dyn Fn(&[u8], u64) -> Keep + Sync);
 
@@ -371,7 +375,17 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
         _ => (EntryKind::File, e.size()),
     };
     let link = match kind {
-        EntryKind::Symlink => e.link_name_bytes().map(|l| l.into_owned().into_boxed_slice()),
+        EntryKind::Symlink => {
+            let target = e.link_name_bytes().map(|l| l.into_owned().into_boxed_slice());
+            if let Some(t) = target.as_ref().filter(|t| t.len() >= PATH_MAX) {
+                return Err(format!(
+                    "entry {}: symlink target of {} bytes, longer than PATH_MAX ({PATH_MAX}): no runtime can create it",
+                    quote(&raw),
+                    t.len()
+                ));
+            }
+            target
+        }
         EntryKind::Hardlink => {
             let l = e.link_name_bytes().ok_or_else(|| {
                 format!("entry {}: a hard link with no target", quote(&raw))

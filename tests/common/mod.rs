@@ -265,3 +265,24 @@ pub fn dpkg_layer(pkgs: &[(&str, &str, usize)], extra: Vec<E<'static>>) -> Vec<u
     entries.push(E::File("var/lib/dpkg/status", status.into_bytes()));
     layer(&entries)
 }
+
+/// A layer with `links` chained symlinks whose targets are padded with `d/../` to `target_len`
+/// bytes (`l0` → `d`, `l1` → `d/../d/../…/l0`, …), then `below` empty files beneath the last one:
+/// every one of them makes a reader follow the whole chain.
+pub fn link_chain_layer(links: usize, target_len: usize, below: usize) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = header(tar::EntryType::Directory, 0);
+    b.append_data(&mut h, "d/", &[][..]).unwrap();
+    for i in 0..links {
+        let last = if i == 0 { "d".to_string() } else { format!("l{}", i - 1) };
+        let pad = target_len.saturating_sub(last.len()) / 5;
+        let target = "d/../".repeat(pad) + &last;
+        let mut h = header(tar::EntryType::Symlink, 0);
+        b.append_link(&mut h, format!("l{i}"), target).unwrap();
+    }
+    for k in 0..below {
+        let mut h = header(tar::EntryType::Regular, 0);
+        b.append_data(&mut h, format!("l{}/f{k}", links - 1), &[][..]).unwrap();
+    }
+    b.into_inner().unwrap()
+}
