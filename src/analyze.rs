@@ -136,6 +136,10 @@ fn finish(src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
     let env = image.config.config.as_ref().and_then(|c| c.env.clone()).unwrap_or_default();
     let attribution = attribute::attribute(&mut tree, &opts.groups, &env);
     let mut analysis = describe(&src, &image, &tree, layers, opts.top);
+    for w in src.budget_warnings() {
+        eprintln!("slim: warning: {}: {w}", crate::escape::escape(&src.display));
+        analysis.warnings.push(w);
+    }
     analysis.image.verified = Some(verified);
     analysis.owners = attribute::owner_rows(&tree, &attribution, &opts.groups);
     analysis.groups = attribution.groups.clone();

@@ -679,6 +679,46 @@ fn nested_indexes_are_read_once_each() {
     assert!(start.elapsed().as_secs() < 10);
 }
 
+/// Peak RSS of the largest child this test process has waited for, in bytes.
+fn children_max_rss() -> u64 {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) }, 0);
+    ru.ru_maxrss as u64 * 1024
+}
+
+/// A gzip layer with twelve 30 MB dpkg `.list`s (360 MB of content in under a MB): slim keeps
+/// 256 MiB of file contents in all, says in the JSON and on stderr what it did not read, and
+/// stays far under 1 GB of memory.
+#[test]
+fn captured_contents_have_one_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_tmp(dir.path(), &big_lists_image(12));
+    let (code, err, out) = analyze_at(&p, &["--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let a: Analysis = serde_json::from_slice(&out).unwrap();
+    let w = a.warnings.iter().find(|w| w.contains("were not read")).expect("a warning says what was skipped");
+    // 8 lists of 30 MB fit in 256 MiB; the other 4 are skipped.
+    assert!(w.starts_with("4 files") && w.contains("256 MiB") && w.contains(".list"), "{w}");
+    assert_eq!(err.lines().filter(|l| l.contains("were not read")).count(), 1, "{err}");
+    assert!(children_max_rss() < 1 << 30, "peak RSS {}", children_max_rss());
+}
+
+/// A whole-compressed archive with five 64 MiB members that look like JSON after its own: what
+/// fits in 256 MiB is kept, the rest is not and is named; before the manifest, they
+/// take the budget and the manifest is refused by name (the malformed-input table).
+#[test]
+fn non_layer_members_of_a_one_pass_read_have_one_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_tmp(dir.path(), &with_junk_members(&good_image(), 5, false));
+    let (code, err, out) = analyze_at(&p, &["--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let a: Analysis = serde_json::from_slice(&out).unwrap();
+    assert_eq!(a.totals.final_bytes, 10);
+    // The image's own members took a few KB: three junk members fit, the last two do not.
+    assert!(a.warnings.iter().any(|w| w.starts_with("2 members") && w.contains("(first: junk3.json)")), "{:?}", a.warnings);
+    assert!(children_max_rss() < 1 << 30, "peak RSS {}", children_max_rss());
+}
+
 /// One malformed input per class of issue 14, each built here: exit 2, one line naming the file
 /// and what is wrong, no output file left behind, the input untouched. (Unknown digest
 /// algorithms, FIFO and /dev/zero blobs: the OCI-layout tests above.)
@@ -698,6 +738,7 @@ fn malformed_inputs_table() {
         ("hostile tar header", hostile_header, "header field"),
         ("symlink target beyond PATH_MAX", docker_archive(&[link_chain_layer(2, 1 << 20, 10)], "d:1", false), "PATH_MAX"),
         ("39 chained 4 KB symlinks, 8k entries beneath", docker_archive(&[link_chain_layer(39, 4000, 8000)], "d:1", false), "steps per path"),
+        ("non-layer members past the metadata budget, before the manifest", with_junk_members(&good_image(), 5, true), "was not kept"),
         ("path climbing out", docker_archive(&[layer(&[E::RawFile(b"../../etc/x\n\x1b[2J".to_vec(), vec![1])])], "d:1", false), "climbs out"),
     ];
     for (what, bytes, needle) in cases {

@@ -194,7 +194,7 @@ fn entries_under_a_symlinked_directory_land_in_its_target() {
 #[test]
 fn a_chain_of_long_symlinks_costs_bounded_work() {
     use slim::layers::{tree::Tree, walk};
-    let scan = |l: &[u8]| walk::scan_stream(l, &walk::capture_none, false).unwrap();
+    let scan = |l: &[u8]| walk::scan_stream(l, &walk::capture_none, &walk::Budget::new(0), false).unwrap();
     let mut tree = Tree::new();
     let err = tree.apply(&scan(&link_chain_layer(39, 4000, 8000))).unwrap_err();
     assert!(err.contains("steps per path") && err.contains("\"l"), "{err}");

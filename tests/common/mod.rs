@@ -286,3 +286,74 @@ pub fn link_chain_layer(links: usize, target_len: usize, below: usize) -> Vec<u8
     }
     b.into_inner().unwrap()
 }
+
+/// A writer that hashes what passes through it (a diff_id of a tar written straight into gzip).
+pub struct Hashing<W> {
+    pub w: W,
+    pub h: Sha256,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        let n = self.w.write(b)?;
+        self.h.update(&b[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// A docker save whose one gzip layer holds dpkg's status and `n` `.list` files of 30 MB each
+/// (one line repeated: `n` × 30 MB of content in well under a MB).
+pub fn big_lists_image(n: usize) -> Vec<u8> {
+    let line = b"/usr/share/doc/pkg/a-long-file-name-listed-by-dpkg.txt\n";
+    let list = line.repeat(30_000_000 / line.len());
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut b = tar::Builder::new(Hashing { w: gz, h: Sha256::new() });
+    let status: String = (0..n).map(|i| format!("Package: p{i}\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n\n")).collect();
+    let mut h = header(tar::EntryType::Regular, status.len() as u64);
+    b.append_data(&mut h, "var/lib/dpkg/status", status.as_bytes()).unwrap();
+    for i in 0..n {
+        let mut h = header(tar::EntryType::Regular, list.len() as u64);
+        b.append_data(&mut h, format!("var/lib/dpkg/info/p{i}.list"), &list[..]).unwrap();
+    }
+    let hw = b.into_inner().unwrap();
+    let diff = hex::encode(hw.h.finalize());
+    let blob = hw.w.finish().unwrap();
+    docker_archive_cfg(&[blob], "d:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([format!("sha256:{diff}")]))
+}
+
+/// `archive` (a docker save) compressed as a whole with `n` members of 64 MiB - 1 that look
+/// like JSON (`{` and spaces) before its own members, or after them.
+pub fn with_junk_members(archive: &[u8], n: usize, first: bool) -> Vec<u8> {
+    let junk = {
+        let mut j = vec![b' '; (64 << 20) - 1];
+        j[0] = b'{';
+        j
+    };
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut b = tar::Builder::new(gz);
+    let add_junk = |b: &mut tar::Builder<_>| {
+        for i in 0..n {
+            let mut h = header(tar::EntryType::Regular, junk.len() as u64);
+            b.append_data(&mut h, format!("junk{i}.json"), &junk[..]).unwrap();
+        }
+    };
+    if first {
+        add_junk(&mut b);
+    }
+    let mut ar = tar::Archive::new(archive);
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let mut h = e.header().clone();
+        let path = e.path().unwrap().into_owned();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+        b.append_data(&mut h, path, &data[..]).unwrap();
+    }
+    if !first {
+        add_junk(&mut b);
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
