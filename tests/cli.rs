@@ -739,6 +739,8 @@ fn malformed_inputs_table() {
         ("symlink target beyond PATH_MAX", docker_archive(&[link_chain_layer(2, 1 << 20, 10)], "d:1", false), "PATH_MAX"),
         ("39 chained 4 KB symlinks, 8k entries beneath", docker_archive(&[link_chain_layer(39, 4000, 8000)], "d:1", false), "steps per path"),
         ("non-layer members past the metadata budget, before the manifest", with_junk_members(&good_image(), 5, true), "was not kept"),
+        ("PAX sparse file without a real size", docker_archive(&[pax_layer(&[("GNU.sparse.major", "1"), ("GNU.sparse.name", "x"), ("GNU.sparse.realsize", "lots")], "GNUSparseFile.1/x", b"0\n")], "d:1", false), "GNU.sparse.realsize"),
+        ("sparse file bigger than a filesystem", docker_archive(&[pax_layer(&[("GNU.sparse.major", "1"), ("GNU.sparse.name", "x"), ("GNU.sparse.realsize", "18446744073709551615")], "GNUSparseFile.1/x", b"0\n")], "d:1", false), "16 TiB"),
         ("path climbing out", docker_archive(&[layer(&[E::RawFile(b"../../etc/x\n\x1b[2J".to_vec(), vec![1])])], "d:1", false), "climbs out"),
     ];
     for (what, bytes, needle) in cases {

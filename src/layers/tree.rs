@@ -54,6 +54,8 @@ pub struct Inode {
     pub links: u32,
     /// Where its data starts in that layer's uncompressed tar stream.
     pub offset: u64,
+    /// A sparse file: its bytes are not stored from `offset` as they are (not compared).
+    pub sparse: bool,
 }
 
 /// Per-layer counts, filled while the layer is applied and when later layers hide its files.
@@ -537,6 +539,7 @@ impl Tree {
                     layer,
                     links: 1,
                     offset: e.offset,
+                    sparse: e.sparse,
                 });
                 self.layers[layer as usize].file_bytes += e.size;
                 self.set_kind(n, Kind::File, layer);

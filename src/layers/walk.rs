@@ -41,6 +41,9 @@ pub struct LayerEntry {
     pub link: Option<Box<[u8]>>,
     /// The file's bytes, when the capture predicate asked for them.
     pub content: Option<Box<[u8]>>,
+    /// A sparse file (GNU or PAX): `size` is its apparent size, and its bytes are not stored
+    /// from `offset` as they are.
+    pub sparse: bool,
 }
 
 /// Everything slim keeps of one layer blob once it has been read.
@@ -196,6 +199,41 @@ fn join(dir: &[u8], name: &[u8]) -> Box<[u8]> {
     v.into_boxed_slice()
 }
 
+/// Largest apparent size taken from a sparse file (ext4's largest file): an entry can claim
+/// any size in a few bytes of header, and sums of such sizes must not overflow.
+const MAX_APPARENT: u64 = 1 << 44;
+
+/// The real name (when the header has another) and apparent size of a PAX sparse file, as GNU
+/// tar writes them (`--format=posix --sparse`, formats 0.0, 0.1 and 1.0): its header names
+/// `GNUSparseFile.NNNN/NAME` and stores the sparse map and the data. None for other entries.
+fn pax_sparse<R: Read>(e: &mut tar::Entry<R>) -> Result<Option<(Option<Vec<u8>>, u64)>, String> {
+    let Ok(Some(exts)) = e.pax_extensions() else {
+        return Ok(None);
+    };
+    let (mut name, mut size, mut sparse) = (None, None, false);
+    for x in exts.flatten() {
+        match x.key_bytes() {
+            b"GNU.sparse.name" => name = Some(x.value_bytes().to_vec()),
+            b"GNU.sparse.realsize" | b"GNU.sparse.size" => {
+                sparse = true;
+                size = std::str::from_utf8(x.value_bytes()).ok().and_then(|v| v.trim().parse::<u64>().ok());
+            }
+            b"GNU.sparse.major" | b"GNU.sparse.map" | b"GNU.sparse.numblocks" | b"GNU.sparse.offset" => sparse = true,
+            _ => {}
+        }
+    }
+    if !sparse {
+        return Ok(None);
+    }
+    match size {
+        Some(size) => Ok(Some((name, size))),
+        None => Err(format!(
+            "entry {}: a PAX sparse file without a valid GNU.sparse.realsize",
+            quote(&name.unwrap_or_else(|| e.path_bytes().into_owned()))
+        )),
+    }
+}
+
 /// The tar reader's message for a bad header, without the header's own bytes: it quotes the
 /// field it could not parse and the entry's path, which an archive can fill with anything
 /// (escape sequences, lines of their own).
@@ -228,7 +266,9 @@ pub fn scan_seekable<R: Read + Seek>(mut r: R, blob_len: u64, capture: Capture, 
     let mut out = Vec::new();
     for e in entries {
         let e = e.map_err(|e| format!("bad tar entry: {}", tar_error(&e)))?;
-        let end = e.raw_file_position() + e.size();
+        // A GNU sparse file's size is its apparent one; what it stores is the header's.
+        let stored = if e.header().entry_type().is_gnu_sparse() { e.header().entry_size().unwrap_or(0) } else { e.size() };
+        let end = e.raw_file_position().saturating_add(stored);
         if end > blob_len {
             return Err(format!(
                 "entry {} runs past the end of the blob (truncated layer)",
@@ -379,7 +419,11 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, budget: &Budget, 
     if ty.is_pax_global_extensions() {
         return Ok(());
     }
-    let raw = e.path_bytes().into_owned();
+    let pax_sparse = pax_sparse(&mut e)?;
+    let raw = match &pax_sparse {
+        Some((Some(name), _)) => name.clone(),
+        _ => e.path_bytes().into_owned(),
+    };
     let Some(path) = normalize(&raw)? else {
         return Ok(());
     };
@@ -403,6 +447,7 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, budget: &Budget, 
             offset: 0,
             link: None,
             content: None,
+            sparse: false,
         });
         return Ok(());
     }
@@ -420,11 +465,12 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, budget: &Budget, 
             offset: 0,
             link: None,
             content: None,
+            sparse: false,
         });
         return Ok(());
     }
     let offset = e.raw_file_position();
-    let (kind, size) = match ty {
+    let (kind, mut size) = match ty {
         T::Regular | T::Continuous | T::GNUSparse => (EntryKind::File, e.size()),
         T::Directory => (EntryKind::Dir, 0),
         T::Symlink => (EntryKind::Symlink, 0),
@@ -433,6 +479,16 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, budget: &Budget, 
         // Unknown types: tar readers treat them as regular files.
         _ => (EntryKind::File, e.size()),
     };
+    let sparse = kind == EntryKind::File && (ty.is_gnu_sparse() || pax_sparse.is_some());
+    if let Some((_, apparent)) = pax_sparse {
+        size = apparent;
+    }
+    if sparse && size > MAX_APPARENT {
+        return Err(format!(
+            "entry {}: a sparse file of {size} bytes, more than a filesystem holds (16 TiB)",
+            quote(&raw)
+        ));
+    }
     let link = match kind {
         EntryKind::Symlink => {
             let target = e.link_name_bytes().map(|l| l.into_owned().into_boxed_slice());
@@ -455,7 +511,8 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, budget: &Budget, 
         }
         _ => None,
     };
-    let mut keep = if kind == EntryKind::File { capture(&path, size) } else { Keep::Nothing };
+    // A sparse file's stored bytes are not its contents: not captured, not hashed.
+    let mut keep = if kind == EntryKind::File && !sparse { capture(&path, size) } else { Keep::Nothing };
     // The whole file is held while it is read (a digest is taken from it, then the rest is
     // given back): past the budget, it is not read at all.
     if !matches!(keep, Keep::Nothing) && !budget.take(size) {
@@ -470,7 +527,7 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, budget: &Budget, 
     } else {
         None
     };
-    if let Some((hashes, c)) = hashes.filter(|_| kind == EntryKind::File && size >= HASH_MIN) {
+    if let Some((hashes, c)) = hashes.filter(|_| kind == EntryKind::File && !sparse && size >= HASH_MIN) {
         let h = match &content {
             Some(c) => xxhash_rust::xxh3::xxh3_128(c),
             None => {
@@ -505,6 +562,7 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, budget: &Budget, 
         offset,
         link,
         content,
+        sparse,
     });
     Ok(())
 }

@@ -357,3 +357,27 @@ pub fn with_junk_members(archive: &[u8], n: usize, first: bool) -> Vec<u8> {
     }
     b.into_inner().unwrap().finish().unwrap()
 }
+
+/// A layer with one regular file `path` of `data`, preceded by a PAX header of these records.
+pub fn pax_layer(records: &[(&str, &str)], path: &str, data: &[u8]) -> Vec<u8> {
+    let mut pax = Vec::new();
+    for (k, v) in records {
+        let body = format!(" {k}={v}\n");
+        let mut n = body.len() + 1;
+        while format!("{n}").len() + body.len() != n {
+            n += 1;
+        }
+        pax.extend_from_slice(format!("{n}{body}").as_bytes());
+    }
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::XHeader);
+    h.set_size(pax.len() as u64);
+    h.set_path("PaxHeaders/x").unwrap();
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append(&h, &pax[..]).unwrap();
+    let mut h = header(tar::EntryType::Regular, data.len() as u64);
+    b.append_data(&mut h, path, data).unwrap();
+    b.into_inner().unwrap()
+}
