@@ -719,6 +719,33 @@ fn non_layer_members_of_a_one_pass_read_have_one_budget() {
     assert!(children_max_rss() < 1 << 30, "peak RSS {}", children_max_rss());
 }
 
+/// A docker save whose config is not named by its digest (`config.json`, or another digest's
+/// name), as docker load and go-containerregistry accept: read, and checked by its diff_ids
+/// against every layer instead (uncompressed layers of a file are hashed for it, as with
+/// --verify); the JSON says so. One whose name is its digest is checked by it.
+#[test]
+fn a_docker_save_config_not_named_by_its_digest_is_checked_by_its_diff_ids() {
+    let layers = [layer(&[file("a", 100)]), layer(&[file("b", 200)])];
+    let named = docker_archive(&layers, "d:1", false);
+    let cases = [(named.clone(), "digest"), (rename_config(&named, "config.json"), "diff_ids"), (rename_config(&named, &format!("{}.json", "ab".repeat(32))), "diff_ids")];
+    for (archive, by) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write_tmp(dir.path(), &archive);
+        let (code, err, out) = analyze_at(&p, &["--format", "json"]);
+        assert_eq!(code, Some(0), "{by}: {err}");
+        let a: Analysis = serde_json::from_slice(&out).unwrap();
+        assert_eq!(a.totals.final_bytes, 300);
+        let v = a.image.verified.unwrap();
+        assert!(v.config, "{by}");
+        assert_eq!(v.config_by.as_deref(), Some(by));
+        if by == "diff_ids" {
+            assert_eq!((v.diff_ids, v.not_verified), (vec![0, 1], vec![]));
+        } else {
+            assert_eq!(v.not_verified, vec![0, 1], "a config named by its digest leaves the header-only walk");
+        }
+    }
+}
+
 /// One malformed input per class of issue 14, each built here: exit 2, one line naming the file
 /// and what is wrong, no output file left behind, the input untouched. (Unknown digest
 /// algorithms, FIFO and /dev/zero blobs: the OCI-layout tests above.)
@@ -741,6 +768,7 @@ fn malformed_inputs_table() {
         ("non-layer members past the metadata budget, before the manifest", with_junk_members(&good_image(), 5, true), "was not kept"),
         ("PAX sparse file without a real size", docker_archive(&[pax_layer(&[("GNU.sparse.major", "1"), ("GNU.sparse.name", "x"), ("GNU.sparse.realsize", "lots")], "GNUSparseFile.1/x", b"0\n")], "d:1", false), "GNU.sparse.realsize"),
         ("sparse file bigger than a filesystem", docker_archive(&[pax_layer(&[("GNU.sparse.major", "1"), ("GNU.sparse.name", "x"), ("GNU.sparse.realsize", "18446744073709551615")], "GNUSparseFile.1/x", b"0\n")], "d:1", false), "16 TiB"),
+        ("config not named by its digest, diff_id wrong", rename_config(&docker_archive_cfg(&[l0.clone()], "d:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([format!("sha256:{}", "1".repeat(64))])), "config.json"), "diff_id mismatch"),
         ("path climbing out", docker_archive(&[layer(&[E::RawFile(b"../../etc/x\n\x1b[2J".to_vec(), vec![1])])], "d:1", false), "climbs out"),
     ];
     for (what, bytes, needle) in cases {

@@ -348,8 +348,11 @@ fn resolve_docker(src: &Source, sel: &Selector, entries: Vec<DockerEntry>, forma
             )));
         }
     };
-    let config_digest = digest_from_name(&entry.config);
-    let raw = read_verified(src, &entry.config, config_digest.as_deref(), None)?;
+    // docker load and go-containerregistry take the config by its name, whatever the name: one
+    // named by its digest is checked against it here; any other is checked by its diff_ids
+    // against every layer's data instead (analyze).
+    let raw = read_verified(src, &entry.config, None, None)?;
+    let config_digest = digest_from_name(&entry.config).filter(|want| digest_like(want, &raw).as_deref() == Some(want.as_str()));
     let config: Config = parse_json(src, &entry.config, &raw)?;
     let platform = config_platform(&config);
     if let Some(want) = &sel.platform {

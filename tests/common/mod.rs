@@ -381,3 +381,29 @@ pub fn pax_layer(records: &[(&str, &str)], path: &str, data: &[u8]) -> Vec<u8> {
     b.append_data(&mut h, path, data).unwrap();
     b.into_inner().unwrap()
 }
+
+/// A docker save (as `docker_archive` writes it) with its config renamed to `name`, in the
+/// member list and in manifest.json.
+pub fn rename_config(archive: &[u8], name: &str) -> Vec<u8> {
+    let mut members: Vec<(String, Vec<u8>)> = Vec::new();
+    for e in tar::Archive::new(archive).entries().unwrap() {
+        let mut e = e.unwrap();
+        let path = e.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+        members.push((path, data));
+    }
+    let (_, manifest) = members.iter().find(|(n, _)| n == "manifest.json").unwrap();
+    let mut m: serde_json::Value = serde_json::from_slice(manifest).unwrap();
+    let old = m[0]["Config"].as_str().unwrap().to_string();
+    m[0]["Config"] = name.into();
+    let mut t = Tar::new();
+    for (n, d) in &members {
+        match n.as_str() {
+            "manifest.json" => t.add(n, &serde_json::to_vec(&m).unwrap()),
+            n if n == old => t.add(name, d),
+            n => t.add(n, d),
+        };
+    }
+    t.finish()
+}
