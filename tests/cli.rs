@@ -746,6 +746,29 @@ fn a_docker_save_config_not_named_by_its_digest_is_checked_by_its_diff_ids() {
     }
 }
 
+/// The name an outer index gives a nested index names its image, before names annotated inside
+/// it; one nested index listed under two names is one image with both.
+#[test]
+fn nested_indexes_keep_the_outer_name() {
+    let mut layout = oci_layout(&[layer(&[file("a", 3)])], identity, "application/vnd.oci.image.layer.v1.tar", "inner");
+    let (_, index) = layout.files.iter().find(|(n, _)| n == "index.json").unwrap().clone();
+    let d = sha(&index);
+    layout.files.push((format!("blobs/sha256/{d}"), index.clone()));
+    let entry = |name: &str| serde_json::json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": format!("sha256:{d}"), "size": index.len(), "annotations": {"org.opencontainers.image.ref.name": name}});
+    layout.files.retain(|(n, _)| n != "index.json");
+    layout.files.push(("index.json".into(), serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [entry("outer:1"), entry("other:2")]})).unwrap()));
+    let dir = tempfile::tempdir().unwrap();
+    layout.write_dir(dir.path());
+    let reference = |args: &[&str]| {
+        let (code, err, out) = analyze_at(dir.path(), &[&["--format", "json"], args].concat());
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        serde_json::from_slice::<Analysis>(&out).unwrap().image.reference
+    };
+    assert_eq!(reference(&[]).as_deref(), Some("outer:1"));
+    assert_eq!(reference(&["--image", "other:2"]).as_deref(), Some("other:2"));
+    assert_eq!(reference(&["--image", "inner"]).as_deref(), Some("inner"));
+}
+
 /// One malformed input per class of issue 14, each built here: exit 2, one line naming the file
 /// and what is wrong, no output file left behind, the input untouched. (Unknown digest
 /// algorithms, FIFO and /dev/zero blobs: the OCI-layout tests above.)
