@@ -64,14 +64,23 @@ pub fn run(input: &str, opts: &Options) -> Result<Analyzed> {
     run_source(src, opts)
 }
 
-fn finish(src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
+fn finish(mut src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
+    // A config not checked against a digest is bound to the image by its diff_ids: every layer
+    // is hashed (a full read of uncompressed ones) and must match.
+    if !image.config_verified {
+        src.verify = true;
+    }
     let names: Vec<String> = image.layers.iter().map(|l| l.name.clone()).collect();
     let diff_ids = image.diff_ids();
     let created_by = image.created_by();
     let mut tree = Tree::new();
     let mut layers = Vec::with_capacity(names.len());
     let mut failed: Option<Error> = None;
-    let mut verified = Verified { config: image.config_verified, ..Verified::default() };
+    let mut verified = Verified {
+        config: image.config_verified,
+        config_by: image.config_verified.then(|| "digest".into()),
+        ..Verified::default()
+    };
     // Each layer is merged into the tree as soon as it and those below it are scanned, and its
     // entries dropped: the peak holds the tree and the layers still waiting, not every layer.
     src.scan_layers_each(&names, opts.capture, &opts.progress, &mut |i, scan| {
@@ -125,6 +134,14 @@ fn finish(src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
     let env = image.config.config.as_ref().and_then(|c| c.env.clone()).unwrap_or_default();
     let attribution = attribute::attribute(&mut tree, &opts.groups, &env);
     let mut analysis = describe(&src, &image, &tree, layers, opts.top);
+    if !verified.config && !analysis.layers.is_empty() && verified.diff_ids.len() == analysis.layers.len() {
+        verified.config = true;
+        verified.config_by = Some("diff_ids".into());
+    }
+    for w in src.budget_warnings() {
+        eprintln!("slim: warning: {}: {w}", crate::escape::escape(&src.display));
+        analysis.warnings.push(w);
+    }
     analysis.image.verified = Some(verified);
     analysis.owners = attribute::owner_rows(&tree, &attribution, &opts.groups);
     analysis.groups = attribution.groups.clone();

@@ -700,6 +700,96 @@ fn nested_indexes_are_read_once_each() {
     assert!(start.elapsed().as_secs() < 10);
 }
 
+/// Peak RSS of the largest child this test process has waited for, in bytes.
+fn children_max_rss() -> u64 {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) }, 0);
+    ru.ru_maxrss as u64 * 1024
+}
+
+/// A gzip layer with twelve 30 MB dpkg `.list`s (360 MB of content in under a MB): slim keeps
+/// 256 MiB of file contents in all, says in the JSON and on stderr what it did not read, and
+/// stays far under 1 GB of memory.
+#[test]
+fn captured_contents_have_one_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_tmp(dir.path(), &big_lists_image(12));
+    let (code, err, out) = analyze_at(&p, &["--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let a: Analysis = serde_json::from_slice(&out).unwrap();
+    let w = a.warnings.iter().find(|w| w.contains("were not read")).expect("a warning says what was skipped");
+    // 8 lists of 30 MB fit in 256 MiB; the other 4 are skipped.
+    assert!(w.starts_with("4 files") && w.contains("256 MiB") && w.contains(".list"), "{w}");
+    assert_eq!(err.lines().filter(|l| l.contains("were not read")).count(), 1, "{err}");
+    assert!(children_max_rss() < 1 << 30, "peak RSS {}", children_max_rss());
+}
+
+/// A whole-compressed archive with five 64 MiB members that look like JSON after its own: what
+/// fits in 256 MiB is kept, the rest is not and is named; before the manifest, they
+/// take the budget and the manifest is refused by name (the malformed-input table).
+#[test]
+fn non_layer_members_of_a_one_pass_read_have_one_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_tmp(dir.path(), &with_junk_members(&good_image(), 5, false));
+    let (code, err, out) = analyze_at(&p, &["--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let a: Analysis = serde_json::from_slice(&out).unwrap();
+    assert_eq!(a.totals.final_bytes, 10);
+    // The image's own members took a few KB: three junk members fit, the last two do not.
+    assert!(a.warnings.iter().any(|w| w.starts_with("2 members") && w.contains("(first: junk3.json)")), "{:?}", a.warnings);
+    assert!(children_max_rss() < 1 << 30, "peak RSS {}", children_max_rss());
+}
+
+/// A docker save whose config is not named by its digest (`config.json`, or another digest's
+/// name), as docker load and go-containerregistry accept: read, and checked by its diff_ids
+/// against every layer instead (uncompressed layers of a file are hashed for it, as with
+/// --verify); the JSON says so. One whose name is its digest is checked by it.
+#[test]
+fn a_docker_save_config_not_named_by_its_digest_is_checked_by_its_diff_ids() {
+    let layers = [layer(&[file("a", 100)]), layer(&[file("b", 200)])];
+    let named = docker_archive(&layers, "d:1", false);
+    let cases = [(named.clone(), "digest"), (rename_config(&named, "config.json"), "diff_ids"), (rename_config(&named, &format!("{}.json", "ab".repeat(32))), "diff_ids")];
+    for (archive, by) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write_tmp(dir.path(), &archive);
+        let (code, err, out) = analyze_at(&p, &["--format", "json"]);
+        assert_eq!(code, Some(0), "{by}: {err}");
+        let a: Analysis = serde_json::from_slice(&out).unwrap();
+        assert_eq!(a.totals.final_bytes, 300);
+        let v = a.image.verified.unwrap();
+        assert!(v.config, "{by}");
+        assert_eq!(v.config_by.as_deref(), Some(by));
+        if by == "diff_ids" {
+            assert_eq!((v.diff_ids, v.not_verified), (vec![0, 1], vec![]));
+        } else {
+            assert_eq!(v.not_verified, vec![0, 1], "a config named by its digest leaves the header-only walk");
+        }
+    }
+}
+
+/// The name an outer index gives a nested index names its image, before names annotated inside
+/// it; one nested index listed under two names is one image with both.
+#[test]
+fn nested_indexes_keep_the_outer_name() {
+    let mut layout = oci_layout(&[layer(&[file("a", 3)])], identity, "application/vnd.oci.image.layer.v1.tar", "inner");
+    let (_, index) = layout.files.iter().find(|(n, _)| n == "index.json").unwrap().clone();
+    let d = sha(&index);
+    layout.files.push((format!("blobs/sha256/{d}"), index.clone()));
+    let entry = |name: &str| serde_json::json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": format!("sha256:{d}"), "size": index.len(), "annotations": {"org.opencontainers.image.ref.name": name}});
+    layout.files.retain(|(n, _)| n != "index.json");
+    layout.files.push(("index.json".into(), serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [entry("outer:1"), entry("other:2")]})).unwrap()));
+    let dir = tempfile::tempdir().unwrap();
+    layout.write_dir(dir.path());
+    let reference = |args: &[&str]| {
+        let (code, err, out) = analyze_at(dir.path(), &[&["--format", "json"], args].concat());
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        serde_json::from_slice::<Analysis>(&out).unwrap().image.reference
+    };
+    assert_eq!(reference(&[]).as_deref(), Some("outer:1"));
+    assert_eq!(reference(&["--image", "other:2"]).as_deref(), Some("other:2"));
+    assert_eq!(reference(&["--image", "inner"]).as_deref(), Some("inner"));
+}
+
 /// One malformed input per class of issue 14, each built here: exit 2, one line naming the file
 /// and what is wrong, no output file left behind, the input untouched. (Unknown digest
 /// algorithms, FIFO and /dev/zero blobs: the OCI-layout tests above.)
@@ -717,6 +807,12 @@ fn malformed_inputs_table() {
         ("gzip layer, zero diff_id", docker_archive_cfg(&[gzip(&l0)], "d:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([format!("sha256:{}", "0".repeat(64))])), "diff_id mismatch"),
         ("diff_id not sha256", docker_archive_cfg(&[l0.clone()], "d:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!(["md5:00"])), "only sha256"),
         ("hostile tar header", hostile_header, "header field"),
+        ("symlink target beyond PATH_MAX", docker_archive(&[link_chain_layer(2, 1 << 20, 10)], "d:1", false), "PATH_MAX"),
+        ("39 chained 4 KB symlinks, 8k entries beneath", docker_archive(&[link_chain_layer(39, 4000, 8000)], "d:1", false), "steps per path"),
+        ("non-layer members past the metadata budget, before the manifest", with_junk_members(&good_image(), 5, true), "was not kept"),
+        ("PAX sparse file without a real size", docker_archive(&[pax_layer(&[("GNU.sparse.major", "1"), ("GNU.sparse.name", "x"), ("GNU.sparse.realsize", "lots")], "GNUSparseFile.1/x", b"0\n")], "d:1", false), "GNU.sparse.realsize"),
+        ("sparse file bigger than a filesystem", docker_archive(&[pax_layer(&[("GNU.sparse.major", "1"), ("GNU.sparse.name", "x"), ("GNU.sparse.realsize", "18446744073709551615")], "GNUSparseFile.1/x", b"0\n")], "d:1", false), "16 TiB"),
+        ("config not named by its digest, diff_id wrong", rename_config(&docker_archive_cfg(&[l0.clone()], "d:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([format!("sha256:{}", "1".repeat(64))])), "config.json"), "diff_id mismatch"),
         ("path climbing out", docker_archive(&[layer(&[E::RawFile(b"../../etc/x\n\x1b[2J".to_vec(), vec![1])])], "d:1", false), "climbs out"),
     ];
     for (what, bytes, needle) in cases {

@@ -188,6 +188,73 @@ fn entries_under_a_symlinked_directory_land_in_its_target() {
     assert_eq!(a.layers[1].wasted_bytes, 8);
 }
 
+/// 39 chained symlinks with 4 KB targets, then 8,000 entries beneath the last: resolving each
+/// entry's parent would follow the whole chain, about 80,000 steps each (10^9 in all). The
+/// merge stops after work bounded by the budget, with an error naming the link; the same chain
+/// with short targets costs a few dozen steps per entry and is read whole.
+#[test]
+fn a_chain_of_long_symlinks_costs_bounded_work() {
+    use slim::layers::{tree::Tree, walk};
+    let scan = |l: &[u8]| walk::scan_stream(l, &walk::capture_none, &walk::Budget::new(0), false).unwrap();
+    let mut tree = Tree::new();
+    let err = tree.apply(&scan(&link_chain_layer(39, 4000, 8000))).unwrap_err();
+    assert!(err.contains("steps per path") && err.contains("\"l"), "{err}");
+    // Base budget, 256 per lookup (39 links and 8,000 files), and the one chain that overran it.
+    assert!(tree.link_work <= (1 << 20) + 256 * 8040 + 39 * 1601, "{}", tree.link_work);
+
+    let mut tree = Tree::new();
+    tree.apply(&scan(&link_chain_layer(39, 1, 8000))).unwrap();
+    assert_eq!(tree.final_totals().1, 8000);
+    assert!(tree.link_work <= 8000 * 39 + 39 * 39, "{}", tree.link_work);
+    assert!(tree.get(b"d/f7999").is_some(), "entries land in the chain's target");
+}
+
+/// Sparse files as GNU tar writes them (`--sparse`, GNU format and PAX formats 0.0, 0.1 and 1.0)
+/// from a 50 MiB file made with `set_len` holding 5 bytes of data: each counts its apparent size
+/// at its real path, as GNU tar's own listing (`tar -tvf`) shows them.
+#[test]
+fn sparse_files_count_their_apparent_size_at_their_real_path() {
+    use std::io::{Seek, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let mut f = std::fs::File::create(root.join("big.sparse")).unwrap();
+    f.set_len(50 << 20).unwrap();
+    f.seek(std::io::SeekFrom::Start(1 << 20)).unwrap();
+    f.write_all(b"hello").unwrap();
+    drop(f);
+    std::fs::write(root.join("small"), b"x\n").unwrap();
+    for (format, version) in [("gnu", None), ("posix", Some("0.0")), ("posix", Some("0.1")), ("posix", Some("1.0"))] {
+        let out = dir.path().join(format!("{format}-{}.tar", version.unwrap_or("")));
+        let mut tar = std::process::Command::new("tar");
+        tar.args(["--sparse", &format!("--format={format}"), "-cf"]).arg(&out).arg("-C").arg(&root);
+        if let Some(v) = version {
+            tar.arg(format!("--sparse-version={v}"));
+        }
+        assert!(tar.args(["small", "big.sparse"]).status().unwrap().success());
+        let bytes = std::fs::read(&out).unwrap();
+        assert!(bytes.len() < 64 << 10, "{format} {version:?}: the archive is sparse itself");
+        // The oracle: GNU tar's listing, "-rw-r--r-- root/root 52428800 date time big.sparse".
+        let listing = std::process::Command::new("tar").arg("-tvf").arg(&out).output().unwrap();
+        let listed: Vec<(String, u64)> = String::from_utf8(listing.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (format!("/{}", f[5]), f[2].parse().unwrap())
+            })
+            .collect();
+        assert_eq!(listed.len(), 2);
+        let a = analyze_both(&img(&[bytes]));
+        let mut got: Vec<(String, u64)> = a.largest_files.iter().map(|f| (f.path.clone(), f.bytes)).collect();
+        let mut want = listed.clone();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{format} {version:?}");
+        assert_eq!(a.totals.final_bytes, (50 << 20) + 2);
+    }
+}
+
 #[test]
 fn aufs_metadata_is_skipped() {
     let l0 = layer(&[file(".wh..wh.aufs", 3), E::Dir(".wh..wh.plnk"), file(".wh..wh.plnk/123.456", 40), file("real", 1)]);

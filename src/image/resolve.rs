@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
 use serde::Deserialize;
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// Which packaging the image came in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -348,8 +349,11 @@ fn resolve_docker(src: &Source, sel: &Selector, entries: Vec<DockerEntry>, forma
             )));
         }
     };
-    let config_digest = digest_from_name(&entry.config);
-    let raw = read_verified(src, &entry.config, config_digest.as_deref(), None)?;
+    // docker load and go-containerregistry take the config by its name, whatever the name: one
+    // named by its digest is checked against it here; any other is checked by its diff_ids
+    // against every layer's data instead (analyze).
+    let raw = read_verified(src, &entry.config, None, None)?;
+    let config_digest = digest_from_name(&entry.config).filter(|want| digest_like(want, &raw).as_deref() == Some(want.as_str()));
     let config: Config = parse_json(src, &entry.config, &raw)?;
     let platform = config_platform(&config);
     if let Some(want) = &sel.platform {
@@ -420,8 +424,13 @@ fn read_index(src: &Source, name: &str, digest: Option<&str>, size: Option<u64>)
 }
 
 /// Nested indexes are read once each, by digest: an index that lists the same child many times,
-/// at every level, would otherwise cost fan-out to the power of the depth.
-fn collect(src: &Source, index: &ImageIndex, names: &[String], depth: u32, out: &mut Vec<Candidate>, skipped: &mut Vec<String>, seen: &mut std::collections::HashSet<String>) -> Result<()> {
+/// at every level, would otherwise cost fan-out to the power of the depth. A child listed again
+/// (under another name) gives its candidates that name too (`seen` keeps the range of `out` it
+/// filled).
+///
+/// Names come from the outside in: the name an outer index gives an entry names the image, and
+/// names annotated inside a nested index come after it.
+fn collect(src: &Source, index: &ImageIndex, names: &[String], depth: u32, out: &mut Vec<Candidate>, skipped: &mut Vec<String>, seen: &mut HashMap<String, (usize, usize)>) -> Result<()> {
     if depth > 8 {
         return Err(Error::input(&src.display, "image indexes nested more than 8 deep"));
     }
@@ -430,9 +439,11 @@ fn collect(src: &Source, index: &ImageIndex, names: &[String], depth: u32, out: 
         if ann.get("vnd.docker.reference.type").is_some_and(|t| t == "attestation-manifest") {
             continue;
         }
-        let mut my_names: Vec<String> = [CONTAINERD_NAME, REF_NAME].iter().filter_map(|k| ann.get(*k).cloned()).collect();
-        if my_names.is_empty() {
-            my_names = names.to_vec();
+        let mut my_names: Vec<String> = names.to_vec();
+        for n in [CONTAINERD_NAME, REF_NAME].iter().filter_map(|k| ann.get(*k)) {
+            if !my_names.contains(n) {
+                my_names.push(n.clone());
+            }
         }
         let platform = d.platform().as_ref().map(|p| {
             platform_string(&p.os().to_string(), &p.architecture().to_string(), p.variant().as_deref())
@@ -444,11 +455,21 @@ fn collect(src: &Source, index: &ImageIndex, names: &[String], depth: u32, out: 
         if is_index(mt) {
             let name = blob_name(d);
             let digest = d.digest().to_string();
-            if !seen.insert(digest.clone()) {
+            if let Some(&(from, to)) = seen.get(&digest) {
+                for c in &mut out[from..to] {
+                    for n in &my_names {
+                        if !c.names.contains(n) {
+                            c.names.push(n.clone());
+                        }
+                    }
+                }
                 continue;
             }
             let nested = read_index(src, &name, Some(&digest), Some(d.size()))?;
+            let from = out.len();
+            seen.insert(digest.clone(), (from, from));
             collect(src, &nested, &my_names, depth + 1, out, skipped, seen)?;
+            seen.insert(digest, (from, out.len()));
         } else if is_manifest(mt) {
             out.push(Candidate {
                 desc: d.clone(),
@@ -466,7 +487,7 @@ fn resolve_oci(src: &Source, sel: &Selector, format: Format) -> Result<Image> {
     let index = read_index(src, "index.json", None, None)?;
     let mut cands = Vec::new();
     let mut skipped = Vec::new();
-    collect(src, &index, &[], 0, &mut cands, &mut skipped, &mut std::collections::HashSet::new())?;
+    collect(src, &index, &[], 0, &mut cands, &mut skipped, &mut HashMap::new())?;
     // One manifest listed under several names (two ref.names) is one image with several names.
     let mut merged: Vec<Candidate> = Vec::new();
     for c in cands {

@@ -5,7 +5,7 @@
 use super::blob::{Slice, Tally};
 use super::compress::{self, Compression};
 use crate::error::{Error, Result};
-use crate::layers::walk::{self, Capture, LayerEntry, LayerScan};
+use crate::layers::walk::{self, Budget, Capture, LayerEntry, LayerScan};
 use indicatif::ProgressBar;
 use std::collections::HashMap;
 use std::fs::File;
@@ -16,6 +16,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Metadata files (manifests, indexes, configs) larger than this are refused.
 pub const META_LIMIT: u64 = 64 << 20;
+/// What a one-pass read keeps, in all, of the archive's members that are not layers (they are
+/// buffered until the manifest says which it needs). Real ones are JSON of a few KB to a few
+/// MB; a hostile archive can hold many 64 MiB members that compress to almost nothing.
+pub const META_BUDGET: u64 = 256 << 20;
 
 /// How the input was handed over, for the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +47,8 @@ pub enum Store {
         entries: Mutex<HashMap<String, Vec<LayerEntry>>>,
         /// Entries that are neither metadata nor layers: (size, sha256).
         other: HashMap<String, u64>,
+        /// Members that looked like metadata but were not kept: `META_BUDGET` had run out.
+        dropped: std::collections::HashSet<String>,
     },
 }
 
@@ -61,6 +67,14 @@ pub struct Source {
     hashed: Mutex<HashMap<String, Vec<(u64, u128)>>>,
     /// Hash uncompressed layers of a seekable store too (`--verify`), not only their headers.
     pub verify: bool,
+    /// What layer scans may keep of file contents, in all (`walk::CONTENT_BUDGET`).
+    pub budget: Budget,
+}
+
+/// Manifests, indexes, configs and `repositories` are JSON: the first byte that is not
+/// whitespace opens an object or an array.
+fn looks_like_json(head: &[u8]) -> bool {
+    matches!(head.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b'['))
 }
 
 fn clean_name(raw: &[u8]) -> Option<String> {
@@ -121,6 +135,7 @@ impl Source {
                 aliases: HashMap::new(),
                 hashed: Mutex::default(),
                 verify: false,
+                budget: Budget::new(walk::CONTENT_BUDGET),
             });
         }
         let mut file = File::open(path).map_err(|e| Error::input(input, e))?;
@@ -189,6 +204,7 @@ impl Source {
             aliases,
             hashed: Mutex::default(),
             verify: false,
+            budget: Budget::new(walk::CONTENT_BUDGET),
         })
     }
 
@@ -214,7 +230,10 @@ impl Source {
         let mut scans = HashMap::new();
         let mut entries = HashMap::new();
         let mut other = HashMap::new();
+        let mut dropped = std::collections::HashSet::new();
         let mut aliases = HashMap::new();
+        let budget = Budget::new(walk::CONTENT_BUDGET);
+        let meta_budget = Budget::new(META_BUDGET);
         let bad = |e: io::Error| {
             let what = match outer {
                 Compression::None => format!("reading archive: {}", walk::tar_error(&e)),
@@ -252,16 +271,19 @@ impl Source {
             if layer_like {
                 // A layer that cannot be read is fatal only if the image uses it (a broken
                 // outer stream fails the next entry read anyway).
-                let mut scan = walk::scan_stream(Cursor::new(head).chain(&mut e), capture, true);
+                let mut scan = walk::scan_stream(Cursor::new(head).chain(&mut e), capture, &budget, true);
                 if let Ok(s) = &mut scan {
                     entries.insert(name.clone(), std::mem::take(&mut s.entries));
                 }
                 scans.insert(name, scan);
-            } else if size <= META_LIMIT {
+            } else if size <= META_LIMIT && looks_like_json(&head) && meta_budget.take(size) {
                 let mut buf = head;
                 e.read_to_end(&mut buf).map_err(bad)?;
                 meta.insert(name, buf);
             } else {
+                if size <= META_LIMIT && looks_like_json(&head) {
+                    dropped.insert(name.clone());
+                }
                 io::copy(&mut e, &mut io::sink()).map_err(bad)?;
                 other.insert(name, size);
             }
@@ -272,11 +294,40 @@ impl Source {
             display,
             container: Container::Tar,
             outer,
-            store: Store::Stream { meta, scans, entries: Mutex::new(entries), other },
+            store: Store::Stream { meta, scans, entries: Mutex::new(entries), other, dropped },
             aliases,
             hashed: Mutex::default(),
             verify: false,
+            budget,
         })
+    }
+
+    /// What was read but not kept because a budget ran out, one line each (names escaped).
+    pub fn budget_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let s = self.budget.skipped();
+        if s.files > 0 {
+            out.push(format!(
+                "{} files ({}) of package metadata or source were not read: the {} MiB kept of file contents was spent (first: {}); what they would own or import is not counted",
+                s.files,
+                crate::report::human(s.bytes),
+                self.budget.limit >> 20,
+                s.first.as_deref().map(|p| crate::report::display_path(p)).unwrap_or_default()
+            ));
+        }
+        if let Store::Stream { dropped, .. } = &self.store {
+            if !dropped.is_empty() {
+                let mut names: Vec<&String> = dropped.iter().collect();
+                names.sort();
+                out.push(format!(
+                    "{} members of the archive that are not layers were not kept: the {} MiB a one-pass read keeps of them was spent (first: {})",
+                    names.len(),
+                    META_BUDGET >> 20,
+                    crate::escape::escape(names[0])
+                ));
+            }
+        }
+        out
     }
 
     fn resolve_alias<'a>(&'a self, name: &'a str) -> &'a str {
@@ -386,9 +437,15 @@ impl Source {
                 f.take(len).read_to_end(&mut buf).map_err(|e| Error::input(&self.display, format!("{name}: {e}")))?;
                 Ok(buf)
             }
-            Store::Stream { meta, scans, other, .. } => {
+            Store::Stream { meta, scans, other, dropped, .. } => {
                 if let Some(m) = meta.get(real) {
                     return Ok(m.clone());
+                }
+                if dropped.contains(real) {
+                    return Err(Error::input(
+                        &self.display,
+                        format!("{name} was not kept: a one-pass read keeps at most {} MiB of members that are not layers, and other members took it", META_BUDGET >> 20),
+                    ));
                 }
                 if scans.contains_key(real) || other.contains_key(real) {
                     return Err(Error::input(&self.display, format!("{name} should be JSON but is not")));
@@ -492,15 +549,15 @@ impl Source {
             let mut done = 0;
             let blob = Advancing { inner: Slice::new(file, pos, size), pos: 0, done: &mut done, progress };
             let r = match Compression::sniff(&head) {
-                Compression::None if self.verify => walk::scan_seekable(blob, size, capture).and_then(|mut s| {
+                Compression::None if self.verify => walk::scan_seekable(blob, size, capture, &self.budget).and_then(|mut s| {
                     // The blob is its own diff_id: one more read of it, in full.
                     let d = super::blob::digest_reader("sha256:", Slice::new(file, pos, size)).map_err(|e| e.to_string())?;
                     s.digest = d.clone();
                     s.diff_digest = d;
                     Ok(s)
                 }),
-                Compression::None => walk::scan_seekable(blob, size, capture),
-                _ => walk::scan_prefetched(blob, capture),
+                Compression::None => walk::scan_seekable(blob, size, capture, &self.budget),
+                _ => walk::scan_prefetched(blob, capture, &self.budget),
             };
             progress.inc(size.saturating_sub(done));
             r

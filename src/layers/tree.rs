@@ -2,7 +2,7 @@
 //! layer.md). An arena of nodes addressed by index; removed paths stay as `Gone` tombstones so
 //! a path re-created later keeps its history (which dive's efficiency score needs).
 
-use super::walk::{EntryKind, LayerEntry, LayerScan};
+use super::walk::{EntryKind, LayerEntry, LayerScan, quote};
 use hashbrown::{DefaultHashBuilder, HashMap, HashSet, HashTable};
 use std::hash::BuildHasher;
 
@@ -10,6 +10,14 @@ pub const ROOT: u32 = 0;
 const NONE: u32 = u32::MAX;
 /// Symlinks followed while resolving one path, as Linux allows (MAXSYMLINKS).
 const MAX_LINKS: u32 = 40;
+/// Path components of symlink targets followed, in all, before any budget is earned: enough
+/// for any image's lookups to start with.
+const LINK_WORK_BASE: u64 = 1 << 20;
+/// What each path resolution adds to that budget. Real images follow a few components per
+/// lookup (`lib` → `usr/lib`); 40 links of 4 KiB targets are 80,000 per lookup, and 8,000
+/// entries beneath such a chain would cost 10^9 steps. Bounding the average keeps the whole
+/// merge linear in the number of entries, whatever the links.
+const LINK_WORK_PER_LOOKUP: u64 = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -46,6 +54,8 @@ pub struct Inode {
     pub links: u32,
     /// Where its data starts in that layer's uncompressed tar stream.
     pub offset: u64,
+    /// A sparse file: its bytes are not stored from `offset` as they are (not compared).
+    pub sparse: bool,
 }
 
 /// Per-layer counts, filled while the layer is applied and when later layers hide its files.
@@ -80,6 +90,10 @@ pub struct Tree {
     pub contents: HashMap<u32, Box<[u8]>>,
     /// Entries a runtime would refuse but slim could go past (reported, not fatal).
     pub warnings: Vec<String>,
+    /// Path components of symlink targets followed so far, and what may be followed in all
+    /// (see `LINK_WORK_PER_LOOKUP`).
+    pub link_work: u64,
+    link_budget: u64,
 }
 
 impl Default for Tree {
@@ -120,6 +134,8 @@ impl Tree {
             symlinks: HashMap::new(),
             contents: HashMap::new(),
             warnings: Vec::new(),
+            link_work: 0,
+            link_budget: LINK_WORK_BASE,
         };
         t.nodes.push(Node {
             name: Box::new([]),
@@ -211,11 +227,18 @@ impl Tree {
                 *links += 1;
                 if *links > MAX_LINKS {
                     return Err(format!(
-                        "too many levels of symbolic links at {:?} (a symlink loop or a hostile chain)",
-                        lossy(&self.path(n))
+                        "too many levels of symbolic links at {} (a symlink loop or a hostile chain)",
+                        quote(&self.path(n))
                     ));
                 }
                 let target = self.symlinks.get(&n).cloned().unwrap_or_default();
+                self.link_work += 1 + target.iter().filter(|&&b| b == b'/').count() as u64;
+                if self.link_work > self.link_budget {
+                    return Err(format!(
+                        "symlinks cost more than {LINK_WORK_PER_LOOKUP} steps per path on average to resolve, at {} (a hostile chain of long links)",
+                        quote(&self.path(n))
+                    ));
+                }
                 let start = if target.starts_with(b"/") { ROOT } else { cur };
                 self.resolve_from(start, &target, create, links)
             }
@@ -263,6 +286,7 @@ impl Tree {
             None => (&path[..0], path),
         };
         let mut links = 0;
+        self.link_budget += LINK_WORK_PER_LOOKUP;
         Ok(self.resolve_from(ROOT, dir, create, &mut links)?.map(|p| (p, name)))
     }
 
@@ -424,7 +448,7 @@ impl Tree {
                 continue;
             }
             self.apply_entry(e, layer, &mut touched, &mut dir_entries)
-                .map_err(|what| format!("entry {:?}: {what}", lossy(&e.path)))?;
+                .map_err(|what| format!("entry {}: {what}", quote(&e.path)))?;
         }
         // dive visits only the leaves of each layer's own tree: directories with nothing
         // under them in this layer.
@@ -515,6 +539,7 @@ impl Tree {
                     layer,
                     links: 1,
                     offset: e.offset,
+                    sparse: e.sparse,
                 });
                 self.layers[layer as usize].file_bytes += e.size;
                 self.set_kind(n, Kind::File, layer);

@@ -7,6 +7,8 @@ use crate::image::compress::{self, Compression};
 use std::cell::Cell;
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use std::rc::Rc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What one tar entry does to the filesystem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +41,9 @@ pub struct LayerEntry {
     pub link: Option<Box<[u8]>>,
     /// The file's bytes, when the capture predicate asked for them.
     pub content: Option<Box<[u8]>>,
+    /// A sparse file (GNU or PAX): `size` is its apparent size, and its bytes are not stored
+    /// from `offset` as they are.
+    pub sparse: bool,
 }
 
 /// Everything slim keeps of one layer blob once it has been read.
@@ -75,8 +80,69 @@ pub enum Keep {
     Digest(fn(&[u8]) -> Vec<u8>),
 }
 
+/// Longest path Linux takes, the terminating NUL included (`symlink(2)` refuses a target of
+/// this many bytes or more with ENAMETOOLONG): a longer symlink target is an input error.
+pub const PATH_MAX: usize = 4096;
+
 /// Decides which files' contents to keep, from (path, size).
 pub type Capture<'a> = &'a (dyn Fn(&[u8], u64) -> Keep + Sync);
+
+/// What one image may keep of its files' contents in all (dpkg `.list`s, RECORDs, the app's
+/// source, imports of library code): real images keep a few MB to a few tens; a hostile one
+/// can list thousands of 30 MB `.list` files that compress to almost nothing.
+pub const CONTENT_BUDGET: u64 = 256 << 20;
+
+/// One allowance of bytes, shared by every layer scan of an image (on several threads), and
+/// what did not fit in it.
+#[derive(Debug)]
+pub struct Budget {
+    pub limit: u64,
+    used: AtomicU64,
+    skipped: Mutex<Skipped>,
+}
+
+/// Files not kept because the budget had run out.
+#[derive(Debug, Default, Clone)]
+pub struct Skipped {
+    pub files: u64,
+    pub bytes: u64,
+    /// The first path skipped (normalised, raw bytes).
+    pub first: Option<Box<[u8]>>,
+}
+
+impl Budget {
+    pub fn new(limit: u64) -> Self {
+        Budget { limit, used: AtomicU64::new(0), skipped: Mutex::default() }
+    }
+
+    /// Take `n` bytes of the allowance; false, and nothing taken, when fewer are left.
+    pub fn take(&self, n: u64) -> bool {
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| u.checked_add(n).filter(|&t| t <= self.limit))
+            .is_ok()
+    }
+
+    /// Give back bytes taken but not kept (a file reduced to its digest).
+    pub fn give_back(&self, n: u64) {
+        self.used.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// Note a file of `size` bytes that did not fit.
+    pub fn skip(&self, path: &[u8], size: u64) {
+        let mut s = self.skipped.lock().unwrap();
+        s.files += 1;
+        s.bytes += size;
+        s.first.get_or_insert_with(|| path.into());
+    }
+
+    pub fn skipped(&self) -> Skipped {
+        self.skipped.lock().unwrap().clone()
+    }
+}
 
 /// Captures nothing.
 pub fn capture_none(_: &[u8], _: u64) -> Keep {
@@ -133,6 +199,41 @@ fn join(dir: &[u8], name: &[u8]) -> Box<[u8]> {
     v.into_boxed_slice()
 }
 
+/// Largest apparent size taken from a sparse file (ext4's largest file): an entry can claim
+/// any size in a few bytes of header, and sums of such sizes must not overflow.
+const MAX_APPARENT: u64 = 1 << 44;
+
+/// The real name (when the header has another) and apparent size of a PAX sparse file, as GNU
+/// tar writes them (`--format=posix --sparse`, formats 0.0, 0.1 and 1.0): its header names
+/// `GNUSparseFile.NNNN/NAME` and stores the sparse map and the data. None for other entries.
+fn pax_sparse<R: Read>(e: &mut tar::Entry<R>) -> Result<Option<(Option<Vec<u8>>, u64)>, String> {
+    let Ok(Some(exts)) = e.pax_extensions() else {
+        return Ok(None);
+    };
+    let (mut name, mut size, mut sparse) = (None, None, false);
+    for x in exts.flatten() {
+        match x.key_bytes() {
+            b"GNU.sparse.name" => name = Some(x.value_bytes().to_vec()),
+            b"GNU.sparse.realsize" | b"GNU.sparse.size" => {
+                sparse = true;
+                size = std::str::from_utf8(x.value_bytes()).ok().and_then(|v| v.trim().parse::<u64>().ok());
+            }
+            b"GNU.sparse.major" | b"GNU.sparse.map" | b"GNU.sparse.numblocks" | b"GNU.sparse.offset" => sparse = true,
+            _ => {}
+        }
+    }
+    if !sparse {
+        return Ok(None);
+    }
+    match size {
+        Some(size) => Ok(Some((name, size))),
+        None => Err(format!(
+            "entry {}: a PAX sparse file without a valid GNU.sparse.realsize",
+            quote(&name.unwrap_or_else(|| e.path_bytes().into_owned()))
+        )),
+    }
+}
+
 /// The tar reader's message for a bad header, without the header's own bytes: it quotes the
 /// field it could not parse and the entry's path, which an archive can fill with anything
 /// (escape sequences, lines of their own).
@@ -150,12 +251,12 @@ pub fn tar_error(e: &io::Error) -> String {
 
 /// Read a layer blob that can be seeked: uncompressed tars are walked header by header,
 /// seeking over file data; compressed ones are decoded (and hashed) in full.
-pub fn scan_seekable<R: Read + Seek>(mut r: R, blob_len: u64, capture: Capture) -> Result<LayerScan, String> {
+pub fn scan_seekable<R: Read + Seek>(mut r: R, blob_len: u64, capture: Capture, budget: &Budget) -> Result<LayerScan, String> {
     let head = compress::read_head(&mut r, 512).map_err(|e| e.to_string())?;
     r.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
     let c = Compression::sniff(&head);
     if c != Compression::None {
-        return scan_stream(r, capture, true);
+        return scan_stream(r, capture, budget, true);
     }
     check_tar_head(&head)?;
     let mut ar = tar::Archive::new(r);
@@ -165,14 +266,16 @@ pub fn scan_seekable<R: Read + Seek>(mut r: R, blob_len: u64, capture: Capture) 
     let mut out = Vec::new();
     for e in entries {
         let e = e.map_err(|e| format!("bad tar entry: {}", tar_error(&e)))?;
-        let end = e.raw_file_position() + e.size();
+        // A GNU sparse file's size is its apparent one; what it stores is the header's.
+        let stored = if e.header().entry_type().is_gnu_sparse() { e.header().entry_size().unwrap_or(0) } else { e.size() };
+        let end = e.raw_file_position().saturating_add(stored);
         if end > blob_len {
             return Err(format!(
                 "entry {} runs past the end of the blob (truncated layer)",
                 quote(&e.path_bytes())
             ));
         }
-        push_entry(e, capture, &mut out, None)?;
+        push_entry(e, capture, budget, &mut out, None)?;
     }
     Ok(LayerScan {
         entries: out,
@@ -197,14 +300,14 @@ fn check_tar_head(head: &[u8]) -> Result<(), String> {
 
 /// Read a layer blob from a plain reader, in one pass: sniff, decode, walk, then drain to the
 /// end so the tar size and the blob's sha256 (when `hash`) cover every byte.
-pub fn scan_stream<R: Read>(r: R, capture: Capture, hash: bool) -> Result<LayerScan, String> {
+pub fn scan_stream<R: Read>(r: R, capture: Capture, budget: &Budget, hash: bool) -> Result<LayerScan, String> {
     let mut raw = Tally::new(r, hash);
     let head = compress::read_head(&mut raw, 512).map_err(|e| e.to_string())?;
     let c = Compression::sniff(&head);
     let (entries, tar_bytes, hashes, diff_digest) = {
         let chained = Cursor::new(head.clone()).chain(&mut raw);
         let decoded = compress::decoder(c, chained).map_err(|e| ctx(c, e))?;
-        scan_decoded(decoded, c, &head, capture)?
+        scan_decoded(decoded, c, &head, capture, budget)?
     };
     let (blob_bytes, digest) = raw.finish().map_err(|e| ctx(c, e))?;
     let diff_digest = if c == Compression::None { digest.clone() } else { diff_digest };
@@ -221,7 +324,7 @@ pub fn scan_stream<R: Read>(r: R, capture: Capture, hash: bool) -> Result<LayerS
 
 /// Read a compressed layer blob that is read in full anyway with its reading and sha256 on a
 /// thread of their own, so that this thread only decodes and walks.
-pub fn scan_prefetched<R: Read + Send>(r: R, capture: Capture) -> Result<LayerScan, String> {
+pub fn scan_prefetched<R: Read + Send>(r: R, capture: Capture, budget: &Budget) -> Result<LayerScan, String> {
     std::thread::scope(|s| {
         let (mut pre, reader) = crate::image::blob::Prefetched::spawn(s, r);
         let head = compress::read_head(&mut pre, 512).map_err(|e| e.to_string())?;
@@ -230,7 +333,7 @@ pub fn scan_prefetched<R: Read + Send>(r: R, capture: Capture) -> Result<LayerSc
             let chained = Cursor::new(head.clone()).chain(&mut pre);
             compress::decoder_buf(c, chained)
                 .map_err(|e| ctx(c, e))
-                .and_then(|decoded| scan_decoded(decoded, c, &head, capture))
+                .and_then(|decoded| scan_decoded(decoded, c, &head, capture, budget))
                 .and_then(|r| {
                     io::copy(&mut pre, &mut io::sink()).map_err(|e| ctx(c, e))?;
                     Ok(r)
@@ -267,7 +370,7 @@ fn ctx(c: Compression, e: io::Error) -> String {
 /// follows its end-of-archive marker too: (entries, bytes of the tar stream, hashes of the
 /// files of at least `HASH_MIN` bytes, the sha256 of the tar stream when it was compressed).
 type Decoded = (Vec<LayerEntry>, u64, Vec<(u64, u128)>, Option<String>);
-fn scan_decoded(decoded: Box<dyn Read + '_>, c: Compression, head: &[u8], capture: Capture) -> Result<Decoded, String> {
+fn scan_decoded(decoded: Box<dyn Read + '_>, c: Compression, head: &[u8], capture: Capture, budget: &Budget) -> Result<Decoded, String> {
     let ctx = |e: io::Error| ctx(c, e);
     let mut entries = Vec::new();
     let mut hashes = Vec::new();
@@ -298,7 +401,7 @@ fn scan_decoded(decoded: Box<dyn Read + '_>, c: Compression, head: &[u8], captur
         let iter = ar.entries().map_err(|e| format!("not a tar archive: {e}"))?;
         for e in iter {
             let e = e.map_err(|e| format!("bad tar entry: {}", ctx(io::Error::other(tar_error(&e)))))?;
-            push_entry(e, capture, &mut entries, Some((&mut hashes, c)))?;
+            push_entry(e, capture, budget, &mut entries, Some((&mut hashes, c)))?;
         }
     }
     // What follows the end-of-archive marker still belongs to the stream.
@@ -310,13 +413,17 @@ fn scan_decoded(decoded: Box<dyn Read + '_>, c: Compression, head: &[u8], captur
 /// Add one tar entry to `out`. With `hashes`, the data of regular files of at least `HASH_MIN`
 /// bytes is read (it would be read to skip it anyway) and hashed; `Compression` names the
 /// stream in errors.
-fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<LayerEntry>, hashes: Option<(&mut Vec<(u64, u128)>, Compression)>) -> Result<(), String> {
+fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, budget: &Budget, out: &mut Vec<LayerEntry>, hashes: Option<(&mut Vec<(u64, u128)>, Compression)>) -> Result<(), String> {
     use tar::EntryType as T;
     let ty = e.header().entry_type();
     if ty.is_pax_global_extensions() {
         return Ok(());
     }
-    let raw = e.path_bytes().into_owned();
+    let pax_sparse = pax_sparse(&mut e)?;
+    let raw = match &pax_sparse {
+        Some((Some(name), _)) => name.clone(),
+        _ => e.path_bytes().into_owned(),
+    };
     let Some(path) = normalize(&raw)? else {
         return Ok(());
     };
@@ -340,6 +447,7 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
             offset: 0,
             link: None,
             content: None,
+            sparse: false,
         });
         return Ok(());
     }
@@ -357,11 +465,12 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
             offset: 0,
             link: None,
             content: None,
+            sparse: false,
         });
         return Ok(());
     }
     let offset = e.raw_file_position();
-    let (kind, size) = match ty {
+    let (kind, mut size) = match ty {
         T::Regular | T::Continuous | T::GNUSparse => (EntryKind::File, e.size()),
         T::Directory => (EntryKind::Dir, 0),
         T::Symlink => (EntryKind::Symlink, 0),
@@ -370,8 +479,28 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
         // Unknown types: tar readers treat them as regular files.
         _ => (EntryKind::File, e.size()),
     };
+    let sparse = kind == EntryKind::File && (ty.is_gnu_sparse() || pax_sparse.is_some());
+    if let Some((_, apparent)) = pax_sparse {
+        size = apparent;
+    }
+    if sparse && size > MAX_APPARENT {
+        return Err(format!(
+            "entry {}: a sparse file of {size} bytes, more than a filesystem holds (16 TiB)",
+            quote(&raw)
+        ));
+    }
     let link = match kind {
-        EntryKind::Symlink => e.link_name_bytes().map(|l| l.into_owned().into_boxed_slice()),
+        EntryKind::Symlink => {
+            let target = e.link_name_bytes().map(|l| l.into_owned().into_boxed_slice());
+            if let Some(t) = target.as_ref().filter(|t| t.len() >= PATH_MAX) {
+                return Err(format!(
+                    "entry {}: symlink target of {} bytes, longer than PATH_MAX ({PATH_MAX}): no runtime can create it",
+                    quote(&raw),
+                    t.len()
+                ));
+            }
+            target
+        }
         EntryKind::Hardlink => {
             let l = e.link_name_bytes().ok_or_else(|| {
                 format!("entry {}: a hard link with no target", quote(&raw))
@@ -382,7 +511,14 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
         }
         _ => None,
     };
-    let keep = if kind == EntryKind::File { capture(&path, size) } else { Keep::Nothing };
+    // A sparse file's stored bytes are not its contents: not captured, not hashed.
+    let mut keep = if kind == EntryKind::File && !sparse { capture(&path, size) } else { Keep::Nothing };
+    // The whole file is held while it is read (a digest is taken from it, then the rest is
+    // given back): past the budget, it is not read at all.
+    if !matches!(keep, Keep::Nothing) && !budget.take(size) {
+        budget.skip(&path, size);
+        keep = Keep::Nothing;
+    }
     let content = if !matches!(keep, Keep::Nothing) {
         let mut buf = Vec::with_capacity(size as usize);
         e.read_to_end(&mut buf)
@@ -391,7 +527,7 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
     } else {
         None
     };
-    if let Some((hashes, c)) = hashes.filter(|_| kind == EntryKind::File && size >= HASH_MIN) {
+    if let Some((hashes, c)) = hashes.filter(|_| kind == EntryKind::File && !sparse && size >= HASH_MIN) {
         let h = match &content {
             Some(c) => xxhash_rust::xxh3::xxh3_128(c),
             None => {
@@ -412,7 +548,11 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
         hashes.push((offset, h));
     }
     let content = match (keep, content) {
-        (Keep::Digest(f), Some(c)) => Some(f(&c).into_boxed_slice()),
+        (Keep::Digest(f), Some(c)) => {
+            let d = f(&c).into_boxed_slice();
+            budget.give_back(size.saturating_sub(d.len() as u64));
+            Some(d)
+        }
         (_, c) => c,
     };
     out.push(LayerEntry {
@@ -422,6 +562,7 @@ fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, out: &mut Vec<Lay
         offset,
         link,
         content,
+        sparse,
     });
     Ok(())
 }
@@ -474,8 +615,8 @@ mod tests {
     fn prefetched_scans_read_the_same_as_one_pass_and_hash_files_of_a_mebibyte() {
         let (tar, big, other) = layer();
         for blob in [gzip(&tar), zstd::encode_all(&tar[..], 3).unwrap()] {
-            let one = scan_stream(&blob[..], &capture_none, true).unwrap();
-            let pre = scan_prefetched(&blob[..], &capture_none).unwrap();
+            let one = scan_stream(&blob[..], &capture_none, &Budget::new(0), true).unwrap();
+            let pre = scan_prefetched(&blob[..], &capture_none, &Budget::new(0)).unwrap();
             assert_eq!(key(&one), key(&pre));
             assert_eq!((one.tar_bytes, one.blob_bytes), (pre.tar_bytes, pre.blob_bytes));
             assert_eq!(pre.tar_bytes, tar.len() as u64);
@@ -492,7 +633,7 @@ mod tests {
     #[test]
     fn a_header_walk_hashes_nothing() {
         let (tar, _, _) = layer();
-        let s = scan_seekable(Cursor::new(&tar), tar.len() as u64, &capture_none).unwrap();
+        let s = scan_seekable(Cursor::new(&tar), tar.len() as u64, &capture_none, &Budget::new(0)).unwrap();
         assert!(s.hashes.is_empty());
         assert_eq!(s.entries.len(), 5);
     }
@@ -502,8 +643,8 @@ mod tests {
         let (tar, _, _) = layer();
         let blob = gzip(&tar);
         let cut = &blob[..blob.len() / 2];
-        let one = scan_stream(cut, &capture_none, true).unwrap_err();
-        let pre = scan_prefetched(cut, &capture_none).unwrap_err();
+        let one = scan_stream(cut, &capture_none, &Budget::new(0), true).unwrap_err();
+        let pre = scan_prefetched(cut, &capture_none, &Budget::new(0)).unwrap_err();
         assert!(pre.contains("gzip"), "{pre}");
         assert_eq!(one, pre);
     }

@@ -165,9 +165,13 @@ pub struct ImageInfo {
 /// and nothing is reported from data that failed a check).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Verified {
-    /// The config matched the digest that names it (false: a docker save config whose file
-    /// name is not its digest, and no other reference to check it against).
+    /// The config was checked: see `config_by`.
     pub config: bool,
+    /// How: `digest` (it matched the digest its descriptor or docker save file name states),
+    /// `diff_ids` (a docker save config not named by its digest: every layer was hashed and
+    /// matched the diff_id the config lists for it), or absent (not checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_by: Option<String>,
     /// Layers (by index) whose stored blob matched its digest.
     pub layer_blobs: Vec<u64>,
     /// Layers whose uncompressed tar stream matched the config's diff_id.

@@ -19,7 +19,7 @@ pub struct Duplicates {
 pub fn find(src: &Source, image: &Image, tree: &Tree) -> Result<Option<Duplicates>, String> {
     let mut by_size: HashMap<u64, Vec<u32>> = HashMap::new();
     for (ino, i) in tree.inodes.iter().enumerate() {
-        if i.links > 0 && i.size >= MIN_SIZE {
+        if i.links > 0 && i.size >= MIN_SIZE && !i.sparse {
             by_size.entry(i.size).or_default().push(ino as u32);
         }
     }

@@ -265,3 +265,145 @@ pub fn dpkg_layer(pkgs: &[(&str, &str, usize)], extra: Vec<E<'static>>) -> Vec<u
     entries.push(E::File("var/lib/dpkg/status", status.into_bytes()));
     layer(&entries)
 }
+
+/// A layer with `links` chained symlinks whose targets are padded with `d/../` to `target_len`
+/// bytes (`l0` → `d`, `l1` → `d/../d/../…/l0`, …), then `below` empty files beneath the last one:
+/// every one of them makes a reader follow the whole chain.
+pub fn link_chain_layer(links: usize, target_len: usize, below: usize) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = header(tar::EntryType::Directory, 0);
+    b.append_data(&mut h, "d/", &[][..]).unwrap();
+    for i in 0..links {
+        let last = if i == 0 { "d".to_string() } else { format!("l{}", i - 1) };
+        let pad = target_len.saturating_sub(last.len()) / 5;
+        let target = "d/../".repeat(pad) + &last;
+        let mut h = header(tar::EntryType::Symlink, 0);
+        b.append_link(&mut h, format!("l{i}"), target).unwrap();
+    }
+    for k in 0..below {
+        let mut h = header(tar::EntryType::Regular, 0);
+        b.append_data(&mut h, format!("l{}/f{k}", links - 1), &[][..]).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// A writer that hashes what passes through it (a diff_id of a tar written straight into gzip).
+pub struct Hashing<W> {
+    pub w: W,
+    pub h: Sha256,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        let n = self.w.write(b)?;
+        self.h.update(&b[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// A docker save whose one gzip layer holds dpkg's status and `n` `.list` files of 30 MB each
+/// (one line repeated: `n` × 30 MB of content in well under a MB).
+pub fn big_lists_image(n: usize) -> Vec<u8> {
+    let line = b"/usr/share/doc/pkg/a-long-file-name-listed-by-dpkg.txt\n";
+    let list = line.repeat(30_000_000 / line.len());
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut b = tar::Builder::new(Hashing { w: gz, h: Sha256::new() });
+    let status: String = (0..n).map(|i| format!("Package: p{i}\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n\n")).collect();
+    let mut h = header(tar::EntryType::Regular, status.len() as u64);
+    b.append_data(&mut h, "var/lib/dpkg/status", status.as_bytes()).unwrap();
+    for i in 0..n {
+        let mut h = header(tar::EntryType::Regular, list.len() as u64);
+        b.append_data(&mut h, format!("var/lib/dpkg/info/p{i}.list"), &list[..]).unwrap();
+    }
+    let hw = b.into_inner().unwrap();
+    let diff = hex::encode(hw.h.finalize());
+    let blob = hw.w.finish().unwrap();
+    docker_archive_cfg(&[blob], "d:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([format!("sha256:{diff}")]))
+}
+
+/// `archive` (a docker save) compressed as a whole with `n` members of 64 MiB - 1 that look
+/// like JSON (`{` and spaces) before its own members, or after them.
+pub fn with_junk_members(archive: &[u8], n: usize, first: bool) -> Vec<u8> {
+    let junk = {
+        let mut j = vec![b' '; (64 << 20) - 1];
+        j[0] = b'{';
+        j
+    };
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut b = tar::Builder::new(gz);
+    let add_junk = |b: &mut tar::Builder<_>| {
+        for i in 0..n {
+            let mut h = header(tar::EntryType::Regular, junk.len() as u64);
+            b.append_data(&mut h, format!("junk{i}.json"), &junk[..]).unwrap();
+        }
+    };
+    if first {
+        add_junk(&mut b);
+    }
+    let mut ar = tar::Archive::new(archive);
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let mut h = e.header().clone();
+        let path = e.path().unwrap().into_owned();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+        b.append_data(&mut h, path, &data[..]).unwrap();
+    }
+    if !first {
+        add_junk(&mut b);
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+/// A layer with one regular file `path` of `data`, preceded by a PAX header of these records.
+pub fn pax_layer(records: &[(&str, &str)], path: &str, data: &[u8]) -> Vec<u8> {
+    let mut pax = Vec::new();
+    for (k, v) in records {
+        let body = format!(" {k}={v}\n");
+        let mut n = body.len() + 1;
+        while format!("{n}").len() + body.len() != n {
+            n += 1;
+        }
+        pax.extend_from_slice(format!("{n}{body}").as_bytes());
+    }
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::XHeader);
+    h.set_size(pax.len() as u64);
+    h.set_path("PaxHeaders/x").unwrap();
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append(&h, &pax[..]).unwrap();
+    let mut h = header(tar::EntryType::Regular, data.len() as u64);
+    b.append_data(&mut h, path, data).unwrap();
+    b.into_inner().unwrap()
+}
+
+/// A docker save (as `docker_archive` writes it) with its config renamed to `name`, in the
+/// member list and in manifest.json.
+pub fn rename_config(archive: &[u8], name: &str) -> Vec<u8> {
+    let mut members: Vec<(String, Vec<u8>)> = Vec::new();
+    for e in tar::Archive::new(archive).entries().unwrap() {
+        let mut e = e.unwrap();
+        let path = e.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+        members.push((path, data));
+    }
+    let (_, manifest) = members.iter().find(|(n, _)| n == "manifest.json").unwrap();
+    let mut m: serde_json::Value = serde_json::from_slice(manifest).unwrap();
+    let old = m[0]["Config"].as_str().unwrap().to_string();
+    m[0]["Config"] = name.into();
+    let mut t = Tar::new();
+    for (n, d) in &members {
+        match n.as_str() {
+            "manifest.json" => t.add(n, &serde_json::to_vec(&m).unwrap()),
+            n if n == old => t.add(name, d),
+            n => t.add(n, d),
+        };
+    }
+    t.finish()
+}
