@@ -310,9 +310,9 @@ impl Source {
             out.push(format!(
                 "{} files ({}) of package metadata or source were not read: the {} MiB kept of file contents was spent (first: {}); what they would own or import is not counted",
                 s.files,
-                crate::report::human(s.bytes),
+                crate::show::human(s.bytes),
                 self.budget.limit >> 20,
-                s.first.as_deref().map(|p| crate::report::display_path(p)).unwrap_or_default()
+                s.first.as_deref().map(|p| crate::show::display_path(p)).unwrap_or_default()
             ));
         }
         if let Store::Stream { dropped, .. } = &self.store {
