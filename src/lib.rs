@@ -16,6 +16,7 @@ pub mod output;
 pub mod report;
 pub mod rules;
 pub mod saved;
+pub mod source;
 pub mod treemap;
 
 use cli::{AnalyzeFormat, Cli, Command};

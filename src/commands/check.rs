@@ -52,6 +52,7 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
     let mut opts = analyze::Options::new(10);
     opts.selector = crate::image::resolve::Selector { image: a.image.select.clone(), platform: a.image.platform.clone() };
     opts.progress = crate::progress(a.image.quiet);
+    opts.remote = a.image.remote.settings();
     if let Some(f) = &a.image.groups {
         opts.groups = attribute::groups::GroupTable::with_file(f)?;
     }
