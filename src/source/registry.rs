@@ -123,8 +123,10 @@ impl Client {
             allow_http,
         };
         // One look at /v2/ tells whether the host speaks TLS and is a registry.
-        // A plain-HTTP server answers a TLS hello with garbage: try it once, not with retries.
-        let https = client.send_tries("/v2/", None, None, if allow_http { 1 } else { ATTEMPTS });
+        // A plain-HTTP server answers a TLS hello with garbage, or not at all: where plain HTTP
+        // is allowed, try TLS once and briefly before it.
+        let probe = allow_http.then(|| timeout.min(Duration::from_secs(3)));
+        let https = client.send_tries("/v2/", None, None, if allow_http { 1 } else { ATTEMPTS }, probe);
         match https {
             Ok(r) if r.status() == 200 || r.status() == 401 => return Ok(client),
             Ok(r) => return Err(format!("{}/v2/ answered {}: not a registry", client.base, r.status())),
@@ -146,10 +148,10 @@ impl Client {
     /// One request, retried on faults, authenticated when the registry asks. Returns the
     /// response whatever its status, except 429 and 5xx, which are retried.
     fn send(&self, path: &str, accept: Option<&str>, from: Option<u64>) -> Fetch<Response<ureq::Body>> {
-        self.send_tries(path, accept, from, ATTEMPTS)
+        self.send_tries(path, accept, from, ATTEMPTS, None)
     }
 
-    fn send_tries(&self, path: &str, accept: Option<&str>, from: Option<u64>, tries: u32) -> Fetch<Response<ureq::Body>> {
+    fn send_tries(&self, path: &str, accept: Option<&str>, from: Option<u64>, tries: u32, limit: Option<Duration>) -> Fetch<Response<ureq::Body>> {
         let url = self.url(path);
         let mut authed = false;
         let mut last = String::new();
@@ -170,6 +172,9 @@ impl Client {
             }
             if let Some(h) = self.authorization.lock().unwrap().clone() {
                 req = req.header("Authorization", h);
+            }
+            if let Some(d) = limit {
+                req = req.config().timeout_global(Some(d)).build();
             }
             match req.call() {
                 Ok(r) if r.status() == 401 && !authed => {
@@ -511,11 +516,14 @@ struct BlobReader<'a> {
     pos: u64,
     body: Option<ureq::BodyReader<'static>>,
     resumes: u32,
+    /// Where the last fault happened: a resume that got nowhere waits longer.
+    fault_at: Option<u64>,
+    stuck: u32,
 }
 
 impl<'a> BlobReader<'a> {
     fn new(client: &'a Client, digest: &str, size: Option<u64>) -> Self {
-        BlobReader { client, digest: digest.to_string(), size, pos: 0, body: None, resumes: 0 }
+        BlobReader { client, digest: digest.to_string(), size, pos: 0, body: None, resumes: 0, fault_at: None, stuck: 0 }
     }
 
     fn fault(&mut self, what: String) -> io::Result<()> {
@@ -527,7 +535,9 @@ impl<'a> BlobReader<'a> {
                 self.digest, self.pos
             )));
         }
-        std::thread::sleep(backoff(self.resumes - 1));
+        self.stuck = if self.fault_at == Some(self.pos) { self.stuck + 1 } else { 0 };
+        self.fault_at = Some(self.pos);
+        std::thread::sleep(backoff(self.stuck));
         Ok(())
     }
 }
