@@ -10,6 +10,7 @@
 use assert_cmd::Command;
 use base64::Engine as _;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -560,4 +561,122 @@ fn an_engine_image_through_podmans_api_socket() {
     assert_eq!(missing.status.code(), Some(2));
     let err = String::from_utf8_lossy(&missing.stderr);
     assert!(err.contains("podman:no-such-image:1") && err.contains("404"), "{err}");
+}
+
+/// A token service of the test's own: RS256 JWTs with the signing certificate in `x5c`, as
+/// distribution's `auth: token` verifies them; basic credentials required. Returns its port
+/// and the log of scopes asked for.
+fn token_issuer(dir: &Path, user: &'static str, pw: &'static str) -> (u16, Arc<Mutex<Vec<String>>>) {
+    let der = run(std::process::Command::new("openssl").current_dir(dir).args(["x509", "-in", "token.crt", "-outform", "DER"]));
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let lg = log.clone();
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || {
+        let b64u = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        for c in l.incoming() {
+            let Ok(mut c) = c else { break };
+            let mut head = Vec::new();
+            let mut b = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && c.read(&mut b).is_ok_and(|n| n == 1) {
+                head.push(b[0]);
+            }
+            let text = String::from_utf8_lossy(&head).into_owned();
+            let target = text.split(' ').nth(1).unwrap_or("").to_string();
+            let query: HashMap<String, String> = target
+                .split_once('?')
+                .map(|(_, q)| q)
+                .unwrap_or("")
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.replace("%3A", ":").replace("%2F", "/")))
+                .collect();
+            let scope = query.get("scope").cloned().unwrap_or_default();
+            let want = format!("authorization: basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"))).to_ascii_lowercase();
+            let authed = text.to_ascii_lowercase().lines().any(|l| l.trim() == want);
+            lg.lock().unwrap().push(format!("{scope} authed={authed}"));
+            if !authed {
+                let _ = c.write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                continue;
+            }
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+            let access: Vec<Value> = scope
+                .split(' ')
+                .filter_map(|s| {
+                    let mut p = s.split(':');
+                    let (t, n, a) = (p.next()?, p.next()?, p.next()?);
+                    Some(serde_json::json!({"type": t, "name": n, "actions": a.split(',').collect::<Vec<_>>()}))
+                })
+                .collect();
+            let header = serde_json::json!({"typ": "JWT", "alg": "RS256", "x5c": [base64::engine::general_purpose::STANDARD.encode(&der)]});
+            let claims = serde_json::json!({
+                "iss": "slim-test-issuer", "sub": user, "aud": query.get("service").cloned().unwrap_or_default(),
+                "exp": now + 600, "nbf": now - 10, "iat": now - 10, "jti": format!("{now}-{}", lg.lock().unwrap().len()), "access": access,
+            });
+            let signing = format!("{}.{}", b64u(header.to_string().as_bytes()), b64u(claims.to_string().as_bytes()));
+            let mut sign = std::process::Command::new("openssl")
+                .current_dir(&dir)
+                .args(["dgst", "-sha256", "-sign", "token.key"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            sign.stdin.take().unwrap().write_all(signing.as_bytes()).unwrap();
+            let sig = sign.wait_with_output().unwrap().stdout;
+            let body = serde_json::json!({"token": format!("{signing}.{}", b64u(&sig)), "expires_in": 600}).to_string();
+            let _ = write!(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    (port, log)
+}
+
+#[test]
+#[ignore = "starts docker-registry with token auth and a token issuer; run by .ci/run"]
+fn bearer_tokens_from_a_token_service_the_registry_verifies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let store = t.join("store");
+    // Push while the registry is open, then serve the same storage with token auth.
+    {
+        let open = Registry::start(t, &store, "");
+        skopeo_push(&format!("oci-archive:{FIX}/pyapp-oci-archive-gzip.tar"), &format!("docker://{}/team/pyapp:1", open.host()), &[]);
+    }
+    run(std::process::Command::new("openssl").current_dir(t).args([
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "token.key", "-out", "token.crt", "-days", "2", "-subj", "/CN=slim test token signer",
+    ]));
+    let (tport, log) = token_issuer(t, "tokenuser", "t0ken-Pa55");
+    let extra = format!(
+        "auth:\n  token:\n    realm: http://127.0.0.1:{tport}/token\n    service: slim-test-registry\n    issuer: slim-test-issuer\n    rootcertbundle: {}\n",
+        t.join("token.crt").display()
+    );
+    let reg = Registry::start(t, &store, &extra);
+    let img = format!("registry:{}/team/pyapp:1", reg.host());
+    let home = t.join("home");
+    std::fs::create_dir(&home).unwrap();
+    // Anonymous: the token service refuses, in one line.
+    let err = fails(slim(&home).args(["analyze", &img]));
+    assert!(err.contains("token service refused anonymous access"), "{err}");
+    // With credentials: a token for repository:team/pyapp:pull, which the registry verifies.
+    let auth = t.join("auth.json");
+    let b64 = base64::engine::general_purpose::STANDARD.encode("tokenuser:t0ken-Pa55");
+    std::fs::write(&auth, format!(r#"{{"auths":{{"{}":{{"auth":"{b64}"}}}}}}"#, reg.host())).unwrap();
+    let got = analyze_ok(slim(&home).env("REGISTRY_AUTH_FILE", &auth).args(["analyze", "--format", "json", &img]));
+    assert_eq!(got, local(&home, "pyapp-oci-archive-gzip.tar"));
+    let log = log.lock().unwrap().clone();
+    assert!(log.iter().any(|l| l == "repository:team/pyapp:pull authed=true"), "{log:#?}");
+    // A token the registry cannot verify (a realm that signs with another key) is refused.
+    let other = t.join("other");
+    std::fs::create_dir(&other).unwrap();
+    run(std::process::Command::new("openssl").current_dir(&other).args([
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "token.key", "-out", "token.crt", "-days", "2", "-subj", "/CN=someone else",
+    ]));
+    let (oport, _) = token_issuer(&other, "tokenuser", "t0ken-Pa55");
+    drop(reg);
+    let extra = extra.replace(&format!("127.0.0.1:{tport}/token"), &format!("127.0.0.1:{oport}/token"));
+    let reg = Registry::start(t, &store, &extra);
+    let img = format!("registry:{}/team/pyapp:1", reg.host());
+    std::fs::write(&auth, format!(r#"{{"auths":{{"{}":{{"auth":"{b64}"}}}}}}"#, reg.host())).unwrap();
+    let err = fails(slim(&home).env("REGISTRY_AUTH_FILE", &auth).args(["analyze", &img]));
+    assert!(err.contains("401") && !err.contains("t0ken-Pa55"), "{err}");
 }
