@@ -680,3 +680,64 @@ fn bearer_tokens_from_a_token_service_the_registry_verifies() {
     let err = fails(slim(&home).env("REGISTRY_AUTH_FILE", &auth).args(["analyze", &img]));
     assert!(err.contains("401") && !err.contains("t0ken-Pa55"), "{err}");
 }
+
+/// Write `bytes` as a blob of an OCI layout; its descriptor fields.
+fn put_blob(dir: &Path, bytes: &[u8]) -> (String, usize) {
+    let hex = sha256_hex(bytes);
+    std::fs::write(dir.join("blobs/sha256").join(&hex), bytes).unwrap();
+    (format!("sha256:{hex}"), bytes.len())
+}
+
+#[test]
+#[ignore = "starts docker-registry; run by .ci/run"]
+fn platforms_of_an_index_in_a_registry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let home = t;
+    // A two-platform layout: the fixture's manifest for linux/amd64, and one whose config says
+    // linux/arm64 (same layers) for the other.
+    let dir = t.join("multi");
+    run(std::process::Command::new("cp").args(["-a", &format!("{FIX}/pyapp-oci-dir")]).arg(&dir));
+    let index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let desc = index["manifests"][0].clone();
+    let blob = |d: &str| std::fs::read(dir.join("blobs/sha256").join(d.trim_start_matches("sha256:"))).unwrap();
+    let mut manifest: Value = serde_json::from_slice(&blob(desc["digest"].as_str().unwrap())).unwrap();
+    let mut config: Value = serde_json::from_slice(&blob(manifest["config"]["digest"].as_str().unwrap())).unwrap();
+    config["architecture"] = "arm64".into();
+    let (cd, cs) = put_blob(&dir, &serde_json::to_vec(&config).unwrap());
+    manifest["config"]["digest"] = cd.into();
+    manifest["config"]["size"] = cs.into();
+    let (md, ms) = put_blob(&dir, &serde_json::to_vec(&manifest).unwrap());
+    let mt = "application/vnd.oci.image.manifest.v1+json";
+    let multi = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": mt, "digest": desc["digest"], "size": desc["size"], "platform": {"os": "linux", "architecture": "amd64"}},
+            {"mediaType": mt, "digest": md, "size": ms, "platform": {"os": "linux", "architecture": "arm64"}},
+        ],
+    });
+    let (id, is) = put_blob(&dir, &serde_json::to_vec(&multi).unwrap());
+    let top = serde_json::json!({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": id, "size": is, "annotations": {"org.opencontainers.image.ref.name": "multi"}}
+    ]});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
+
+    let reg = Registry::start(t, &t.join("store"), "");
+    let h = reg.host();
+    skopeo_push(&format!("oci:{}:multi", dir.display()), &format!("docker://{h}/multi:1"), &["--all"]);
+    let img = format!("registry:{h}/multi:1");
+    // skopeo compressed the layers on the way in: the oracle is what it reads back out.
+    let back = t.join("back");
+    run(std::process::Command::new("skopeo").args(["copy", "--quiet", "--all", "--src-tls-verify=false", &format!("docker://{h}/multi:1")]).arg(format!("oci:{}:multi", back.display())));
+    let localdir = format!("oci:{}:multi", back.display());
+    for p in ["linux/amd64", "linux/arm64"] {
+        let remote = analyze_ok(slim(home).args(["analyze", "--format", "json", "--platform", p, &img]));
+        assert_eq!(remote["image"]["platform"], p);
+        assert_eq!(remote, analyze_ok(slim(home).args(["analyze", "--format", "json", "--platform", p, &localdir])));
+    }
+    let default = analyze_ok(slim(home).args(["analyze", "--format", "json", &img]));
+    assert_eq!(default["image"]["platform"], "linux/amd64");
+    let err = fails(slim(home).args(["analyze", "--platform", "linux/s390x", &img]));
+    assert!(err.contains("linux/amd64, linux/arm64"), "{err}");
+}
