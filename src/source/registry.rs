@@ -86,6 +86,8 @@ fn agent(roots: ureq::tls::RootCerts, verify: bool, timeout: Duration) -> ureq::
         .timeout_per_read(Some(timeout))
         .timeout_recv_response(Some(timeout))
         .max_redirects(10)
+        // Credentials follow a redirect on the same host, never one to blob storage elsewhere.
+        .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
         .user_agent(concat!("slim/", env!("CARGO_PKG_VERSION")))
         .build()
         .new_agent()
@@ -479,7 +481,8 @@ impl Remote for Registry {
             return Err(format!("{name}: too large for a manifest or config"));
         }
         let mut out = Vec::new();
-        let r = BlobReader::new(&self.client, &digest, None);
+        let size = self.sizes.lock().unwrap().get(&digest).copied();
+        let r = BlobReader::new(&self.client, &digest, size);
         r.take(META_LIMIT + 1).read_to_end(&mut out).map_err(|e| e.to_string())?;
         if out.len() as u64 > META_LIMIT {
             return Err(format!("{name}: too large for a manifest or config"));
