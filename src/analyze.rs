@@ -25,6 +25,8 @@ pub struct Options<'a> {
     pub verify: bool,
     /// Build the bounded tree of the final filesystem the HTML report draws.
     pub treemap: bool,
+    /// How to reach registries.
+    pub remote: crate::source::Settings,
 }
 
 impl Options<'static> {
@@ -39,6 +41,7 @@ impl Options<'static> {
             rules: RuleSet::builtin(),
             verify: false,
             treemap: false,
+            remote: crate::source::Settings::default(),
         }
     }
 }
@@ -59,9 +62,17 @@ pub fn capture(path: &[u8], size: u64) -> Keep {
 }
 
 pub fn run(input: &str, opts: &Options) -> Result<Analyzed> {
-    let mut src = Source::open(input, opts.capture, &opts.progress)?;
+    let (mut src, select) = crate::source::open(input, &opts.remote, opts.capture, &opts.progress)?;
     src.verify = opts.verify;
-    run_source(src, opts)
+    match select {
+        // `oci:DIR:REF` and friends name the image unless --image does.
+        Some(image) if opts.selector.image.is_none() => {
+            let sel = Selector { image: Some(image), platform: opts.selector.platform.clone() };
+            let image = resolve::resolve(&src, &sel)?;
+            finish(src, image, opts)
+        }
+        _ => run_source(src, opts),
+    }
 }
 
 fn finish(mut src: Source, image: Image, opts: &Options) -> Result<Analyzed> {

@@ -98,10 +98,37 @@ pub enum AnalyzeFormat {
     Markdown,
 }
 
+/// How to reach a registry (for `registry:` and `docker://` images).
+#[derive(Debug, Clone, Default, Args)]
+pub struct RemoteArgs {
+    /// A registry that may be reached over plain HTTP or with an unverified certificate
+    /// (repeatable; loopback registries may always use plain HTTP).
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
+    /// A directory of extra CA certificates (`*.crt`) to trust for registries.
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Option<PathBuf>,
+    /// Seconds to wait for a registry to connect or send more bytes before retrying.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub registry_timeout: u64,
+}
+
+impl RemoteArgs {
+    pub fn settings(&self) -> crate::source::Settings {
+        crate::source::Settings {
+            insecure: self.insecure_registry.clone(),
+            cert_dir: self.cert_dir.clone(),
+            timeout: Some(std::time::Duration::from_secs(self.registry_timeout.max(1))),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ImageArgs {
     /// The image: a docker save or OCI archive (optionally gzip/zstd-compressed as a whole),
-    /// an OCI layout directory, or `-` for stdin.
+    /// an OCI layout directory, `-` for stdin; or registry:HOST/REPO:TAG, docker://…,
+    /// docker:NAME, podman:NAME, oci:DIR[:REF], oci-archive:FILE[:REF],
+    /// docker-archive:FILE[:NAME:TAG].
     pub image: String,
     /// Which image, when the archive holds several (NAME:TAG).
     #[arg(long = "image", value_name = "NAME:TAG")]
@@ -122,6 +149,8 @@ pub struct ImageArgs {
     /// each; by default their headers are read and their data skipped). See docs/input.md.
     #[arg(long)]
     pub verify: bool,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -241,6 +270,8 @@ pub struct DiffArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: DiffFormat,

@@ -18,6 +18,7 @@ pub mod report;
 pub mod rules;
 pub mod saved;
 pub mod show;
+pub mod source;
 pub mod treemap;
 
 use cli::{Cli, Command};

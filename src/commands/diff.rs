@@ -11,7 +11,8 @@ pub fn run(a: DiffArgs) -> Result<ExitCode> {
     if a.before == "-" && a.after == "-" {
         return Err(Error::Usage("only one side of a diff can be read from stdin".into()));
     }
-    let mut inputs = output::Inputs::of([&a.before, &a.after].map(std::path::Path::new));
+    let local = |s: &String| crate::source::local_path(s).unwrap_or_else(|| s.into());
+    let mut inputs = output::Inputs::of([local(&a.before), local(&a.after)].iter().map(|p| p.as_path()));
     if let Some(g) = &a.groups {
         inputs.add(g);
     }
@@ -20,6 +21,7 @@ pub fn run(a: DiffArgs) -> Result<ExitCode> {
         let mut o = analyze::Options::new(10);
         o.selector = crate::image::resolve::Selector { image: a.select.clone(), platform: a.platform.clone() };
         o.progress = crate::progress(a.quiet);
+        o.remote = a.remote.settings();
         if let Some(f) = &a.groups {
             o.groups = attribute::groups::GroupTable::with_file(f)?;
         }

@@ -9,7 +9,8 @@ pub mod why;
 
 /// The files an image's arguments name (image, groups, rules), which no output may replace.
 pub fn inputs(a: &crate::cli::ImageArgs) -> crate::output::Inputs {
-    let mut i = crate::output::Inputs::of([std::path::Path::new(&a.image)]);
+    let image = crate::source::local_path(&a.image).unwrap_or_else(|| a.image.clone().into());
+    let mut i = crate::output::Inputs::of([image.as_path()]);
     for p in [&a.groups, &a.rules].into_iter().flatten() {
         i.add(p);
     }
@@ -22,6 +23,7 @@ pub fn options(a: &crate::cli::ImageArgs, top: usize) -> crate::error::Result<cr
     o.selector = crate::image::resolve::Selector { image: a.select.clone(), platform: a.platform.clone() };
     o.progress = crate::progress(a.quiet);
     o.verify = a.verify;
+    o.remote = a.remote.settings();
     if let Some(f) = &a.groups {
         o.groups = crate::attribute::groups::GroupTable::with_file(f)?;
     }

@@ -19,6 +19,8 @@ pub enum Format {
     DockerArchiveOci,
     OciArchive,
     OciDir,
+    /// Fetched from a registry over the distribution API.
+    Registry,
 }
 
 impl Format {
@@ -28,6 +30,7 @@ impl Format {
             Format::DockerArchiveOci => "docker-archive-oci",
             Format::OciArchive => "oci-archive",
             Format::OciDir => "oci-dir",
+            Format::Registry => "registry",
         }
     }
 }
@@ -297,6 +300,7 @@ pub fn resolve(src: &Source, sel: &Selector) -> Result<Image> {
     if src.has("index.json") {
         let format = match src.container {
             Container::Dir => Format::OciDir,
+            Container::Registry => Format::Registry,
             Container::Tar if src.has("manifest.json") => Format::DockerArchiveOci,
             Container::Tar => Format::OciArchive,
         };

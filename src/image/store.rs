@@ -28,6 +28,22 @@ pub enum Container {
     Tar,
     /// An OCI layout directory.
     Dir,
+    /// A registry, its manifests and blobs fetched on demand.
+    Registry,
+}
+
+/// Files fetched on demand (a registry), named as in an OCI layout (`index.json`,
+/// `blobs/sha256/<hex>`): metadata read in full, layer blobs streamed once each.
+pub trait Remote: Send + Sync {
+    /// A manifest, index or config, at most `META_LIMIT` bytes.
+    fn meta(&self, name: &str) -> std::result::Result<Vec<u8>, String>;
+    fn has(&self, name: &str) -> bool;
+    /// The size a descriptor gave, when one did.
+    fn size_of(&self, name: &str) -> Option<u64>;
+    /// A layer blob as it arrives (faults survived inside); the caller hashes it.
+    fn blob(&self, name: &str) -> std::result::Result<Box<dyn Read + Send + '_>, String>;
+    /// How many blobs to fetch at once.
+    fn parallel(&self) -> usize;
 }
 
 pub enum Store {
@@ -39,6 +55,7 @@ pub enum Store {
     Dir {
         root: PathBuf,
     },
+    Remote(Box<dyn Remote>),
     Stream {
         meta: HashMap<String, Vec<u8>>,
         /// Each layer's scan, its entries moved out to `entries`.
@@ -330,6 +347,20 @@ impl Source {
         out
     }
 
+    /// A source whose files are fetched on demand.
+    pub fn remote(display: String, remote: Box<dyn Remote>) -> Source {
+        Source {
+            display,
+            container: Container::Registry,
+            outer: Compression::None,
+            store: Store::Remote(remote),
+            aliases: HashMap::new(),
+            hashed: Mutex::default(),
+            verify: false,
+            budget: Budget::new(walk::CONTENT_BUDGET),
+        }
+    }
+
     fn resolve_alias<'a>(&'a self, name: &'a str) -> &'a str {
         let mut n = name;
         for _ in 0..16 {
@@ -369,6 +400,7 @@ impl Source {
         match &self.store {
             Store::File { index, .. } => index.contains_key(name),
             Store::Dir { root } => Self::dir_path(root, name).is_some_and(|p| p.exists() && !p.is_dir()),
+            Store::Remote(r) => r.has(name),
             Store::Stream { meta, scans, other, .. } => {
                 meta.contains_key(name) || scans.contains_key(name) || other.contains_key(name)
             }
@@ -381,6 +413,7 @@ impl Source {
         match &self.store {
             Store::File { index, .. } => index.get(name).map(|&(_, s)| s),
             Store::Dir { root } => Self::dir_path(root, name).and_then(|p| p.metadata().ok()).map(|m| m.len()),
+            Store::Remote(r) => r.size_of(name),
             Store::Stream { meta, scans, other, .. } => meta
                 .get(name)
                 .map(|m| m.len() as u64)
@@ -402,7 +435,7 @@ impl Source {
                 let f = self.open_blob(root, real).ok()?;
                 super::blob::digest_reader(want, f)
             }
-            Store::Stream { .. } => return None,
+            Store::Stream { .. } | Store::Remote(_) => return None,
         };
         Some(r.map_err(|e| e.to_string()))
     }
@@ -437,6 +470,7 @@ impl Source {
                 f.take(len).read_to_end(&mut buf).map_err(|e| Error::input(&self.display, format!("{name}: {e}")))?;
                 Ok(buf)
             }
+            Store::Remote(r) => r.meta(real).map_err(|e| Error::input(&self.display, e)),
             Store::Stream { meta, scans, other, dropped, .. } => {
                 if let Some(m) = meta.get(real) {
                     return Ok(m.clone());
@@ -500,7 +534,12 @@ impl Source {
                 let next = AtomicUsize::new(0);
                 // The next layer to hand over, the results waiting for it, and the receiver.
                 let ordered = Mutex::new((0usize, std::collections::BTreeMap::new(), each));
-                let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(names.len().max(1));
+                let workers = match &self.store {
+                    // Fetching waits on the network more than on the cores.
+                    Store::Remote(r) => r.parallel(),
+                    _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+                }
+                .min(names.len().max(1));
                 // Largest blob first: the biggest layer is the critical path, and starting it
                 // last would leave the other cores idle at the end.
                 let mut order: Vec<usize> = (0..names.len()).collect();
@@ -571,6 +610,13 @@ impl Source {
                 let f = self.open_blob(root, real)?;
                 let len = f.metadata().map_err(|e| e.to_string())?.len();
                 scan(&f, 0, len)
+            }
+            Store::Remote(r) => {
+                // Read once as it arrives, hashed and decoded on the way (never stored).
+                let blob = r.blob(real)?;
+                let mut done = 0;
+                let blob = Advancing { inner: blob, pos: 0, done: &mut done, progress };
+                walk::scan_prefetched(blob, capture, &self.budget)
             }
             Store::Stream { .. } => unreachable!("stream layers are scanned while reading"),
         }
@@ -667,7 +713,7 @@ impl Source {
                 let len = f.metadata().ok()?.len();
                 Some(run(&f, 0, len))
             }
-            Store::Stream { .. } => None,
+            Store::Stream { .. } | Store::Remote(_) => None,
         }
     }
 }
