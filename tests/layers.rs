@@ -501,3 +501,12 @@ fn efficiency_counts_a_deleted_file_as_size_0_and_a_deleted_directory_as_what_it
     ]));
     assert_eq!(a.totals.efficiency, 100.0 / 150.0);
 }
+
+#[test]
+fn opaque_marker_in_a_symlinked_directory_clears_the_target() {
+    // The marker's directory is resolved like any entry's parent (umoci clears x here too).
+    let l0 = layer(&[E::Dir("x"), file("x/f", 10), E::Symlink("s", "x")]);
+    let l1 = layer(&[E::Opaque("s"), file("s/g", 5)]);
+    let a = analyze_both(&img(&[l0, l1]));
+    assert_eq!((a.totals.final_files, a.totals.final_bytes, a.totals.wasted_bytes), (1, 5, 10));
+}

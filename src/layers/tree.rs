@@ -427,7 +427,10 @@ impl Tree {
             }
         }
         for e in scan.entries.iter().filter(|e| e.kind == EntryKind::Opaque) {
-            if let Some(n) = self.lookup(&e.path)? {
+            // The marker's directory is the parent of an entry: a symlink there is followed,
+            // as for any entry's parent (umoci and the runtimes clear the link's target).
+            let mut links = 0;
+            if let Some(n) = self.resolve_from(ROOT, &e.path, None, &mut links)? {
                 if self.nodes[n as usize].kind == Kind::Dir {
                     for c in self.children(n) {
                         self.remove(c, layer, true);
