@@ -67,7 +67,7 @@ pub struct Parsed {
 }
 
 fn line_of(text: &str, off: usize) -> usize {
-    text[..off.min(text.len())].matches('\n').count() + 1
+    text.as_bytes()[..off.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 fn keyword(ins: &Instruction) -> &'static str {
