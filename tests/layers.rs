@@ -48,7 +48,8 @@ fn check_invariants(a: &Analysis) {
     assert_eq!(sum_files, t.layer_file_bytes);
     assert_eq!(t.layer_file_bytes, t.final_bytes + t.wasted_bytes);
     assert_eq!(sum_waste, t.wasted_bytes, "per-layer waste adds up to the total");
-    assert!(t.efficiency > 0.0 && t.efficiency <= 1.0);
+    // 0 when every byte any layer wrote was deleted again (dive's score too).
+    assert!((0.0..=1.0).contains(&t.efficiency));
     let owned: u64 = a.owners.iter().map(|o| o.bytes).sum();
     let owned_files: u64 = a.owners.iter().map(|o| o.files).sum();
     assert_eq!(owned, t.final_bytes, "owners add up to the final bytes");
@@ -490,4 +491,90 @@ fn pax_paths_and_global_headers() {
     let a = analyze_both(&img(&[l]));
     assert_eq!((a.totals.final_files, a.totals.final_bytes), (1, 5));
     assert_eq!(a.largest_files[0].path, format!("/{long}"));
+}
+
+/// dive's own test image (`.data/test-docker-image.tar`, wagoodman/dive), rebuilt from its
+/// layer listing (fixtures/dive/) with zero-filled contents.
+fn dive_test_image() -> Vec<u8> {
+    let text = std::fs::read_to_string("fixtures/dive/test-docker-image.layers").unwrap();
+    let mut layers: Vec<Vec<E>> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("layer ") {
+            layers.push(Vec::new());
+            continue;
+        }
+        let f: Vec<&str> = line.split('\t').collect();
+        let e = match f[0] {
+            "f" => E::File(f[2], vec![0; f[1].parse().unwrap()]),
+            "d" => E::Dir(f[2]),
+            "l" => E::Symlink(f[2], f[3]),
+            "h" => E::Hardlink(f[2], f[3]),
+            other => panic!("unknown entry type {other}"),
+        };
+        layers.last_mut().unwrap().push(e);
+    }
+    let layers: Vec<Vec<u8>> = layers.iter().map(|l| layer(l)).collect();
+    assert_eq!(layers.len(), 14);
+    docker_archive(&layers, "dive-test:latest", false)
+}
+
+#[test]
+fn efficiency_on_dives_test_image_is_the_score_dives_test_asserts() {
+    let archive = dive_test_image();
+    let a = analyze_both(&archive);
+    // dive's dive/image/docker/image_archive_analysis_test.go: efficiency 0.9844212134184309,
+    // sizeBytes 1220598, wastedBytes 32025 (the same three figures dive 0.13.1 prints for it).
+    assert_eq!(a.totals.efficiency, 0.9844212134184309);
+    assert_eq!(a.totals.layer_file_bytes, 1220598);
+    assert_eq!(a.totals.wasted_bytes, 32025);
+
+    // Printed with every digit, and `check --min-efficiency` passes and fails where
+    // `.dive-ci`'s lowestEfficiency does (dive fails when threshold > efficiency).
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("dive-test.tar");
+    std::fs::write(&p, &archive).unwrap();
+    let slim = || {
+        let mut c = assert_cmd::Command::cargo_bin("slim").unwrap();
+        c.env("NO_COLOR", "1").env_remove("GITHUB_STEP_SUMMARY");
+        c
+    };
+    let out = slim().arg("analyze").arg(&p).args(["--format", "json"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"efficiency\": 0.9844212134184309,"));
+    for (limit, code) in [("0.95", 0), ("0.9844212134184308", 0), ("0.9844212134184309", 0), ("0.984421213418431", 1), ("98.4421213418431%", 1)] {
+        let o = slim().arg("check").arg(&p).args(["--min-efficiency", limit]).output().unwrap();
+        assert_eq!(o.status.code(), Some(code), "--min-efficiency {limit}: {}", String::from_utf8_lossy(&o.stdout));
+    }
+}
+
+#[test]
+fn efficiency_counts_a_deleted_file_as_size_0_and_a_deleted_directory_as_what_it_held() {
+    // Deleting a file is one more occurrence of its path, of size 0: min 0 over 100.
+    let a = analyze_both(&img(&[layer(&[file("a", 100), file("keep", 100)]), layer(&[E::Whiteout("a")])]));
+    assert_eq!(a.totals.efficiency, 100.0 / 200.0);
+    // A directory whose only entry in a layer is a whiteout is no empty directory of that
+    // layer: deleting it later is its only other occurrence. d/x 30 of 30, d/y min 0 of 30 + 0,
+    // d 30 of 30 (not 0 of 0 + 30, as an empty directory in the middle layer would make it).
+    let a = analyze_both(&img(&[
+        layer(&[E::Dir("d"), file("d/x", 30), file("d/y", 30)]),
+        layer(&[E::Dir("d"), E::Whiteout("d/y")]),
+        layer(&[E::Whiteout("d")]),
+    ]));
+    assert_eq!(a.totals.efficiency, 60.0 / 90.0);
+    // Hard links are entries of size 0, so content they share counts once when the directory
+    // goes: d is empty in the middle layer (0), then deleted holding 50 (not 100).
+    let a = analyze_both(&img(&[
+        layer(&[E::Dir("d"), file("d/x", 50), E::Hardlink("d/l", "d/x"), file("keep", 50)]),
+        layer(&[E::Dir("d")]),
+        layer(&[E::Whiteout("d")]),
+    ]));
+    assert_eq!(a.totals.efficiency, 100.0 / 150.0);
+}
+
+#[test]
+fn opaque_marker_in_a_symlinked_directory_clears_the_target() {
+    // The marker's directory is resolved like any entry's parent (umoci clears x here too).
+    let l0 = layer(&[E::Dir("x"), file("x/f", 10), E::Symlink("s", "x")]);
+    let l1 = layer(&[E::Opaque("s"), file("s/g", 5)]);
+    let a = analyze_both(&img(&[l0, l1]));
+    assert_eq!((a.totals.final_files, a.totals.final_bytes, a.totals.wasted_bytes), (1, 5, 10));
 }

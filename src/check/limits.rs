@@ -119,8 +119,12 @@ impl FromStr for Ratio {
 }
 
 impl Ratio {
+    /// The nearest f64 to the decimal as typed (the denominator is a power of ten), as a JSON
+    /// or YAML reader parses it: `0.9844212134184309` is exactly the score dive prints, so a
+    /// limit copied from `.dive-ci` passes and fails where dive does. (`num as f64 / den as f64`
+    /// rounds twice and can land one ulp off.)
     pub fn value(&self) -> f64 {
-        self.num as f64 / self.den as f64
+        format!("{}e-{}", self.num, self.den.ilog10()).parse().expect("digits and an exponent parse")
     }
 }
 
@@ -368,6 +372,9 @@ mod tests {
         assert_eq!("0.95".parse::<Ratio>().unwrap().to_string(), "95%");
         assert_eq!("12.5%".parse::<Ratio>().unwrap().to_string(), "12.5%");
         assert_eq!("150%".parse::<Ratio>().unwrap().value(), 1.5);
+        // Rounded once, as dive's strconv.ParseFloat reads `.dive-ci`'s lowestEfficiency.
+        assert_eq!("0.9844212134184309".parse::<Ratio>().unwrap().value(), 0.9844212134184309);
+        assert_eq!("98.44212134184309%".parse::<Ratio>().unwrap().value(), 0.9844212134184309);
         assert_eq!("1".parse::<Ratio>().unwrap().to_string(), "100%");
         assert!("5".parse::<Ratio>().unwrap_err().contains("ambiguous"));
         assert!("five".parse::<Ratio>().is_err());

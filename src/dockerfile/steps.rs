@@ -51,10 +51,12 @@ impl StepLines {
 
 /// Map layers (`(index, created_by)`, bottom first) to the steps of `dockerfile`.
 pub fn map(path: &str, dockerfile: &str, layers: &[(u64, Option<&str>)]) -> Result<StepLines, String> {
+    let dockerfile = dockerfile.strip_prefix('\u{feff}').unwrap_or(dockerfile);
     let parsed = parse_dockerfile::parse(dockerfile).map_err(|e| e.to_string().replace('\n', " "))?;
     let escape = parsed.parser_directives.escape.as_ref().map_or('\\', |d| d.value.value);
     let stage = parsed.stages().last().ok_or("no FROM instruction")?;
-    let line = |off: usize| dockerfile[..off.min(dockerfile.len())].matches('\n').count() + 1;
+    // By bytes: an offset (a span's end minus one) may fall inside a multi-byte character.
+    let line = |off: usize| dockerfile.as_bytes()[..off.min(dockerfile.len())].iter().filter(|&&b| b == b'\n').count() + 1;
     let from_line = line(stage.from.from.span.start);
     let mut workdir = String::from("/");
     let mut steps = Vec::new();
@@ -340,5 +342,12 @@ CMD [\"python\", \"main.py\"]
     #[test]
     fn a_broken_dockerfile_is_an_error() {
         assert!(map("Dockerfile", "RUN echo no from\n", &[]).is_err());
+    }
+
+    #[test]
+    fn a_step_ending_in_a_multibyte_character_maps() {
+        // Found by the dockerfile fuzz target: the line of a span's last byte was cut inside 'é'.
+        let m = map("Dockerfile", "FROM p\nRUN echo café", &[(0, Some("/bin/sh -c echo café"))]).unwrap();
+        assert_eq!(m.of(0), Some((2, 2)));
     }
 }

@@ -56,6 +56,8 @@ pub struct Inode {
     pub offset: u64,
     /// A sparse file: its bytes are not stored from `offset` as they are (not compared).
     pub sparse: bool,
+    /// The path whose regular-file entry wrote these bytes (a hard link's own entry has none).
+    pub origin: u32,
 }
 
 /// Per-layer counts, filled while the layer is applied and when later layers hide its files.
@@ -71,6 +73,7 @@ pub struct LayerStats {
 /// Bytes of one file a later layer hid (overwrote or deleted).
 #[derive(Debug, Clone)]
 pub struct Waste {
+    /// The path whose entry wrote the bytes.
     pub node: u32,
     pub inode: u32,
     pub bytes: u64,
@@ -365,14 +368,21 @@ impl Tree {
         node.eff_min = node.eff_min.min(size);
     }
 
-    /// Bytes of the live regular files at or under `n`.
+    /// The sizes the live paths at or under `n` were written with: a regular file's own entry
+    /// its size, a hard link's entry 0 (a tar carries no data for it), so content that several
+    /// links share is counted once when all of them go.
     fn subtree_bytes(&self, n: u32) -> u64 {
         let mut total = 0;
         let mut stack = vec![n];
         while let Some(m) = stack.pop() {
             let node = &self.nodes[m as usize];
             match node.kind {
-                Kind::File => total += self.inodes[node.inode as usize].size,
+                Kind::File => {
+                    let inode = &self.inodes[node.inode as usize];
+                    if inode.origin == m {
+                        total += inode.size;
+                    }
+                }
                 Kind::Dir => stack.extend(self.children(m)),
                 _ => {}
             }
@@ -397,8 +407,10 @@ impl Tree {
                         let (bytes, added_in) = (inode.size, inode.layer);
                         self.layers[added_in as usize].wasted_bytes += bytes;
                         if bytes > 0 {
+                            // Named by the path that wrote the bytes: with several links going
+                            // at once, whichever went last would depend on hash order.
                             self.waste.push(Waste {
-                                node: m,
+                                node: inode.origin,
                                 inode: ino as u32,
                                 bytes,
                                 added_in,
@@ -422,27 +434,38 @@ impl Tree {
 
     /// Apply one layer on top of what is there. Whiteouts and opaque markers take effect
     /// before the layer's own entries, so they only ever hide lower layers.
+    ///
+    /// On the way it records what dive's efficiency score sees of the layer: each leaf of the
+    /// layer's own tree is one occurrence of its path. A deleted file is an occurrence of size 0;
+    /// a deleted directory one of the sizes its paths held; a directory is a leaf only when the
+    /// layer has nothing under it (a whiteout beneath it counts as something).
     pub fn apply(&mut self, scan: &LayerScan) -> Result<(), String> {
         let layer = u16::try_from(self.layers.len()).map_err(|_| "more than 65535 layers".to_string())?;
         self.layers.push(LayerStats::default());
+        let mut dir_entries = Vec::new();
         for e in scan.entries.iter().filter(|e| e.kind == EntryKind::Whiteout) {
             if let Some(n) = self.lookup(&e.path)? {
-                let bytes = self.subtree_bytes(n);
+                let bytes = if self.nodes[n as usize].kind == Kind::Dir { self.subtree_bytes(n) } else { 0 };
                 self.visit(n, bytes);
                 self.remove(n, layer, true);
             }
         }
         for e in scan.entries.iter().filter(|e| e.kind == EntryKind::Opaque) {
-            if let Some(n) = self.lookup(&e.path)? {
+            // The marker's directory is the parent of an entry: a symlink there is followed,
+            // as for any entry's parent (umoci and the runtimes clear the link's target).
+            let mut links = 0;
+            if let Some(n) = self.resolve_from(ROOT, &e.path, None, &mut links)? {
                 if self.nodes[n as usize].kind == Kind::Dir {
                     for c in self.children(n) {
                         self.remove(c, layer, true);
                     }
+                    // The marker itself is not a path of the layer's tree: a directory with
+                    // nothing else in the layer is a leaf (as dive reads it).
+                    dir_entries.push(n);
                 }
             }
         }
         let mut touched: HashSet<u32> = HashSet::new();
-        let mut dir_entries = Vec::new();
         for e in &scan.entries {
             if matches!(e.kind, EntryKind::Whiteout | EntryKind::Opaque) {
                 continue;
@@ -450,10 +473,18 @@ impl Tree {
             self.apply_entry(e, layer, &mut touched, &mut dir_entries)
                 .map_err(|what| format!("entry {}: {what}", quote(&e.path)))?;
         }
+        // A whiteout is an entry under its directory: that directory is no leaf of this layer.
+        for e in scan.entries.iter().filter(|e| e.kind == EntryKind::Whiteout) {
+            if let Ok(Some((mut p, _))) = self.parent_of(&e.path, None) {
+                while touched.insert(p) && p != ROOT {
+                    p = self.nodes[p as usize].parent;
+                }
+            }
+        }
         // dive visits only the leaves of each layer's own tree: directories with nothing
         // under them in this layer.
         for d in dir_entries {
-            if !touched.contains(&d) {
+            if !touched.contains(&d) && self.nodes[d as usize].kind == Kind::Dir {
                 self.visit(d, 0);
             }
         }
@@ -540,6 +571,7 @@ impl Tree {
                     links: 1,
                     offset: e.offset,
                     sparse: e.sparse,
+                    origin: n,
                 });
                 self.layers[layer as usize].file_bytes += e.size;
                 self.set_kind(n, Kind::File, layer);
