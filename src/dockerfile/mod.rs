@@ -191,7 +191,8 @@ fn declare(keyword: &str, args: &str, vars: &mut shell::Vars, globals: &shell::V
 pub fn parse_with(name: &str, text: &str, build_args: &shell::Vars) -> Result<Parsed, String> {
     // The parser's spans do not count a byte-order mark (editors on Windows write one): drop it,
     // so spans index the text kept.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Every leading one: the parser skips one more after ours, which shifted the spans again.
+    let text = text.trim_start_matches('\u{feff}');
     let df = parse_dockerfile::parse(text).map_err(|e| format!("{name}: not a valid Dockerfile: {}", e.to_string().replace('\n', " ")))?;
     let stages = df.stages().len();
     let last = df.stages().last().ok_or_else(|| format!("{name}: no FROM instruction"))?;
@@ -312,5 +313,11 @@ mod tests {
         let p = parse("Dockerfile", "\u{feff}FROM h\nRUN \u{fffd}]").unwrap();
         let cmds = p.steps[0].script.as_ref().unwrap().cmds.as_ref().unwrap();
         assert_eq!(&p.text[cmds[0].span.clone()], "\u{fffd}]");
+        // Found by the CI fuzz smoke: two marks, then a Dockerfile with a step, panicked slicing it.
+        let p = parse("Dockerfile", "\u{feff}\u{feff}FROM h\nRUN \u{fffd}]").unwrap();
+        let cmds = p.steps[0].script.as_ref().unwrap().cmds.as_ref().unwrap();
+        assert_eq!(&p.text[cmds[0].span.clone()], "\u{fffd}]");
+        let crash = String::from_utf8_lossy(include_bytes!("../../fuzz/regressions/dockerfile-two-byte-order-marks"));
+        let _ = parse("Dockerfile", &crash);
     }
 }

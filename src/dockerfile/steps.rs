@@ -51,7 +51,7 @@ impl StepLines {
 
 /// Map layers (`(index, created_by)`, bottom first) to the steps of `dockerfile`.
 pub fn map(path: &str, dockerfile: &str, layers: &[(u64, Option<&str>)]) -> Result<StepLines, String> {
-    let dockerfile = dockerfile.strip_prefix('\u{feff}').unwrap_or(dockerfile);
+    let dockerfile = dockerfile.trim_start_matches('\u{feff}');
     let parsed = parse_dockerfile::parse(dockerfile).map_err(|e| e.to_string().replace('\n', " "))?;
     let escape = parsed.parser_directives.escape.as_ref().map_or('\\', |d| d.value.value);
     let stage = parsed.stages().last().ok_or("no FROM instruction")?;
