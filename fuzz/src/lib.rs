@@ -71,17 +71,22 @@ pub fn image_json(data: &[u8]) {
         files.push((format!("blobs/sha256/{}", &c[7..]), config));
         files.push((format!("blobs/sha256/{}", &digest(&layer)[7..]), layer.clone()));
     }
+    if let Some(tar) = tar_of(files.iter().map(|(n, b)| (n.as_str(), &b[..]))) {
+        archive(&tar);
+    }
+}
+
+/// A tar of regular files, or None when a name cannot be stored.
+fn tar_of<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Option<Vec<u8>> {
     let mut b = tar::Builder::new(Vec::new());
-    for (name, body) in &files {
+    for (name, body) in files {
         let mut h = tar::Header::new_gnu();
         h.set_size(body.len() as u64);
         h.set_mode(0o644);
         h.set_entry_type(tar::EntryType::Regular);
-        if b.append_data(&mut h, name, &body[..]).is_err() {
-            return;
-        }
+        b.append_data(&mut h, name, body).ok()?;
     }
-    archive(&b.into_inner().expect("in memory"));
+    b.into_inner().ok()
 }
 
 /// Two layer blobs (the first byte × 512 is where the first ends), each read as a stream
@@ -138,15 +143,7 @@ pub fn metadata(data: &[u8]) {
         ("var/lib/dpkg/info/libc6:amd64.list".into(), b"/usr/lib/x86_64-linux-gnu/libc.so.6\n"),
         ("usr/lib/x86_64-linux-gnu/libc.so.6".into(), b"\x7fELF"),
     ];
-    let mut b = tar::Builder::new(Vec::new());
-    for (name, body) in &files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(body.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(tar::EntryType::Regular);
-        b.append_data(&mut h, name, *body).expect("in memory");
-    }
-    let blob = b.into_inner().expect("in memory");
+    let Some(blob) = tar_of(files.iter().map(|(n, b)| (n.as_str(), *b))) else { return };
     let Ok(scan) = walk::scan_stream(&blob[..], &analyze::capture, &walk::Budget::new(walk::CONTENT_BUDGET), false) else { return };
     let mut tree = Tree::new();
     if tree.apply(&scan).is_ok() {

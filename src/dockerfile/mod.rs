@@ -244,19 +244,18 @@ pub fn parse_with(name: &str, text: &str, build_args: &shell::Vars) -> Result<Pa
                     Script { form: Form::Heredoc, cmds, append_at: Some(end) }
                 }
                 Command::Shell(_) => Script { form: Form::Heredoc, cmds: Err("a RUN with heredocs that are not its script".into()), append_at: None },
+                // `["sh", "-c", "SCRIPT"]` (also behind busybox): the script is shell, and while its
+                // JSON string has no escapes its bytes are the Dockerfile's, so edits land in place.
+                // Nothing is appended to it (append_at: None): a new line would break the string.
                 #[allow(unreachable_patterns)]
-                Command::Exec(e) if exec_shell_script(text, &e.value).is_some() => {
-                    // `["sh", "-c", "SCRIPT"]` (also behind busybox): the script is shell, and while its
-                    // JSON string has no escapes its bytes are the Dockerfile's, so edits land in place.
-                    // Nothing is appended to it (append_at: None): a new line would break the string.
-                    let (start, script) = exec_shell_script(text, &e.value).unwrap();
-                    Script { form: Form::Shell, cmds: shell::commands(script, start, &vars), append_at: None }
-                }
-                Command::Exec(e) => {
-                    let words: Vec<shell::Word> = e.value.iter().map(|w| shell::Word { span: w.span.clone(), value: Some(w.value.to_string()), raw: text[w.span.clone()].to_string() }).collect();
-                    let cmd = shell::Cmd { span: e.span.clone(), words, removal: Some(e.span.clone()), alone: true };
-                    Script { form: Form::Exec, cmds: Ok(vec![cmd]), append_at: None }
-                }
+                Command::Exec(e) => match exec_shell_script(text, &e.value) {
+                    Some((start, script)) => Script { form: Form::Shell, cmds: shell::commands(script, start, &vars), append_at: None },
+                    None => {
+                        let words: Vec<shell::Word> = e.value.iter().map(|w| shell::Word { span: w.span.clone(), value: Some(w.value.to_string()), raw: text[w.span.clone()].to_string() }).collect();
+                        let cmd = shell::Cmd { span: e.span.clone(), words, removal: Some(e.span.clone()), alone: true };
+                        Script { form: Form::Exec, cmds: Ok(vec![cmd]), append_at: None }
+                    }
+                },
                 _ => Script { form: Form::Exec, cmds: Err("a RUN form this version does not read".into()), append_at: None },
             }),
             _ => None,

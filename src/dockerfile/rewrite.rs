@@ -1270,15 +1270,13 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Resu
 
     if let Some((fi, packages)) = multi_stage {
         let f = &findings[fi];
-        let text_before_multi_stage = out.clone();
         match to_multi_stage(&out, &packages, f) {
-            Ok((ms, gone)) => {
+            Ok((ms, gone, edited_steps)) => {
                 out = ms;
                 // The steps of the edited text are the original's less those an edit removed whole:
                 // map the steps left behind in the builder back to their layers.
                 let removed_whole = |st: &Step| made.iter().any(|m| m.edit.text.is_empty() && m.edit.span.start <= st.span.start && m.edit.span.end >= st.span.end);
                 let kept: Vec<&Step> = p.steps.iter().filter(|st| !removed_whole(st)).collect();
-                let edited_steps = parse("Dockerfile", &text_before_multi_stage).map(|q| q.steps.len()).unwrap_or(usize::MAX);
                 let dropped: Vec<u64> = if kept.len() == edited_steps { gone.iter().filter_map(|&k| kept.get(k).and_then(|st| st.layer)).collect() } else { vec![] };
                 let records = vec![Record { file: "Dockerfile".into(), removed: String::new(), inserted: "COPY --from=slim-builder /opt/venv /opt/venv".into() }];
                 let layers = p.steps.iter().filter_map(|s| s.layer).collect();
@@ -1389,9 +1387,10 @@ fn splice(text: &str, edits: Vec<Edit>) -> Result<(String, Vec<Made>), (usize, u
 /// Move the build into a builder stage: it keeps the final stage's steps up to the last
 /// install, installing into a venv; the runtime stage keeps the rest and copies the venv.
 /// Runtime apt packages stay; toolchain packages do not.
-/// The Dockerfile with its build moved into a builder stage, and the indices (into `text`'s steps)
-/// of the RUN steps left behind in the builder whose files the runtime stage does not copy.
-pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<(String, Vec<usize>), String> {
+/// The Dockerfile with its build moved into a builder stage, the indices (into `text`'s steps)
+/// of the RUN steps left behind in the builder whose files the runtime stage does not copy, and
+/// how many steps `text`'s final stage has (for mapping those indices back).
+pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<(String, Vec<usize>, usize), String> {
     let p = parse("Dockerfile", text)?;
     let is_py = |s: &Step| cmds(s).iter().any(|c| install_of(c).is_some_and(|i| matches!(i.tool, Tool::Pip { .. } | Tool::Add | Tool::Lock)));
     let last = p.steps.iter().rposition(is_py).ok_or("no pip install to move into a builder stage")?;
@@ -1498,7 +1497,7 @@ pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<(
         let rest = text[s.span.end..].trim_start_matches('\n');
         out.push_str(rest);
     }
-    Ok((out, gone))
+    Ok((out, gone, p.steps.len()))
 }
 
 #[cfg(test)]

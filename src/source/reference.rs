@@ -109,13 +109,7 @@ pub fn parse_reference(s: &str) -> Result<Reference, String> {
     let bad = |why: &str| format!("{s}: not an image reference: {why}");
     let (name, digest) = match s.split_once('@') {
         Some((n, d)) => {
-            let (alg, hex) = d.split_once(':').ok_or_else(|| bad("a digest is ALGORITHM:HEX"))?;
-            let ok = match alg {
-                "sha256" => hex.len() == 64,
-                "sha512" => hex.len() == 128,
-                _ => false,
-            } && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-            if !ok {
+            if crate::image::blob::check_digest(d).is_err() {
                 return Err(bad("the digest must be sha256:<64 hex> or sha512:<128 hex>"));
             }
             (n, Some(d.to_string()))

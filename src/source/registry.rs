@@ -12,7 +12,6 @@ use super::reference::Reference;
 use crate::escape::escape;
 use crate::image::store::{META_LIMIT, Remote};
 use serde_json::Value;
-use sha2::Digest as _;
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::sync::Mutex;
@@ -300,7 +299,7 @@ impl Client {
             .limit(META_LIMIT)
             .read_to_vec()
             .map_err(|e| format!("manifest {}: {e}", escape(reference)))?;
-        let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&body)));
+        let digest = crate::image::blob::sha256_hex(&body);
         let want = if reference.contains(':') && !reference.starts_with("sha256:") {
             None // a sha512 pin is checked by the reader
         } else if reference.starts_with("sha256:") {
