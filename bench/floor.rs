@@ -147,7 +147,7 @@ fn compressed_blobs(f: &File, len: u64) -> io::Result<Vec<(u64, u64)>> {
         let mut head = [0u8; 4];
         if size >= 4 {
             f.read_exact_at(&mut head, off)?;
-            if slim::image::compress::Compression::sniff(&head) != slim::image::compress::Compression::None {
+            if slim::io::compress::Compression::sniff(&head) != slim::io::compress::Compression::None {
                 out.push((off, size));
             }
         }
@@ -166,9 +166,9 @@ fn inflate(path: &str, largest: bool) -> io::Result<()> {
     for (off, size) in blobs {
         let mut head = [0u8; 4];
         f.read_exact_at(&mut head, off)?;
-        let c = slim::image::compress::Compression::sniff(&head);
-        let blob = slim::image::blob::Slice::new(&f, off, size);
-        let mut d = slim::image::compress::decoder(c, blob)?;
+        let c = slim::io::compress::Compression::sniff(&head);
+        let blob = slim::io::blob::Slice::new(&f, off, size);
+        let mut d = slim::io::compress::decoder(c, blob)?;
         let mut buf = vec![0u8; 256 * 1024];
         loop {
             let n = d.read(&mut buf)?;

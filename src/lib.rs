@@ -11,6 +11,7 @@ pub mod error;
 pub mod escape;
 pub mod facts;
 pub mod image;
+pub mod io;
 pub mod layers;
 pub mod model;
 pub mod output;

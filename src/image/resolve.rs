@@ -2,7 +2,7 @@
 //! layouts) or `index.json` (OCI), walk nested indexes, pick the image and platform, and read
 //! the config. Every blob read in full is checked against its descriptor's size and digest.
 
-use super::blob::{check_digest, digest_like, sha256_hex};
+use crate::io::blob::{check_digest, digest_like, sha256_hex};
 use super::store::{Container, Source};
 use crate::error::{Error, Result};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};

@@ -2,8 +2,8 @@
 //! place and in parallel), an OCI layout directory, or a one-pass stream (stdin, or a tarball
 //! compressed as a whole) whose layers are scanned as they pass, in whatever order they come.
 
-use super::blob::{Slice, Tally};
-use super::compress::{self, Compression};
+use crate::io::blob::{Slice, Tally};
+use crate::io::compress::{self, Compression};
 use crate::error::{Error, Result};
 use crate::layers::walk::{self, Budget, Capture, LayerEntry, LayerScan};
 use indicatif::ProgressBar;
@@ -429,11 +429,11 @@ impl Source {
         let r = match &self.store {
             Store::File { file, index } => {
                 let &(pos, size) = index.get(real)?;
-                super::blob::digest_reader(want, Slice::new(file, pos, size))
+                crate::io::blob::digest_reader(want, Slice::new(file, pos, size))
             }
             Store::Dir { root } => {
                 let f = self.open_blob(root, real).ok()?;
-                super::blob::digest_reader(want, f)
+                crate::io::blob::digest_reader(want, f)
             }
             Store::Stream { .. } | Store::Remote(_) => return None,
         };
@@ -590,7 +590,7 @@ impl Source {
             let r = match Compression::sniff(&head) {
                 Compression::None if self.verify => walk::scan_seekable(blob, size, capture, &self.budget).and_then(|mut s| {
                     // The blob is its own diff_id: one more read of it, in full.
-                    let d = super::blob::digest_reader("sha256:", Slice::new(file, pos, size)).map_err(|e| e.to_string())?;
+                    let d = crate::io::blob::digest_reader("sha256:", Slice::new(file, pos, size)).map_err(|e| e.to_string())?;
                     s.digest = d.clone();
                     s.diff_digest = d;
                     Ok(s)

@@ -2,8 +2,8 @@
 //! whiteouts recognised, file data skipped (seeked over when the blob is seekable), and the
 //! contents of the few small files attribution needs captured on the way.
 
-use crate::image::blob::{Counter, Tally};
-use crate::image::compress::{self, Compression};
+use crate::io::blob::{Counter, Tally};
+use crate::io::compress::{self, Compression};
 use std::cell::Cell;
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use std::rc::Rc;
@@ -326,7 +326,7 @@ pub fn scan_stream<R: Read>(r: R, capture: Capture, budget: &Budget, hash: bool)
 /// thread of their own, so that this thread only decodes and walks.
 pub fn scan_prefetched<R: Read + Send>(r: R, capture: Capture, budget: &Budget) -> Result<LayerScan, String> {
     std::thread::scope(|s| {
-        let (mut pre, reader) = crate::image::blob::Prefetched::spawn(s, r);
+        let (mut pre, reader) = crate::io::blob::Prefetched::spawn(s, r);
         let head = compress::read_head(&mut pre, 512).map_err(|e| e.to_string())?;
         let c = Compression::sniff(&head);
         let scanned = {
@@ -621,7 +621,7 @@ mod tests {
             assert_eq!((one.tar_bytes, one.blob_bytes), (pre.tar_bytes, pre.blob_bytes));
             assert_eq!(pre.tar_bytes, tar.len() as u64);
             assert_eq!(one.digest, pre.digest);
-            assert_eq!(pre.digest.as_deref(), Some(crate::image::blob::sha256_hex(&blob).as_str()));
+            assert_eq!(pre.digest.as_deref(), Some(crate::io::blob::sha256_hex(&blob).as_str()));
             assert_eq!(one.hashes, pre.hashes);
             // The 2 MiB file twice and the 1 MiB one, at their data offsets; small files not.
             let at = |p: &[u8]| pre.entries.iter().find(|e| &*e.path == p).unwrap().offset;

@@ -109,7 +109,7 @@ pub fn parse_reference(s: &str) -> Result<Reference, String> {
     let bad = |why: &str| format!("{s}: not an image reference: {why}");
     let (name, digest) = match s.split_once('@') {
         Some((n, d)) => {
-            if crate::image::blob::check_digest(d).is_err() {
+            if crate::io::blob::check_digest(d).is_err() {
                 return Err(bad("the digest must be sha256:<64 hex> or sha512:<128 hex>"));
             }
             (n, Some(d.to_string()))

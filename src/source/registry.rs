@@ -299,7 +299,7 @@ impl Client {
             .limit(META_LIMIT)
             .read_to_vec()
             .map_err(|e| format!("manifest {}: {e}", escape(reference)))?;
-        let digest = crate::image::blob::sha256_hex(&body);
+        let digest = crate::io::blob::sha256_hex(&body);
         let want = if reference.contains(':') && !reference.starts_with("sha256:") {
             None // a sha512 pin is checked by the reader
         } else if reference.starts_with("sha256:") {
