@@ -92,6 +92,15 @@ impl<'a> View<'a> {
         self.a.attribution.owners.iter().enumerate().filter(|(_, o)| o.kind == kind && o.name == name).map(|(i, _)| i).collect()
     }
 
+    /// Names of the distributions that require distribution `i` (the active edges of the one
+    /// dependency graph, `Usage::graph`), sorted.
+    fn required_by(&self, i: usize) -> Vec<String> {
+        let mut v: Vec<String> = self.a.usage.graph.dependents(i).iter().map(|(f, _)| self.dists()[*f].name.clone()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
     fn layer_of_dist(&self, d: &Dist) -> u64 {
         u64::from(self.a.attribution.owners[d.owner as usize].layer)
     }
@@ -114,70 +123,6 @@ pub fn all(set: &RuleSet, a: &Analyzed, dupes: Option<&Duplicates>) -> Vec<Draft
     multiple_environments(&v, &mut out);
     unused_package(set, &v, &mut out);
     out
-}
-
-/// Requirement name of a `Requires-Dist` value, unless only an extra asks for it.
-pub fn requirement_name(req: &str) -> Option<String> {
-    let (spec, marker) = req.split_once(';').unwrap_or((req, ""));
-    if marker.contains("extra") {
-        return None;
-    }
-    let name: String = spec.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
-    (!name.is_empty()).then(|| crate::attribute::python::normalize_name(&name))
-}
-
-/// The dependency graph of one environment: name → names it requires.
-fn graph(v: &View, env: &str) -> HashMap<String, Vec<String>> {
-    v.dists()
-        .iter()
-        .filter(|d| d.env == env)
-        .map(|d| (d.name.clone(), d.requires.iter().filter_map(|r| requirement_name(r)).collect()))
-        .collect()
-}
-
-fn reach(g: &HashMap<String, Vec<String>>, from: &str, blocked: Option<&str>) -> HashSet<String> {
-    let mut seen = HashSet::new();
-    let mut stack = vec![from.to_string()];
-    while let Some(n) = stack.pop() {
-        if Some(n.as_str()) == blocked || !g.contains_key(&n) || !seen.insert(n.clone()) {
-            continue;
-        }
-        stack.extend(g[&n].iter().cloned());
-    }
-    seen
-}
-
-/// A shortest chain `target ← … ← from` through requirements.
-fn chain(g: &HashMap<String, Vec<String>>, from: &str, target: &str) -> Option<Vec<String>> {
-    let mut prev: HashMap<String, String> = HashMap::new();
-    let mut queue = std::collections::VecDeque::from([from.to_string()]);
-    let mut seen: HashSet<String> = HashSet::new();
-    seen.insert(from.to_string());
-    while let Some(n) = queue.pop_front() {
-        if n == target {
-            let mut path = vec![n.clone()];
-            let mut cur = n;
-            while let Some(p) = prev.get(&cur) {
-                path.push(p.clone());
-                cur = p.clone();
-            }
-            return Some(path);
-        }
-        for m in g.get(&n).into_iter().flatten() {
-            if seen.insert(m.clone()) {
-                prev.insert(m.clone(), n.clone());
-                queue.push_back(m.clone());
-            }
-        }
-    }
-    None
-}
-
-/// Who requires `name` in its environment (direct dependents).
-fn dependents(g: &HashMap<String, Vec<String>>, name: &str) -> Vec<String> {
-    let mut v: Vec<String> = g.iter().filter(|(_, reqs)| reqs.iter().any(|r| r == name)).map(|(k, _)| k.clone()).collect();
-    v.sort();
-    v
 }
 
 fn gpu_hints(v: &View) -> Vec<String> {
@@ -226,7 +171,7 @@ fn cpu_torch_row<'a>(rows: &'a [CpuTorch], release: &[u64]) -> Option<(&'a CpuTo
 }
 
 fn cuda_on_cpu(set: &RuleSet, v: &View, out: &mut Vec<Draft>) {
-    for torch in v.dists().iter().filter(|d| d.name == "torch") {
+    for (ti, torch) in v.dists().iter().enumerate().filter(|(_, d)| d.name == "torch") {
         // A local version label tells the build: 2.5.1+cpu, 2.5.1+cu124.
         let local: Vec<String> = torch.parsed.as_ref().map(|v| v.local().iter().map(|l| l.to_string()).collect()).unwrap_or_default();
         if local.iter().any(|l| l == "cpu") {
@@ -310,10 +255,8 @@ fn cuda_on_cpu(set: &RuleSet, v: &View, out: &mut Vec<Draft>) {
                 (removed, 0, how)
             }
         };
-        let g = graph(v, &torch.env);
         let mut notes = Vec::new();
-        let deps = dependents(&g, "torch");
-        for d in &deps {
+        for d in v.required_by(ti) {
             notes.push(format!("torch ← {d}"));
         }
         notes.push(format!("{} nvidia-* wheels, {} of CUDA libraries inside torch/lib", nvidia.len(), human(v.bytes(&torch_cuda))));
@@ -339,47 +282,52 @@ fn cuda_on_cpu(set: &RuleSet, v: &View, out: &mut Vec<Draft>) {
 }
 
 fn heavy_dependency(set: &RuleSet, v: &View, out: &mut Vec<Draft>) {
-    let envs: HashSet<String> = v.dists().iter().map(|d| d.env.clone()).collect();
+    let g = &v.a.usage.graph;
+    let dists = v.dists();
+    let envs: HashSet<String> = dists.iter().map(|d| d.env.clone()).collect();
     let mut envs: Vec<String> = envs.into_iter().collect();
     envs.sort();
     for env in envs {
-        let g = graph(v, &env);
+        let members: Vec<usize> = (0..dists.len()).filter(|&i| dists[i].env == env).collect();
+        let find = |name: &str| members.iter().copied().find(|&i| dists[i].name == name);
+        // Roots: what nothing in the environment requires (installed by name).
+        let mut required = vec![false; dists.len()];
+        for &m in &members {
+            for e in &g.edges[m] {
+                required[e.to] = true;
+            }
+        }
         for h in &set.heavies {
             let pkg = crate::attribute::python::normalize_name(&h.package);
-            if !g.contains_key(&pkg) {
-                continue;
-            }
-            let Some(stack) = h.stack.iter().map(|s| crate::attribute::python::normalize_name(s)).find(|s| g.contains_key(s)) else { continue };
-            let Some(path) = chain(&g, &pkg, &stack) else { continue };
+            let Some(p) = find(&pkg) else { continue };
+            let Some((stack, s)) = h.stack.iter().map(|s| crate::attribute::python::normalize_name(s)).find_map(|s| find(&s).map(|i| (s, i))) else { continue };
+            let Some(path) = g.chain(p, s) else { continue };
             // What only this package pulls in: reachable from it, not from any other root.
-            let mine = reach(&g, &pkg, None);
-            let required: HashSet<&String> = g.values().flatten().collect();
-            let mut others = HashSet::new();
-            for root in g.keys().filter(|k| !required.contains(k) && **k != pkg) {
-                others.extend(reach(&g, root, Some(&pkg)));
-            }
-            let exclusive: Vec<&String> = mine.iter().filter(|n| !others.contains(*n)).collect();
-            if !exclusive.contains(&&stack) {
+            let mine = g.reach([p], None);
+            let others = g.reach(members.iter().copied().filter(|&m| !required[m] && m != p), Some(p));
+            let exclusive: Vec<usize> = members.iter().copied().filter(|&m| mine[m] && !others[m]).collect();
+            if !exclusive.contains(&s) {
                 continue;
             }
+            let mut names: Vec<&String> = exclusive.iter().map(|&m| &dists[m].name).collect();
+            names.sort();
+            let path: Vec<&str> = path.iter().rev().map(|&m| dists[m].name.as_str()).collect();
             let mut removed = Vec::new();
             let mut owners = Vec::new();
-            let mut names: Vec<&String> = exclusive.clone();
-            names.sort();
             for n in &names {
                 if let Some(d) = v.dists().iter().find(|d| &d.name == *n && d.env == env) {
                     removed.extend(v.dist_inodes(d));
                     owners.push(format!("python:{}", d.name));
                 }
             }
-            let who = dependents(&g, &pkg);
+            let who = v.required_by(p);
             let mut notes = vec![path.join(" ← ")];
             if who.is_empty() {
                 notes.push(format!("{pkg} is installed directly (nothing else requires it)"));
             } else {
                 notes.push(format!("{pkg} is required by {}", who.join(", ")));
             }
-            let d = v.dists().iter().find(|d| d.name == pkg && d.env == env).expect("in the graph");
+            let d = &dists[p];
             out.push(Draft::new(
                 "heavy-dependency",
                 format!("{} pulls in {} ({}, {} distributions only it needs)", pkg, stack, human(v.bytes(&removed)), names.len()),
@@ -933,14 +881,6 @@ fn unused_package(set: &RuleSet, v: &View, out: &mut Vec<Draft>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn requirement_names_skip_extras() {
-        assert_eq!(requirement_name("torch>=1.11.0").as_deref(), Some("torch"));
-        assert_eq!(requirement_name("Pillow ; python_version>'3'").as_deref(), Some("pillow"));
-        assert_eq!(requirement_name("pytest; extra == \"dev\""), None);
-        assert_eq!(requirement_name("huggingface_hub[torch] (>=0.20)").as_deref(), Some("huggingface-hub"));
-    }
 
     #[test]
     fn families_ignore_sizes() {
