@@ -1,8 +1,7 @@
 //! Attribution on images built in the test: RECORD-exact Python distributions (namespace
 //! splits, deletions, several environments, egg-info), dpkg, conda, npm, models, categories.
 
-mod common;
-use common::*;
+use crate::util::*;
 use slim::analyze::{self, Options};
 use slim::model::analysis::{Analysis, Owner};
 

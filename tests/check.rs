@@ -2,9 +2,8 @@
 //! real parser (XML, the SARIF 2.1.0 schema, JSON into the types), limits at the byte, sizes
 //! in every form users type, slim.toml, baselines, denied rules, and diffs of real images.
 
-mod common;
 use assert_cmd::Command;
-use common::*;
+use crate::util::*;
 use serde_json::{Value, json};
 use slim::model::verdict::Report;
 use slim::model::diff::{Change, Diff};

@@ -1,9 +1,8 @@
 //! The binary as users run it: exit codes, one-line errors on bad input, output files that
 //! are whole or absent, stdin, and the JSON model read back.
 
-mod common;
 use assert_cmd::Command;
-use common::*;
+use crate::util::*;
 use slim::model::analysis::Analysis;
 use std::path::Path;
 

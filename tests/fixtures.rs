@@ -2,9 +2,8 @@
 //! every packaging must give the same analysis, and its final filesystem must match what
 //! `umoci unpack` produces, measured independently by fixtures/oracle/rootfs_walk.py.
 
-mod common;
 use assert_cmd::Command;
-use common::oracle::check_owners_against;
+use crate::util::oracle::check_owners_against;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 

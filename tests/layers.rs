@@ -1,8 +1,7 @@
 //! Layer semantics on archives built in the test: whiteouts, opaque directories, type
 //! changes, hard links, long and non-UTF-8 names, and the invariants every analysis keeps.
 
-mod common;
-use common::*;
+use crate::util::*;
 use slim::analyze::{self, Options};
 use slim::facts::Analyzed;
 use slim::image::store::Source;

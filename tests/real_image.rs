@@ -8,7 +8,6 @@ use assert_cmd::Command;
 use serde_json::Value;
 use std::path::PathBuf;
 
-mod common;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -49,7 +48,7 @@ fn real_python_image_matches_importlib_dpkg_and_umoci() {
         let a: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(a["totals"]["final_bytes"], truth["final_bytes"]);
         assert_eq!(a["totals"]["final_files"], truth["final_files"]);
-        common::oracle::check_owners_against(&a, &truth);
+        crate::util::oracle::check_owners_against(&a, &truth);
         // Real content: numpy is the biggest distribution, apt lists were kept.
         let owners = a["owners"].as_array().unwrap();
         assert!(owners.iter().any(|o| o["kind"] == "category" && o["name"] == "apt-lists" && o["bytes"].as_u64().unwrap() > 1_000_000));

@@ -2,10 +2,9 @@
 //! structure and numbers are checked here; `the_reports_work_in_chromium` opens them in a real
 //! (headless) browser through tests/browser/report.mjs.
 
-mod common;
 use assert_cmd::Command;
-use common::wheels::{MANY, MIB, leak, wheel};
-use common::*;
+use crate::util::wheels::{MANY, MIB, leak, wheel};
+use crate::util::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 

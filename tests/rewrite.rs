@@ -2,10 +2,9 @@
 //! does not match, a Dockerfile reconstructed from history, and (in CI) the end-to-end proof
 //! that the slimmed Dockerfile builds, runs and weighs what was predicted.
 
-mod common;
 use assert_cmd::Command;
-use common::wheels::*;
-use common::*;
+use crate::util::wheels::*;
+use crate::util::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 

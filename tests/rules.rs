@@ -1,8 +1,7 @@
 //! Every rule on an image built in the test that must trigger it, and one that must not.
 
-mod common;
-use common::*;
-use common::wheels::*;
+use crate::util::*;
+use crate::util::wheels::*;
 use slim::analyze::{self, Options};
 use slim::model::analysis::{Action, Analysis, Finding};
 

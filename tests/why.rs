@@ -2,18 +2,17 @@
 //! Requires-Dist and markers, RECORD, entry_points.txt) plus app code in /app, with the
 //! config's WORKDIR and CMD saying how the app starts.
 
-mod common;
 use assert_cmd::Command;
-use common::*;
+use crate::util::*;
 use slim::analyze::{self, Options};
 use slim::facts::Analyzed;
 use slim::model::analysis::{Action, UnusedPackage};
 use slim::model::why::Why;
 
-use common::wheels::{MIB, SP, leak};
+use crate::util::wheels::{MIB, SP, leak};
 
 /// An installed wheel: its files (distinct contents), METADATA, RECORD and, when given,
-/// entry_points.txt. (common::wheels::wheel writes a WHEEL file and no entry points.)
+/// entry_points.txt. (crate::util::wheels::wheel writes a WHEEL file and no entry points.)
 fn wheel(name: &str, version: &str, requires: &[&str], files: &[(&str, usize)], entry_points: &str) -> Vec<E<'static>> {
     let di = format!("{}-{version}.dist-info", name.replace('-', "_"));
     let mut meta = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n");

@@ -1,6 +1,5 @@
 //! Builders for small images made in tests with `tar::Builder`: layers with any entry a
 //! runtime must handle, packaged as docker save (legacy) or OCI layouts.
-#![allow(dead_code)]
 
 pub mod oracle;
 pub mod pypi;
