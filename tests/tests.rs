@@ -3,7 +3,6 @@
 //! in one process; `the_harness_lists_every_test_file` fails when a file is left out, so no
 //! test file silently stops running.
 
-#[path = "common/mod.rs"]
 mod util;
 
 mod attribute;
