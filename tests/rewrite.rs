@@ -8,12 +8,6 @@ use crate::util::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-fn slim() -> Command {
-    let mut c = Command::cargo_bin("slim").unwrap();
-    c.env("NO_COLOR", "1");
-    c
-}
-
 /// An image whose history is exactly these RUN steps (one layer each).
 fn image_with_steps(dir: &Path, layers: Vec<Vec<u8>>, steps: &[&str], env: &[&str]) -> PathBuf {
     let steps: Vec<String> = steps.iter().map(|s| s.to_string()).collect();

@@ -5,21 +5,15 @@
 //! made of generated files and always run. With SLIM_KEEP_IMAGES=DIR every image is saved
 //! there too (to compare slim builds on the same images).
 
-use assert_cmd::Command;
 use crate::util::pypi::{Venv, keep, layer_from};
 use crate::util::wheels::{MIB, SP, leak};
 use crate::util::*;
-use slim::analyze::{self, Options};
+use slim::analyze::Options;
 use slim::facts::Analyzed;
 use slim::model::analysis::{Action, Finding, UnusedPackage};
 use slim::model::why::Why;
 use std::path::Path;
 
-
-struct Img {
-    _dir: tempfile::TempDir,
-    path: std::path::PathBuf,
-}
 
 fn image(name: &str, layers: &[Vec<u8>], steps: &[&str], workdir: &str, cmd: &[&str], env: &[&str]) -> Img {
     let steps: Vec<String> = steps.iter().map(|s| s.to_string()).collect();
@@ -36,14 +30,11 @@ fn image(name: &str, layers: &[Vec<u8>], steps: &[&str], workdir: &str, cmd: &[&
         }
     });
     keep(name, &archive);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("img.tar");
-    std::fs::write(&path, archive).unwrap();
-    Img { _dir: dir, path }
+    Img::write(&archive)
 }
 
 fn analyzed(img: &Img) -> Analyzed {
-    analyze::run(img.path.to_str().unwrap(), &Options::new(20)).unwrap()
+    img.analyzed(&Options::new(20))
 }
 
 fn unused<'a>(a: &'a Analyzed, name: &str) -> Option<&'a UnusedPackage> {
@@ -55,7 +46,7 @@ fn findings<'a>(a: &'a Analyzed, rule: &str) -> Vec<&'a Finding> {
 }
 
 fn why(img: &Img, package: &str) -> Why {
-    let out = Command::cargo_bin("slim").unwrap().args(["why", package]).arg(&img.path).args(["--format", "json"]).env("NO_COLOR", "1").output().unwrap();
+    let out = slim().args(["why", package]).arg(&img.path).args(["--format", "json"]).env("NO_COLOR", "1").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
