@@ -14,6 +14,7 @@ mod layering;
 mod layers;
 mod real_image;
 mod registry;
+mod rendered;
 mod report_html;
 mod rewrite;
 mod rules;
