@@ -253,25 +253,14 @@ pub enum DiffFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("image", |a| a.index(1).value_name("BEFORE").help("The image before (or its analysis JSON); `-` for stdin.")))]
 pub struct DiffArgs {
-    /// The image before (or its analysis JSON); `-` for stdin.
-    pub before: String,
-    /// The image after (or its analysis JSON); `-` for stdin.
-    pub after: String,
-    /// Which image, when an archive holds several (NAME:TAG); applies to both sides.
-    #[arg(long = "image", value_name = "NAME:TAG")]
-    pub select: Option<String>,
-    /// Which platform, when an image has several (os/arch[/variant]; default linux/amd64).
-    #[arg(long)]
-    pub platform: Option<String>,
-    /// A TOML table of owner groups to use before the built-in one (see docs/GUIDE.md).
-    #[arg(long, value_name = "FILE")]
-    pub groups: Option<PathBuf>,
-    /// No progress bar.
-    #[arg(long, short)]
-    pub quiet: bool,
+    /// The image before (positional BEFORE) and the options both sides share.
     #[command(flatten)]
-    pub remote: RemoteArgs,
+    pub image: ImageArgs,
+    /// The image after (or its analysis JSON); `-` for stdin.
+    #[arg(index = 2)]
+    pub after: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: DiffFormat,
