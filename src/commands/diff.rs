@@ -22,6 +22,7 @@ pub fn run(a: DiffArgs) -> Result<ExitCode> {
         o.selector = crate::image::resolve::Selector { image: a.select.clone(), platform: a.platform.clone() };
         o.progress = crate::progress(a.quiet);
         o.remote = a.remote.settings();
+        o.cache = super::cache(&a.cache, &[&a.before, &a.after]);
         if let Some(f) = &a.groups {
             o.groups = attribute::groups::GroupTable::with_file(f)?;
         }
