@@ -163,7 +163,7 @@ pub struct CacheArgs {
     #[arg(long, value_name = "DIR", env = "SLIM_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Neither read nor write the layer cache.
-    #[arg(long, env = "SLIM_NO_CACHE")]
+    #[arg(long, env = "SLIM_NO_CACHE", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub no_cache: bool,
     /// Most bytes the layer cache may hold; the least recently used entries go first.
     #[arg(long, value_name = "SIZE", env = "SLIM_CACHE_MAX", default_value = "2GiB")]
