@@ -68,6 +68,23 @@ pub fn encode(key: &[u8; 32], build: &str, scan: &LayerScan) -> Vec<u8> {
     out
 }
 
+/// Whether `head` (an entry's first bytes) opens an entry of this format and build for `key`:
+/// a cheap look before a run counts on it, which the whole entry's checks still confirm.
+pub fn head_matches(head: &[u8], key: &[u8; 32], build: &str) -> bool {
+    let mut want = Vec::with_capacity(46 + build.len());
+    want.extend_from_slice(MAGIC);
+    want.extend_from_slice(&FORMAT.to_le_bytes());
+    want.extend_from_slice(&(build.len() as u16).to_le_bytes());
+    want.extend_from_slice(build.as_bytes());
+    want.extend_from_slice(key);
+    head.starts_with(&want)
+}
+
+/// The length of the head `head_matches` looks at.
+pub fn head_len(build: &str) -> usize {
+    MAGIC.len() + 4 + 2 + build.len() + 32
+}
+
 /// The scan an entry holds, or why it is not one to trust.
 pub fn decode(data: &[u8], key: &[u8; 32], build: &str) -> Result<LayerScan, &'static str> {
     let body = data.len().checked_sub(16).ok_or("truncated")?;
@@ -250,6 +267,8 @@ mod tests {
         let key = [7u8; 32];
         let data = encode(&key, "b1", &scan());
         assert!(same(&decode(&data, &key, "b1").unwrap(), &scan()));
+        assert!(head_matches(&data[..head_len("b1")], &key, "b1"));
+        assert!(!head_matches(&data, &key, "b2") && !head_matches(&data, &[8; 32], "b1"));
         assert_eq!(decode(&data, &[8; 32], "b1").unwrap_err(), "written for another key");
         assert_eq!(decode(&data, &key, "b2").unwrap_err(), "written by another slim build");
         for i in 0..data.len() {

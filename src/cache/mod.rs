@@ -108,9 +108,19 @@ impl Cache {
         (self.dir.join(hex::encode(k)), k)
     }
 
-    /// Whether an entry for `key` is there (not yet whether it can be trusted).
+    /// Whether an entry of this build for `key` is there, by its head (whether the whole of it
+    /// can be trusted is for `get`): layers whose entries an older slim wrote are then read
+    /// with the others, in parallel, not one by one as failed hits.
     pub fn has(&self, key: &str) -> bool {
-        !self.broken.load(Ordering::Relaxed) && self.path(key).0.is_file()
+        use std::io::Read;
+        if self.broken.load(Ordering::Relaxed) {
+            return false;
+        }
+        let (path, k) = self.path(key);
+        let build = entry::build_id();
+        let mut head = Vec::new();
+        let read = std::fs::File::open(&path).and_then(|f| f.take(entry::head_len(build) as u64).read_to_end(&mut head));
+        read.is_ok() && entry::head_matches(&head, &k, build)
     }
 
     /// The scan stored under `key`, if there is a whole, checked entry of this build; its file
