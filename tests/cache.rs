@@ -85,11 +85,17 @@ fn packagings(dir: &Path) -> Vec<PathBuf> {
         dirs.push(d);
     }
     out.extend(dirs);
+    settle();
     let fixtures = root().join("fixtures/images");
     for f in ["pyapp-docker-archive.tar", "pyapp-docker25.tar", "pyapp-oci-archive-gzip.tar", "pyapp-oci-archive-zstd.tar", "pyapp-oci-dir"] {
         out.push(fixtures.join(f));
     }
     out
+}
+
+/// Uncompressed layers are keyed by their file once it has been still for a few seconds.
+fn settle() {
+    std::thread::sleep(std::time::Duration::from_millis(3100));
 }
 
 #[test]
@@ -159,11 +165,16 @@ fn an_uncompressed_layer_is_keyed_by_its_file_and_read_again_when_the_file_chang
     let plain = plain_layers("1");
     let p = tmp.path().join("docker.tar");
     std::fs::write(&p, docker_archive(&plain, "demo:1", false)).unwrap();
+    // Just written: not keyed yet (it could change again within the same clock tick).
+    analyze(&p, Some(cache.path()), &[]);
+    assert_eq!(entries(cache.path()).len(), 0);
+    settle();
     let (fresh, _) = analyze(&p, Some(cache.path()), &[]);
     assert_eq!(entries(cache.path()).len(), 3);
     // Another image of other bytes written over the same file: nothing of the old one is used.
     let other = plain_layers("two");
     std::fs::write(&p, docker_archive(&other, "demo:1", false)).unwrap();
+    settle();
     let (again, _) = analyze(&p, Some(cache.path()), &[]);
     let (want, _) = analyze(&p, None, &[]);
     assert_ne!(again, fresh);

@@ -10,13 +10,18 @@
 //!   the identity of the file holding it (device, inode, size, modification and change times)
 //!   and the blob's place there, with the diff_id and whether it was hashed. A fresh read of
 //!   such a blob checks no digest, so keying it by one would print what a read of other bytes
-//!   produced; by file identity a hit stands for the very bytes a read would see.
+//!   produced; by file identity a hit stands for the very bytes a read would see. A file that
+//!   changed in the last seconds is not keyed: it could change again without its times moving.
 
 use super::Cache;
 use crate::image::resolve::LayerRef;
 use crate::image::store::Source;
 use crate::layers::walk::{Capture, LayerScan};
 use indicatif::ProgressBar;
+
+/// How long a file must have been left alone before its identity names its bytes: longer than
+/// the coarsest timestamps of the filesystems slim reads from (2 s on FAT).
+const RACY: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The key naming layer `lref`'s bytes, and the blob's length when it is local (a hit whose
 /// length disagrees with the blob's is not taken). None when the layer cannot be keyed.
@@ -29,10 +34,14 @@ fn key(src: &Source, lref: &LayerRef, diff_id: Option<&str>) -> Option<(String, 
     match src.blob_place(&lref.name) {
         None => digest.map(|d| (format!("layer v1 blob {d} diff {diff}"), None)),
         Some(p) if p.compressed && digest.is_some() => Some((format!("layer v1 blob {} diff {diff}", digest?), Some(p.len))),
-        Some(p) => Some((
+        // A file changed moments ago may change again within the same tick of the filesystem's
+        // clock, keeping its identity: not keyed until it has been still for a while (git's
+        // "racily clean" entries).
+        Some(p) if std::time::SystemTime::now().duration_since(p.changed).is_ok_and(|d| d >= RACY) => Some((
             format!("layer v1 file {} at {} len {} diff {diff} hashed {}", p.identity, p.offset, p.len, src.verify),
             Some(p.len),
         )),
+        Some(_) => None,
     }
 }
 

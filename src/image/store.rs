@@ -77,6 +77,8 @@ pub struct BlobPlace {
     pub offset: u64,
     pub len: u64,
     pub compressed: bool,
+    /// When the file last changed (its ctime).
+    pub changed: std::time::SystemTime,
 }
 
 /// An opened input: what it is, and its files.
@@ -485,6 +487,7 @@ impl Source {
             offset,
             len,
             compressed: Compression::sniff(&head) != Compression::None,
+            changed: std::time::UNIX_EPOCH + std::time::Duration::new(md.ctime().max(0) as u64, md.ctime_nsec().clamp(0, 999_999_999) as u32),
         })
     }
 
