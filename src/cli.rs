@@ -146,11 +146,28 @@ pub struct ImageArgs {
     #[arg(long, short)]
     pub quiet: bool,
     /// Hash uncompressed layers too and check them against their diff_ids (a full read of
-    /// each; by default their headers are read and their data skipped). See docs/input.md.
+    /// each; by default their headers are read and their data skipped), and hash every layer
+    /// blob the layer cache holds as well. See docs/input.md.
     #[arg(long)]
     pub verify: bool,
     #[command(flatten)]
     pub remote: RemoteArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// Where layers already read are kept (see docs/input.md, "The layer cache").
+#[derive(Debug, Clone, Args)]
+pub struct CacheArgs {
+    /// Keep each layer's scan in DIR (default $XDG_CACHE_HOME/slim, else ~/.cache/slim).
+    #[arg(long, value_name = "DIR", env = "SLIM_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Neither read nor write the layer cache.
+    #[arg(long, env = "SLIM_NO_CACHE", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_cache: bool,
+    /// Most bytes the layer cache may hold; the least recently used entries go first.
+    #[arg(long, value_name = "SIZE", env = "SLIM_CACHE_MAX", default_value = "2GiB")]
+    pub cache_max: crate::check::Size,
 }
 
 #[derive(Debug, Args)]

@@ -20,7 +20,10 @@ fn expect_input_error(bytes: &[u8], needles: &[&str]) {
     std::fs::write(&p, bytes).unwrap();
     let out_path = dir.path().join("out").join("report.json");
     std::fs::create_dir(dir.path().join("out")).unwrap();
-    let out = slim().arg("analyze").arg(&p).arg("-o").arg(&out_path).output().unwrap();
+    // A fresh read: a layer cache holding the genuine blob a tampered one stands in for would
+    // trust the manifest's digest (docs/input.md), and these inputs are about reading.
+    let cache = tempfile::tempdir().unwrap();
+    let out = slim().arg("analyze").arg(&p).arg("-o").arg(&out_path).arg("--cache-dir").arg(cache.path()).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {err}");
     assert!(out.stdout.is_empty());

@@ -88,14 +88,15 @@ fn skopeo_push(src: &str, dest: &str, extra: &[&str]) {
     assert!(out.status.success(), "skopeo copy {src} {dest}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// A `slim` command with a clean environment: no credentials or CAs of the machine's user.
-/// slim with nothing of this machine's environment but PATH, and its own HOME.
+/// A `slim` command with a clean environment: no credentials or CAs of the machine's user,
+/// and no layer cache (these tests are about fetching; the cache's own test turns it on).
 fn slim_at(home: &Path) -> Command {
     let mut c = crate::util::slim();
     c.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home)
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        .env("SLIM_NO_CACHE", "1");
     c
 }
 
@@ -741,4 +742,53 @@ fn platforms_of_an_index_in_a_registry() {
     assert_eq!(default["image"]["platform"], "linux/amd64");
     let err = fails(slim_at(home).args(["analyze", "--platform", "linux/s390x", &img]));
     assert!(err.contains("linux/amd64, linux/arm64"), "{err}");
+}
+
+#[test]
+#[ignore = "starts docker-registry and a proxy; run by .ci/run"]
+fn registry_layers_go_through_the_same_layer_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let cache = tmp.path().join("cache");
+    let reg = Registry::start(tmp.path(), &tmp.path().join("store"), "");
+    skopeo_push(&format!("oci-archive:{FIX}/pyapp-oci-archive-gzip.tar"), &format!("docker://{}/pyapp:1", reg.host()), &[]);
+    let proxy = Proxy::start(reg.port);
+    let img = format!("registry:127.0.0.1:{}/pyapp:1", proxy.port);
+    let cached = |extra: &[&str]| {
+        let mut c = slim_at(home);
+        c.env("SLIM_NO_CACHE", "0").args(["analyze", "--format", "json", "--cache-dir"]).arg(&cache).args(extra).arg(&img);
+        c
+    };
+    let clean = local(home, "pyapp-oci-archive-gzip.tar");
+    let layers: Vec<String> = clean["layers"].as_array().unwrap().iter().map(|l| l["blob_digest"].as_str().unwrap().to_string()).collect();
+    let fetched = |log: &[String]| layers.iter().filter(|d| log.iter().any(|l| l.contains(d.as_str()))).count();
+    proxy.set(&[]);
+    assert_eq!(analyze_ok(&mut cached(&[])), clean);
+    assert_eq!(fetched(&proxy.log.lock().unwrap()), layers.len(), "a cold cache fetches every layer");
+    proxy.set(&[]);
+    let raw_cold = cached(&[]).output().unwrap().stdout;
+    assert_eq!(fetched(&proxy.log.lock().unwrap()), 0, "a warm cache fetches no layer");
+    assert_eq!(analysis(&raw_cold), clean);
+    // The local archive of the same blobs hits the entries the registry run wrote: none added.
+    let before = std::fs::read_dir(cache.join("layers")).unwrap().count();
+    let local_warm = slim_at(home)
+        .env("SLIM_NO_CACHE", "0")
+        .args(["analyze", "--format", "json", "--cache-dir"])
+        .arg(&cache)
+        .arg(format!("{FIX}/pyapp-oci-archive-gzip.tar"))
+        .output()
+        .unwrap();
+    assert_eq!(analysis(&local_warm.stdout), clean);
+    assert_eq!(std::fs::read_dir(cache.join("layers")).unwrap().count(), before);
+    // A layer altered in the registry: a hit trusts the manifest's digest (docs/input.md);
+    // --verify fetches and hashes it, and refuses it by name.
+    let hex = layers[0].trim_start_matches("sha256:");
+    let data = reg.root.join(format!("docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]));
+    let mut bad = std::fs::read(&data).unwrap();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0x55;
+    std::fs::write(&data, &bad).unwrap();
+    assert_eq!(analyze_ok(&mut cached(&[])), clean);
+    let err = fails(&mut cached(&["--verify"]));
+    assert!(err.contains(hex), "{err}");
 }

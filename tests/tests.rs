@@ -6,6 +6,7 @@
 mod util;
 
 mod attribute;
+mod cache;
 mod check;
 mod cli;
 mod fixtures;

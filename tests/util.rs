@@ -412,6 +412,9 @@ pub fn rename_config(archive: &[u8], name: &str) -> Vec<u8> {
 pub fn slim() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::cargo_bin("slim").unwrap();
     c.env("NO_COLOR", "1").env("COLUMNS", "120").env_remove("GITHUB_STEP_SUMMARY");
+    // The layer cache stays on, as users have it, but in the build's own scratch directory rather
+    // than the user's ~/.cache (tests/cache.rs points it elsewhere for its own assertions).
+    c.env("SLIM_CACHE_DIR", concat!(env!("CARGO_TARGET_TMPDIR"), "/slim-cache"));
     c
 }
 

@@ -14,8 +14,14 @@ pub fn run(a: DiffArgs) -> Result<ExitCode> {
     let mut inputs = super::inputs(&a.image);
     inputs.add(&crate::source::local_path(&a.after).unwrap_or_else(|| a.after.clone().into()));
     let sink = output::Sink::open(a.output.as_deref(), &inputs)?;
-    let before = saved::load(&a.image.image, &super::options(&a.image, 10)?)?;
-    let after = saved::load(&a.after, &super::options(&a.image, 10)?)?;
+    // One cache for both sides; a cache inside either input is refused.
+    let options = || -> Result<crate::analyze::Options<'static>> {
+        let mut o = super::options(&a.image, 10)?;
+        o.cache = super::cache(&a.image.cache, &[&a.image.image, &a.after]);
+        Ok(o)
+    };
+    let before = saved::load(&a.image.image, &options()?)?;
+    let after = saved::load(&a.after, &options()?)?;
     let d = diff::diff(&before, &after);
     let body = super::render(&Doc::Diff { diff: &d, top: a.top }, a.format)?;
     sink.finish(body.as_bytes())?;
