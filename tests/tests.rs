@@ -11,6 +11,7 @@ mod check;
 mod cli;
 mod fixtures;
 mod fleet;
+mod gzip_layers;
 mod layering;
 mod layers;
 mod real_image;

@@ -2,27 +2,28 @@
 //! strings (all prefixes, triple-quoted), comments, line continuations and brackets are
 //! handled exactly, which is all it takes to see every `import` statement, wherever it sits
 //! (in a function, a `try:` block, after a `;`), and the calls that import by name.
+//!
+//! Every library module of an environment goes through here (`digest`), so the scan borrows:
+//! tokens are slices of the source, one logical line's tokens live in one reused buffer, and
+//! the blocks around a statement become strings only for the imports that report them.
 
-/// A token of Python source, as much as import finding needs.
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Name(String),
+use std::borrow::Cow;
+
+/// A token of Python source, as much as import finding needs. Text borrows from the source
+/// (it is owned only where the source is not UTF-8 and had to be mended).
+#[derive(Debug)]
+enum Tok<'a> {
+    Name(Cow<'a, str>),
     /// A string literal's body (escapes left as written); `f` for f-strings.
-    Str { text: String, f: bool },
+    Str { text: Cow<'a, str>, f: bool },
     Op(char),
     Other,
 }
 
-#[derive(Debug, Clone)]
-struct Token {
-    tok: Tok,
+#[derive(Debug)]
+struct Token<'a> {
+    tok: Tok<'a>,
     line: u32,
-}
-
-/// One logical line: its indentation and tokens.
-struct Logical {
-    indent: usize,
-    toks: Vec<Token>,
 }
 
 /// An import the file makes.
@@ -79,124 +80,156 @@ fn is_ident(b: u8) -> bool {
 
 /// Is `p` a string prefix (r, b, u, f, rb, br, fr, rf, t, in any case)?
 fn string_prefix(p: &[u8]) -> Option<bool> {
-    let lower: Vec<u8> = p.iter().map(|b| b.to_ascii_lowercase()).collect();
-    let ok = matches!(&lower[..], b"r" | b"b" | b"u" | b"f" | b"t" | b"rb" | b"br" | b"fr" | b"rf" | b"tr" | b"rt");
+    if p.len() > 2 {
+        return None;
+    }
+    let mut lower = [0u8; 2];
+    for (d, s) in lower.iter_mut().zip(p) {
+        *d = s.to_ascii_lowercase();
+    }
+    let lower = &lower[..p.len()];
+    let ok = matches!(lower, b"r" | b"b" | b"u" | b"f" | b"t" | b"rb" | b"br" | b"fr" | b"rf" | b"tr" | b"rt");
     ok.then(|| lower.contains(&b'f') || lower.contains(&b't'))
 }
 
-fn tokenize(src: &[u8]) -> Vec<Logical> {
-    let mut out = Vec::new();
-    let mut toks: Vec<Token> = Vec::new();
-    let mut indent = 0usize;
-    let mut depth = 0usize;
-    let mut line = 1u32;
-    let mut at_start = true;
-    let mut i = 0;
-    let n = src.len();
-    while i < n {
-        if at_start {
-            // Measure indentation; blank and comment-only lines make no logical line.
-            let mut col = 0;
-            while i < n && matches!(src[i], b' ' | b'\t' | b'\x0c') {
-                col = if src[i] == b'\t' { (col / 8 + 1) * 8 } else { col + 1 };
-                i += 1;
-            }
-            if i >= n {
-                break;
-            }
-            if matches!(src[i], b'\n' | b'\r' | b'#') {
-                while i < n && src[i] != b'\n' {
-                    i += 1;
-                }
-                if i < n {
-                    line += 1;
-                    i += 1;
-                }
-                continue;
-            }
-            indent = col;
-            at_start = false;
-        }
-        let b = src[i];
-        match b {
-            b'\n' => {
-                line += 1;
-                i += 1;
-                if depth == 0 {
-                    if !toks.is_empty() {
-                        out.push(Logical { indent, toks: std::mem::take(&mut toks) });
-                    }
-                    at_start = true;
-                }
-            }
-            b' ' | b'\t' | b'\r' | b'\x0c' => i += 1,
-            b'#' => {
-                while i < n && src[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'\\' => {
-                // A line continuation: the logical line goes on.
-                i += 1;
-                if i < n && src[i] == b'\r' {
-                    i += 1;
-                }
-                if i < n && src[i] == b'\n' {
-                    line += 1;
-                    i += 1;
-                }
-            }
-            b'\'' | b'"' => {
-                let (t, next, lines) = read_string(src, i, false);
-                toks.push(Token { tok: Tok::Str { text: t, f: false }, line });
-                line += lines;
-                i = next;
-            }
-            _ if is_ident_start(b) => {
-                let s = i;
-                while i < n && is_ident(src[i]) {
-                    i += 1;
-                }
-                let word = &src[s..i];
-                if i < n && matches!(src[i], b'\'' | b'"') {
-                    if let Some(f) = string_prefix(word) {
-                        let (t, next, lines) = read_string(src, i, f);
-                        toks.push(Token { tok: Tok::Str { text: t, f }, line });
-                        line += lines;
-                        i = next;
-                        continue;
-                    }
-                }
-                toks.push(Token { tok: Tok::Name(String::from_utf8_lossy(word).into_owned()), line });
-            }
-            _ if b.is_ascii_digit() => {
-                while i < n && (is_ident(src[i]) || src[i] == b'.') {
-                    i += 1;
-                }
-                toks.push(Token { tok: Tok::Other, line });
-            }
-            _ => {
-                match b {
-                    b'(' | b'[' | b'{' => depth += 1,
-                    b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-                    _ => {}
-                }
-                toks.push(Token { tok: Tok::Op(b as char), line });
-                i += 1;
-            }
-        }
-    }
-    if !toks.is_empty() {
-        out.push(Logical { indent, toks });
-    }
-    out
+/// Cuts source into logical lines, one at a time, into a buffer the caller reuses.
+struct Tokenizer<'a> {
+    src: &'a [u8],
+    /// The source as text when all of it is UTF-8 (nearly always): every token then borrows.
+    text: Option<&'a str>,
+    i: usize,
+    line: u32,
 }
 
-/// Read the string literal whose opening quote is at `at`. Returns its body, the index after
-/// it and the newlines it spans. A backslash always keeps the next character in the string
-/// (in raw strings too, as Python's tokenizer does); a single-quoted string ends at a newline.
-/// In an f-string, strings inside `{…}` may reuse the outer quote (Python 3.12).
-fn read_string(src: &[u8], at: usize, f: bool) -> (String, usize, u32) {
+impl<'a> Tokenizer<'a> {
+    fn new(src: &'a [u8]) -> Self {
+        Tokenizer { src, text: std::str::from_utf8(src).ok(), i: 0, line: 1 }
+    }
+
+    /// `src[a..b]` as text. Token bounds fall on ASCII bytes or the ends, so a UTF-8 source
+    /// always slices; anything else is mended as `from_utf8_lossy` does.
+    fn text(&self, a: usize, b: usize) -> Cow<'a, str> {
+        match self.text.and_then(|t| t.get(a..b)) {
+            Some(t) => Cow::Borrowed(t),
+            None => String::from_utf8_lossy(&self.src[a..b]),
+        }
+    }
+
+    /// Fill `toks` with the next logical line (blank and comment-only lines make none) and
+    /// return its indentation; None at the end of the source.
+    fn next_line(&mut self, toks: &mut Vec<Token<'a>>) -> Option<usize> {
+        toks.clear();
+        let src = self.src;
+        let n = src.len();
+        let mut i = self.i;
+        let mut line = self.line;
+        let mut indent = 0usize;
+        let mut depth = 0usize;
+        let mut at_start = true;
+        while i < n {
+            if at_start {
+                // Measure indentation; blank and comment-only lines make no logical line.
+                let mut col = 0;
+                while i < n && matches!(src[i], b' ' | b'\t' | b'\x0c') {
+                    col = if src[i] == b'\t' { (col / 8 + 1) * 8 } else { col + 1 };
+                    i += 1;
+                }
+                if i >= n {
+                    break;
+                }
+                if matches!(src[i], b'\n' | b'\r' | b'#') {
+                    i += memchr_nl(&src[i..]);
+                    if i < n {
+                        line += 1;
+                        i += 1;
+                    }
+                    continue;
+                }
+                indent = col;
+                at_start = false;
+            }
+            let b = src[i];
+            match b {
+                b'\n' => {
+                    line += 1;
+                    i += 1;
+                    if depth == 0 {
+                        if !toks.is_empty() {
+                            self.i = i;
+                            self.line = line;
+                            return Some(indent);
+                        }
+                        at_start = true;
+                    }
+                }
+                b' ' | b'\t' | b'\r' | b'\x0c' => i += 1,
+                b'#' => i += memchr_nl(&src[i..]),
+                b'\\' => {
+                    // A line continuation: the logical line goes on.
+                    i += 1;
+                    if i < n && src[i] == b'\r' {
+                        i += 1;
+                    }
+                    if i < n && src[i] == b'\n' {
+                        line += 1;
+                        i += 1;
+                    }
+                }
+                b'\'' | b'"' => {
+                    let (body, next, lines) = read_string(src, i, false);
+                    toks.push(Token { tok: Tok::Str { text: self.text(body.0, body.1), f: false }, line });
+                    line += lines;
+                    i = next;
+                }
+                _ if is_ident_start(b) => {
+                    let s = i;
+                    while i < n && is_ident(src[i]) {
+                        i += 1;
+                    }
+                    if i < n && matches!(src[i], b'\'' | b'"') {
+                        if let Some(f) = string_prefix(&src[s..i]) {
+                            let (body, next, lines) = read_string(src, i, f);
+                            toks.push(Token { tok: Tok::Str { text: self.text(body.0, body.1), f }, line });
+                            line += lines;
+                            i = next;
+                            continue;
+                        }
+                    }
+                    toks.push(Token { tok: Tok::Name(self.text(s, i)), line });
+                }
+                _ if b.is_ascii_digit() => {
+                    while i < n && (is_ident(src[i]) || src[i] == b'.') {
+                        i += 1;
+                    }
+                    toks.push(Token { tok: Tok::Other, line });
+                }
+                _ => {
+                    match b {
+                        b'(' | b'[' | b'{' => depth += 1,
+                        b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                        _ => {}
+                    }
+                    toks.push(Token { tok: Tok::Op(b as char), line });
+                    i += 1;
+                }
+            }
+        }
+        self.i = n;
+        self.line = line;
+        (!toks.is_empty()).then_some(indent)
+    }
+}
+
+/// Bytes up to the next newline (or the end).
+fn memchr_nl(s: &[u8]) -> usize {
+    s.iter().position(|&b| b == b'\n').unwrap_or(s.len())
+}
+
+/// Read the string literal whose opening quote is at `at`. Returns the bounds of its body,
+/// the index after it and the newlines it spans. A backslash always keeps the next character
+/// in the string (in raw strings too, as Python's tokenizer does); a single-quoted string ends
+/// at a newline. In an f-string, strings inside `{…}` may reuse the outer quote (Python 3.12).
+fn read_string(src: &[u8], at: usize, f: bool) -> ((usize, usize), usize, u32) {
     let q = src[at];
     let triple = src.len() >= at + 3 && src[at + 1] == q && src[at + 2] == q;
     let mut i = at + if triple { 3 } else { 1 };
@@ -204,7 +237,6 @@ fn read_string(src: &[u8], at: usize, f: bool) -> (String, usize, u32) {
     let mut lines = 0;
     let mut braces = 0usize;
     let n = src.len();
-    let body = |end: usize| String::from_utf8_lossy(&src[start..end]).into_owned();
     while i < n {
         let c = src[i];
         if c == b'\\' {
@@ -230,24 +262,24 @@ fn read_string(src: &[u8], at: usize, f: bool) -> (String, usize, u32) {
         }
         if c == b'\n' {
             if !triple {
-                return (body(i), i, lines);
+                return ((start, i), i, lines);
             }
             lines += 1;
         }
         if c == q && braces == 0 {
             if !triple {
-                return (body(i), i + 1, lines);
+                return ((start, i), i + 1, lines);
             }
             if i + 2 < n && src[i + 1] == q && src[i + 2] == q {
-                return (body(i), i + 3, lines);
+                return ((start, i), i + 3, lines);
             }
         }
         i += 1;
     }
-    (body(n), n, lines)
+    ((start, n), n, lines)
 }
 
-fn name(t: Option<&Token>) -> Option<&str> {
+fn name<'t>(t: Option<&'t Token>) -> Option<&'t str> {
     match t.map(|t| &t.tok) {
         Some(Tok::Name(s)) => Some(s),
         _ => None,
@@ -274,35 +306,81 @@ fn dotted(toks: &[Token], mut i: usize) -> (String, usize) {
     (s, i)
 }
 
+/// A block a compound statement opens, as its context line reads: `kind` alone (`try`, `if`)
+/// or `kind name` (`function load`, `class Model`). Made a string only for an import in it.
+#[derive(Debug, Clone)]
+struct Block<'a> {
+    kind: &'static str,
+    name: Option<Cow<'a, str>>,
+}
+
+impl Block<'_> {
+    fn render(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{} {n}", self.kind),
+            None => self.kind.to_string(),
+        }
+    }
+}
+
 /// What a compound statement's header says about the block it opens.
-fn block_kind(toks: &[Token]) -> Option<String> {
+fn block_kind<'a>(toks: &[Token<'a>]) -> Option<Block<'a>> {
+    let named = |t: Option<&Token<'a>>| match t.map(|t| &t.tok) {
+        Some(Tok::Name(s)) => Some(s.clone()),
+        _ => None,
+    }
+    .or(Some(Cow::Borrowed("?")));
     let first = name(toks.first())?;
     let first = if first == "async" { name(toks.get(1))? } else { first };
-    Some(match first {
-        "def" => format!("function {}", name(toks.iter().skip_while(|t| name(Some(t)) != Some("def")).nth(1)).unwrap_or("?")),
-        "class" => format!("class {}", name(toks.get(1)).unwrap_or("?")),
-        "try" => "try".into(),
-        "except" => "except".into(),
-        "finally" => "finally".into(),
-        "if" | "elif" | "else" => "if".into(),
-        "with" => "with".into(),
-        "for" | "while" => "loop".into(),
-        "match" | "case" => "match".into(),
+    let kind = match first {
+        "def" => return Some(Block { kind: "function", name: named(toks.iter().skip_while(|t| name(Some(t)) != Some("def")).nth(1)) }),
+        "class" => return Some(Block { kind: "class", name: named(toks.get(1)) }),
+        "try" => "try",
+        "except" => "except",
+        "finally" => "finally",
+        "if" | "elif" | "else" => "if",
+        "with" => "with",
+        "for" | "while" => "loop",
+        "match" | "case" => "match",
         _ => return None,
-    })
+    };
+    Some(Block { kind, name: None })
+}
+
+/// The blocks around a statement: those open before its line, and the header of its own line
+/// when it follows that header's colon (`try: import x`).
+#[derive(Clone, Copy)]
+struct Context<'s, 'a> {
+    open: &'s [(usize, Block<'a>)],
+    inline: Option<&'s Block<'a>>,
+}
+
+impl Context<'_, '_> {
+    fn render(&self) -> Vec<String> {
+        self.open.iter().map(|(_, b)| b).chain(self.inline).map(Block::render).collect()
+    }
 }
 
 /// Scan Python source for imports, dynamic imports, plugin group loads and strings.
 pub fn scan(src: &[u8]) -> Scan {
+    scan_with(src, true)
+}
+
+/// `scan`, keeping string literals only when `strings` (a digest has no use for them).
+fn scan_with(src: &[u8], strings: bool) -> Scan {
     let mut out = Scan::default();
-    let mut stack: Vec<(usize, String)> = Vec::new();
-    for l in tokenize(src) {
-        while stack.last().is_some_and(|(ind, _)| *ind >= l.indent) {
+    let mut stack: Vec<(usize, Block)> = Vec::new();
+    let mut tokenizer = Tokenizer::new(src);
+    let mut toks = Vec::new();
+    let mut starts = Vec::new();
+    while let Some(indent) = tokenizer.next_line(&mut toks) {
+        while stack.last().is_some_and(|(ind, _)| *ind >= indent) {
             stack.pop();
         }
-        let toks = &l.toks;
+        let toks = &toks[..];
         // Statements: split at `;` and after a compound header's `:` (depth 0).
-        let mut starts = vec![0usize];
+        starts.clear();
+        starts.push(0usize);
         let mut depth = 0usize;
         let header = block_kind(toks);
         let mut header_colon = None;
@@ -318,14 +396,14 @@ pub fn scan(src: &[u8]) -> Scan {
                 _ => {}
             }
         }
-        let base: Vec<String> = stack.iter().map(|(_, k)| k.clone()).collect();
-        let mut inner = base.clone();
-        if let (Some(h), Some(c)) = (&header, header_colon) {
+        let base = stack.len();
+        let mut inline = None;
+        if let (Some(h), Some(c)) = (header, header_colon) {
             if c + 1 >= toks.len() {
-                stack.push((l.indent, h.clone()));
+                stack.push((indent, h));
             } else {
                 // `try: import x`: the statement after the colon is inside the block.
-                inner.push(h.clone());
+                inline = Some(h);
             }
         }
         for (si, &s) in starts.iter().enumerate() {
@@ -333,15 +411,16 @@ pub fn scan(src: &[u8]) -> Scan {
             if s >= end {
                 continue;
             }
-            let ctx = if header_colon.is_some_and(|c| s > c) { inner.clone() } else { base.clone() };
-            statement(&toks[s..end], ctx, &mut out);
+            let after_colon = header_colon.is_some_and(|c| s > c);
+            let ctx = Context { open: &stack[..base], inline: inline.as_ref().filter(|_| after_colon) };
+            statement(&toks[s..end], ctx, strings, &mut out);
         }
         calls(toks, &mut out);
     }
     out
 }
 
-fn statement(stmt: &[Token], context: Vec<String>, out: &mut Scan) {
+fn statement(stmt: &[Token], context: Context, strings: bool, out: &mut Scan) {
     match name(stmt.first()) {
         Some("import") => {
             let mut i = 1;
@@ -350,7 +429,7 @@ fn statement(stmt: &[Token], context: Vec<String>, out: &mut Scan) {
                 if m.is_empty() {
                     break;
                 }
-                out.imports.push(Import { module: m, level: 0, names: vec![], line: stmt[0].line, how: "import", context: context.clone() });
+                out.imports.push(Import { module: m, level: 0, names: vec![], line: stmt[0].line, how: "import", context: context.render() });
                 i = next;
                 if name(stmt.get(i)) == Some("as") {
                     i += 2;
@@ -380,8 +459,8 @@ fn statement(stmt: &[Token], context: Vec<String>, out: &mut Scan) {
                 match &t.tok {
                     Tok::Name(n) if n == "as" => i += 1,
                     Tok::Name(n) => {
-                        if !matches!(stmt.get(i.wrapping_sub(1)).map(|t| &t.tok), Some(Tok::Name(a)) if a == "as") {
-                            names.push(n.clone());
+                        if name(stmt.get(i.wrapping_sub(1))) != Some("as") {
+                            names.push(n.to_string());
                         }
                     }
                     Tok::Op('*') => names.push("*".into()),
@@ -389,9 +468,9 @@ fn statement(stmt: &[Token], context: Vec<String>, out: &mut Scan) {
                 }
                 i += 1;
             }
-            out.imports.push(Import { module: m, level, names, line: stmt[0].line, how: "from", context });
+            out.imports.push(Import { module: m, level, names, line: stmt[0].line, how: "from", context: context.render() });
         }
-        _ => {
+        _ if strings => {
             // A statement of strings alone is a docstring (or a comment written as one).
             if stmt.iter().all(|t| matches!(t.tok, Tok::Str { .. })) {
                 return;
@@ -399,11 +478,12 @@ fn statement(stmt: &[Token], context: Vec<String>, out: &mut Scan) {
             for t in stmt {
                 if let Tok::Str { text, .. } = &t.tok {
                     if !text.is_empty() && text.len() <= 300 {
-                        out.strings.push((text.clone(), t.line));
+                        out.strings.push((text.to_string(), t.line));
                     }
                 }
             }
         }
+        _ => {}
     }
 }
 
@@ -427,7 +507,7 @@ fn calls(toks: &[Token], out: &mut Scan) {
         if k > 0 && name(toks.get(k - 1)) == Some("def") {
             continue;
         }
-        match n.as_str() {
+        match n.as_ref() {
             "import_module" | "__import__" => {
                 let arg = toks.get(k + 2);
                 let after = toks.get(k + 3);
@@ -469,7 +549,7 @@ fn calls(toks: &[Token], out: &mut Scan) {
                             let named = name(toks.get(j.wrapping_sub(2))) == Some("group") && is_op(toks.get(j - 1), '=');
                             let positional = n == "iter_entry_points" && j == k + 2;
                             if named || positional {
-                                out.groups.push(GroupLoad { group: text.clone(), line: t.line });
+                                out.groups.push(GroupLoad { group: text.to_string(), line: t.line });
                             }
                         }
                         _ => {}
@@ -507,7 +587,7 @@ const DIGEST_HEAD: &[u8] = b"#slim-imports 1\n";
 /// A module's imports and the plugin groups it loads, as a few lines of text: what is kept of
 /// an installed package's source (see `is_library_source`).
 pub fn digest(src: &[u8]) -> Vec<u8> {
-    let s = scan(src);
+    let s = scan_with(src, false);
     let mut out = DIGEST_HEAD.to_vec();
     for i in &s.imports {
         let line = format!("i\t{}\t{}\t{}\t{}\t{}\t{}\n", i.line, i.how, i.level, i.module, i.names.join(","), i.context.join("\u{1f}"));
@@ -616,6 +696,19 @@ s = f"{'a'} import fake6"
         assert_eq!(s.groups, vec![GroupLoad { group: "myapp.plugins".into(), line: 3 }]);
         let strs: Vec<&str> = s.strings.iter().map(|(t, _)| t.as_str()).collect();
         assert!(strs.contains(&"corsheaders") && !strs.iter().any(|t| t.contains("torch")), "{strs:?}");
+    }
+
+    #[test]
+    fn source_that_is_not_utf8_is_mended_not_dropped() {
+        // Tokens borrow from a UTF-8 source; a stray byte anywhere makes every token mended
+        // (U+FFFD), the same as a lossy decoding of each token, with lines counted the same.
+        let s = scan(b"import caf\xe9\nx = \"\xff ok\"\ndef f():\n    from a\xff.b import (c,\n        d)\n");
+        assert_eq!(
+            mods(&s),
+            vec![("caf\u{fffd}".into(), 0, vec![], 1), ("a\u{fffd}.b".into(), 0, vec!["c".into(), "d".into()], 4)]
+        );
+        assert_eq!(s.imports[1].context, vec!["function f"]);
+        assert_eq!(s.strings, vec![("\u{fffd} ok".to_string(), 2)]);
     }
 
     #[test]

@@ -85,7 +85,7 @@ pub fn decoder<'a, R: Read + 'a>(c: Compression, inner: R) -> io::Result<Box<dyn
 pub fn decoder_buf<'a, R: BufRead + 'a>(c: Compression, inner: R) -> io::Result<Box<dyn Read + 'a>> {
     Ok(match c {
         Compression::None => Box::new(inner),
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(inner)),
+        Compression::Gzip => gzip(inner),
         Compression::Zstd => {
             let mut d = zstd::stream::read::Decoder::with_buffer(inner)?;
             // Layers may be compressed with long windows (zstd --long).
@@ -93,6 +93,16 @@ pub fn decoder_buf<'a, R: BufRead + 'a>(c: Compression, inner: R) -> io::Result<
             Box::new(d)
         }
     })
+}
+
+/// The gzip decoder: ISA-L's where slim is built with it and the CPU runs its fast paths,
+/// flate2's otherwise. Both read multi-member streams and fail with the same messages.
+fn gzip<'a, R: BufRead + 'a>(inner: R) -> Box<dyn Read + 'a> {
+    #[cfg(feature = "isal")]
+    if super::isal_gz::usable() {
+        return Box::new(super::isal_gz::MultiGz::new(inner));
+    }
+    Box::new(flate2::bufread::MultiGzDecoder::new(inner))
 }
 
 /// Read up to `n` bytes from the start of `r` (fewer only at EOF), for sniffing.

@@ -4,3 +4,5 @@
 
 pub mod blob;
 pub mod compress;
+#[cfg(feature = "isal")]
+mod isal_gz;
