@@ -260,26 +260,11 @@ fn remove_cmds(text: &str, s: &Step, gone: &BTreeSet<usize>, finding: usize, edi
 
 /// Normalise an absolute path: no `.`, no `..`, no trailing slash.
 fn norm(p: &str) -> String {
-    super::steps::normalise_path(p)
-}
-
-/// WORKDIR in force at each step (index into `p.steps`).
-fn workdirs(p: &Parsed) -> Vec<String> {
-    let mut wd = "/".to_string();
-    p.steps
-        .iter()
-        .map(|s| {
-            if s.keyword == "WORKDIR" {
-                let t = p.text[s.span.clone()].trim_start_matches("WORKDIR").trim().trim_matches('"').to_string();
-                wd = if t.starts_with('/') { norm(&t) } else { norm(&format!("{wd}/{t}")) };
-            }
-            wd.clone()
-        })
-        .collect()
+    super::parse::normalise_path(p)
 }
 
 fn abs_at(wd: &str, p: &str) -> String {
-    if p.starts_with('/') { norm(p) } else { norm(&format!("{wd}/{p}")) }
+    super::parse::resolve(wd, p)
 }
 
 /// Absolute destination of a COPY.
@@ -314,19 +299,20 @@ fn context_path(ctx: &Path, c: &super::CopyArgs, dest: &str, abs: &str) -> Optio
 }
 
 /// The COPY from the build context (its step index) that put `abs` in the image last before
-/// step `before`, with the context path it came from.
-fn copied_from_context<'p>(p: &'p Parsed, wds: &[String], ctx: &Path, abs: &str, before: usize) -> Option<(usize, &'p super::CopyArgs, String)> {
-    p.steps[..before].iter().enumerate().rev().find_map(|(k, s)| {
-        let c = s.copy.as_ref().filter(|c| !c.from_stage)?;
-        let rel = context_path(ctx, c, &dest_abs(&wds[k], c), abs)?;
+/// step `before`, in the stage of step `si`, with the context path it came from.
+fn copied_from_context<'p>(p: &'p Parsed, ctx: &Path, abs: &str, si: usize, before: usize) -> Option<(usize, &'p super::CopyArgs, String)> {
+    let start = p.stages[p.steps[si].stage].steps.start;
+    (start..before).rev().find_map(|k| {
+        let c = p.steps[k].copy.as_ref().filter(|c| !c.from_stage)?;
+        let rel = context_path(ctx, c, &dest_abs(&p.steps[k].workdir, c), abs)?;
         Some((k, c, rel))
     })
 }
 
-/// Commands a Dockerfile runs by name: the first word of every RUN command, CMD and ENTRYPOINT.
-fn commands_run(p: &Parsed) -> Vec<(String, usize)> {
+/// Commands the `steps` run by name: the first word of every RUN command, CMD and ENTRYPOINT.
+fn commands_run(p: &Parsed, steps: &[usize]) -> Vec<(String, usize)> {
     let mut out = Vec::new();
-    for s in &p.steps {
+    for s in steps.iter().map(|&k| &p.steps[k]) {
         for c in cmds(s) {
             let i = skip_wrappers(c);
             if let Some(w) = c.words.get(i) {
@@ -411,8 +397,12 @@ struct Cx<'a> {
     a: &'a Analyzed,
     text: &'a str,
     context: &'a Path,
-    wds: Vec<String>,
     opts: &'a Options,
+    /// The final stage's steps.
+    fin: Range<usize>,
+    /// The final stage's steps and those of the stages it copies from or builds on: where what
+    /// ships was installed.
+    reach: Vec<usize>,
 }
 
 impl Cx<'_> {
@@ -422,7 +412,7 @@ impl Cx<'_> {
         if !mine.is_empty() {
             return mine;
         }
-        (0..self.p.steps.len()).filter(|&i| self.p.steps[i].keyword == "RUN").collect()
+        self.fin.clone().filter(|&i| self.p.steps[i].keyword == "RUN").collect()
     }
 
     fn installs(&self, steps: &[usize]) -> Vec<(usize, usize, Install)> {
@@ -447,7 +437,7 @@ impl Cx<'_> {
     }
 
     fn all_steps(&self) -> Vec<usize> {
-        (0..self.p.steps.len()).collect()
+        self.fin.clone().collect()
     }
 
     fn line(&self, si: usize) -> usize {
@@ -472,8 +462,8 @@ impl Cx<'_> {
                 let Some(w) = c.words.get(k) else { continue };
                 let v = w.text();
                 let v = v.split_once('=').filter(|_| v.starts_with('-')).map_or(v, |(_, x)| x);
-                let abs = abs_at(&self.wds[si], v);
-                let Some((_, _, rel)) = copied_from_context(self.p, &self.wds, self.context, &abs, si) else { continue };
+                let abs = abs_at(&self.p.steps[si].workdir, v);
+                let Some((_, _, rel)) = copied_from_context(self.p, self.context, &abs, si, si) else { continue };
                 let Ok(body) = std::fs::read_to_string(self.context.join(&rel)) else { continue };
                 if !out.iter().any(|(_, r, _): &(usize, String, Vec<String>)| *r == rel) {
                     out.push((si, rel, body.lines().map(str::to_string).collect()));
@@ -505,12 +495,12 @@ impl Cx<'_> {
                 if !self.opts.dockerignore {
                     return Planned::no("needs a .dockerignore, and none is written (give -o or --dockerignore FILE)");
                 }
-                let copies_context = self.p.steps.iter().any(|s| s.copy.as_ref().is_some_and(|c| !c.from_stage));
+                let copies_context = self.p.steps[self.fin.clone()].iter().any(|s| s.copy.as_ref().is_some_and(|c| !c.from_stage));
                 if !copies_context {
                     return Planned::no("the final stage copies nothing from the build context");
                 }
                 // What the patterns keep out came in through the COPY steps from the context.
-                let steps = (0..self.p.steps.len()).filter(|&k| self.p.steps[k].copy.as_ref().is_some_and(|c| !c.from_stage)).collect();
+                let steps = self.fin.clone().filter(|&k| self.p.steps[k].copy.as_ref().is_some_and(|c| !c.from_stage)).collect();
                 Planned { ignore: patterns.clone(), steps, what: vec![format!(".dockerignore: {}", patterns.join(", "))], ..Planned::default() }
             }
             Action::DropModel { model, layer, paths, step_brings_only_it, wanted } => self.drop_model(fi, model, *layer, paths, *step_brings_only_it, wanted),
@@ -539,7 +529,7 @@ impl Cx<'_> {
                 if !self.opts.dockerignore {
                     return Planned::no("needs a .dockerignore, and none is written (give -o or --dockerignore FILE)");
                 }
-                let rels: Option<Vec<String>> = paths.iter().map(|a| copied_from_context(p, &self.wds, self.context, &norm(a), si + 1).filter(|(k, _, _)| *k == si).map(|(_, _, r)| r)).collect();
+                let rels: Option<Vec<String>> = paths.iter().map(|a| copied_from_context(p, self.context, &norm(a), si, si + 1).filter(|(k, _, _)| *k == si).map(|(_, _, r)| r)).collect();
                 let Some(rels) = rels.filter(|r| !r.is_empty()) else {
                     return Planned::no(format!("line {}: the model's files cannot be traced to paths of the build context", s.line));
                 };
@@ -635,10 +625,11 @@ impl Cx<'_> {
             return Planned::no("PYTHONDONTWRITEBYTECODE is already set");
         }
         let p = self.p;
-        let at = text[p.final_from.end..].find('\n').map_or(text.len(), |i| p.final_from.end + i + 1);
+        let from = &p.last().from;
+        let at = text[from.end..].find('\n').map_or(text.len(), |i| from.end + i + 1);
         let mut pl = Planned::default();
         pl.edits.push(Edit { span: at..at, text: format!("# slim: {} {}\nENV PYTHONDONTWRITEBYTECODE=1\n", f.id, f.rule), finding: fi });
-        pl.lines.push(super::line_of(text, p.final_from.start));
+        pl.lines.push(super::line_of(text, from.start));
         pl.steps.extend(self.all_steps());
         pl.what.push("ENV PYTHONDONTWRITEBYTECODE=1".into());
         pl
@@ -695,12 +686,14 @@ impl Cx<'_> {
     /// The project's pyproject.toml with the CPU wheels' index for `pins` (uv: an explicit
     /// `[[tool.uv.index]]` and `[tool.uv.sources]`; poetry: an explicit source).
     fn pyproject_for_cpu(&self, pins: &[String], index_url: &str, poetry: bool) -> Result<String, String> {
-        let wds = &self.wds;
-        let rel = (0..self.p.steps.len())
+        let rel = self
+            .fin
+            .clone()
             .find_map(|k| {
                 let c = self.p.steps[k].copy.as_ref().filter(|c| !c.from_stage)?;
                 c.sources.iter().find(|s| s.trim_end_matches('/').rsplit('/').next() == Some("pyproject.toml")).map(|s| s.trim_start_matches("./").to_string()).or_else(|| {
-                    context_path(self.context, c, &dest_abs(&wds[k], c), &abs_at(&wds[k], "pyproject.toml"))
+                    let wd = &self.p.steps[k].workdir;
+                    context_path(self.context, c, &dest_abs(wd, c), &abs_at(wd, "pyproject.toml"))
                 })
             })
             .unwrap_or_else(|| "pyproject.toml".into());
@@ -790,7 +783,7 @@ impl Cx<'_> {
     fn drop_package(&self, fi: usize, name: &str) -> Planned {
         let n = req_name(name);
         let provided = commands_of(self.a, &n);
-        if let Some((cmd, line)) = commands_run(self.p).into_iter().find(|(c, _)| provided.contains(c)) {
+        if let Some((cmd, line)) = commands_run(self.p, &self.reach).into_iter().find(|(c, _)| provided.contains(c)) {
             return Planned::no(format!("{name} provides `{cmd}`, which line {line} runs"));
         }
         let mut pl = Planned::default();
@@ -858,7 +851,7 @@ impl Cx<'_> {
         if rms.is_empty() {
             return Planned::no(format!("line {}: no rm command in the deleting step", ds.line));
         }
-        let targets = |c: &Cmd| -> Option<Vec<String>> { c.words[1..].iter().filter(|w| !w.text().starts_with('-')).map(|w| w.value.clone().map(|v| abs_at(&self.wds[di], &v))).collect() };
+        let targets = |c: &Cmd| -> Option<Vec<String>> { c.words[1..].iter().filter(|w| !w.text().starts_with('-')).map(|w| w.value.clone().map(|v| abs_at(&self.p.steps[di].workdir, &v))).collect() };
         let mut pl = Planned::default();
         let cs = &p.steps[ci];
         let mut gone = BTreeSet::new();
@@ -882,7 +875,7 @@ impl Cx<'_> {
                 }
                 for (k, rc) in &rms {
                     let Some(ts) = targets(rc) else { continue };
-                    let rels: Option<Vec<String>> = ts.iter().map(|t| copied_from_context(p, &self.wds, self.context, t, di).filter(|(k, _, _)| *k == ci).map(|(_, _, r)| r)).collect();
+                    let rels: Option<Vec<String>> = ts.iter().map(|t| copied_from_context(p, self.context, t, di, di).filter(|(k, _, _)| *k == ci).map(|(_, _, r)| r)).collect();
                     let Some(rels) = rels else { continue };
                     gone.insert(*k);
                     moved.push(self.text[rc.span.clone()].to_string());
@@ -983,13 +976,13 @@ impl Cx<'_> {
                 }
                 continue;
             };
-            let Some(paths) = paths.into_iter().map(|x| x.map(|v| abs_at(&self.wds[si], &v))).collect::<Option<Vec<String>>>() else {
+            let Some(paths) = paths.into_iter().map(|x| x.map(|v| abs_at(&self.p.steps[si].workdir, &v))).collect::<Option<Vec<String>>>() else {
                 return Planned::no(format!("line {}: `{}` names paths that depend on the shell", s.line, self.text[c.span.clone()].trim()));
             };
             // The COPY steps whose destination lies in these paths.
-            let copies: Vec<usize> = (0..si)
+            let copies: Vec<usize> = (self.fin.start..si)
                 .filter(|&k| p.steps[k].copy.as_ref().is_some_and(|cp| {
-                    let d = dest_abs(&self.wds[k], cp);
+                    let d = dest_abs(&p.steps[k].workdir, cp);
                     paths.iter().any(|t| d == *t || d.starts_with(&format!("{}/", t.trim_end_matches('/'))))
                 }))
                 .collect();
@@ -1006,7 +999,7 @@ impl Cx<'_> {
             }
             if kind == "chown" {
                 let user = arg.split(':').next().unwrap_or("");
-                let made_later = (copies[0]..p.steps.len()).find(|&k| {
+                let made_later = (copies[0]..self.fin.end).find(|&k| {
                     cmds(&p.steps[k]).iter().any(|c| matches!(c.name(), "useradd" | "adduser" | "groupadd" | "addgroup") && c.words.iter().any(|w| w.is(user) || arg.split(':').nth(1).is_some_and(|g| w.is(g))))
                 });
                 if let Some(k) = made_later.filter(|_| !user.chars().all(|c| c.is_ascii_digit())) {
@@ -1110,6 +1103,23 @@ impl Cx<'_> {
     }
 }
 
+/// Steps of the final stage and of the stages it copies from (`COPY --from`) or builds on
+/// (`FROM stage`), through any number of stages.
+fn reach(p: &Parsed) -> Vec<usize> {
+    let mut want = vec![false; p.stages.len()];
+    let mut todo = vec![p.stages.len() - 1];
+    while let Some(st) = todo.pop() {
+        if std::mem::replace(&mut want[st], true) {
+            continue;
+        }
+        let from = p.steps[p.stages[st].steps.clone()].iter().filter_map(|s| s.copy.as_ref()?.from.as_deref());
+        for name in from.chain(std::iter::once(p.stages[st].base.as_str())) {
+            todo.extend(p.stage_named(name, st));
+        }
+    }
+    (0..p.steps.len()).filter(|&k| want[p.steps[k].stage]).collect()
+}
+
 fn is_toolchain_word(w: &str, packages: &[String]) -> bool {
     packages.iter().any(|p| p == w) || w == "build-essential"
 }
@@ -1118,7 +1128,7 @@ fn is_toolchain_word(w: &str, packages: &[String]) -> bool {
 /// files and an existing .dockerignore).
 pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Result<Outcome, String> {
     let findings = &a.analysis.findings;
-    let cx = Cx { p, a, text: &p.text, context, wds: workdirs(p), opts };
+    let cx = Cx { p, a, text: &p.text, context, opts, fin: p.final_steps(), reach: reach(p) };
     let text = &p.text;
     let mut planned: Vec<Planned> = findings.iter().enumerate().map(|(fi, f)| cx.plan(fi, f)).collect();
     // Splice; a finding whose edit collides with an earlier (larger) finding's is taken back
@@ -1213,12 +1223,12 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Resu
                 for &w in &inst.reqfiles {
                     let Some(word) = c.words.get(w) else { continue };
                     let v = word.text();
-                    let abs = abs_at(&cx.wds[k], v);
-                    let via = copied_from_context(p, &cx.wds, context, &abs, k);
+                    let abs = abs_at(&s.workdir, v);
+                    let via = copied_from_context(p, context, &abs, k, k);
                     if via.as_ref().is_some_and(|(_, _, r)| r == rel) && v.rsplit('/').next() == Some(name) {
                         // The file lands under its own name unless the COPY named the destination file.
                         let (ck, cp, _) = via.unwrap();
-                        let exact = dest_abs(&cx.wds[ck], cp) == abs && !cp.dest.ends_with('/') && cp.dest != ".";
+                        let exact = dest_abs(&p.steps[ck].workdir, cp) == abs && !cp.dest.ends_with('/') && cp.dest != ".";
                         if !exact && word.raw == v {
                             let at = word.span.end - name.len();
                             repoint.push(Edit { span: at..word.span.end, text: new_name.to_string(), finding: usize::MAX });
@@ -1276,11 +1286,11 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Resu
                 // The steps of the edited text are the original's less those an edit removed whole:
                 // map the steps left behind in the builder back to their layers.
                 let removed_whole = |st: &Step| made.iter().any(|m| m.edit.text.is_empty() && m.edit.span.start <= st.span.start && m.edit.span.end >= st.span.end);
-                let kept: Vec<&Step> = p.steps.iter().filter(|st| !removed_whole(st)).collect();
+                let kept: Vec<&Step> = p.steps[p.final_steps()].iter().filter(|st| !removed_whole(st)).collect();
                 let dropped: Vec<u64> = if kept.len() == edited_steps { gone.iter().filter_map(|&k| kept.get(k).and_then(|st| st.layer)).collect() } else { vec![] };
                 let records = vec![Record { file: "Dockerfile".into(), removed: String::new(), inserted: "COPY --from=slim-builder /opt/venv /opt/venv".into() }];
                 let layers = p.steps.iter().filter_map(|s| s.layer).collect();
-                changes.push(Change { finding: fi, applied: true, what: "the build moves to a builder stage that makes a venv; the runtime stage copies the venv and the app, without the toolchain".into(), lines: p.steps.iter().filter(|s| s.keyword == "RUN").map(|s| s.line).collect(), records, layers, dropped });
+                changes.push(Change { finding: fi, applied: true, what: "the build moves to a builder stage that makes a venv; the runtime stage copies the venv and the app, without the toolchain".into(), lines: p.steps[p.final_steps()].iter().filter(|s| s.keyword == "RUN").map(|s| s.line).collect(), records, layers, dropped });
             }
             Err(why) => changes.push(Change { finding: fi, applied: false, what: why, lines: vec![], records: vec![], layers: vec![], dropped: vec![] }),
         }
@@ -1391,11 +1401,13 @@ fn splice(text: &str, edits: Vec<Edit>) -> Result<(String, Vec<Made>), (usize, u
 /// of the RUN steps left behind in the builder whose files the runtime stage does not copy, and
 /// how many steps `text`'s final stage has (for mapping those indices back).
 pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<(String, Vec<usize>, usize), String> {
-    let p = parse("Dockerfile", text)?;
+    let parsed = parse("Dockerfile", text)?;
+    let p = parsed.last();
+    let steps = &parsed.steps[parsed.final_steps()];
     let is_py = |s: &Step| cmds(s).iter().any(|c| install_of(c).is_some_and(|i| matches!(i.tool, Tool::Pip { .. } | Tool::Add | Tool::Lock)));
-    let last = p.steps.iter().rposition(is_py).ok_or("no pip install to move into a builder stage")?;
-    let first = p.steps.iter().position(is_py).unwrap();
-    if p.steps.iter().any(|s| cmds(s).iter().any(|c| install_of(c).is_some_and(|i| matches!(i.tool, Tool::Lock | Tool::Add)))) {
+    let last = steps.iter().rposition(is_py).ok_or("no pip install to move into a builder stage")?;
+    let first = steps.iter().position(is_py).unwrap();
+    if steps.iter().any(|s| cmds(s).iter().any(|c| install_of(c).is_some_and(|i| matches!(i.tool, Tool::Lock | Tool::Add)))) {
         return Err("the packages are installed by uv or poetry, which manage their own environment: a builder stage for them is not written yet; drop the toolchain by hand after checking what needs it".into());
     }
     // A step's text, with the `# slim:` notes written above it.
@@ -1411,14 +1423,14 @@ pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<(
         }
         &text[start..s.span.end]
     };
-    let head_end = line_start(text, p.final_from.start);
-    let from_line_end = text[p.final_from.end..].find('\n').map_or(text.len(), |i| p.final_from.end + i);
+    let head_end = line_start(text, p.from.start);
+    let from_line_end = text[p.from.end..].find('\n').map_or(text.len(), |i| p.from.end + i);
     let from_line = &text[head_end..from_line_end];
     let mut out = String::new();
     out.push_str(&text[..head_end]);
     out.push_str(&format!("# slim: {} {}: build in a stage of its own, ship only the venv\n", f.id, f.rule));
     out.push_str(&format!("FROM {} AS slim-builder\n", p.base));
-    for (k, s) in p.steps[..=last].iter().enumerate() {
+    for (k, s) in steps[..=last].iter().enumerate() {
         if k == first {
             out.push_str("RUN python3 -m venv --without-pip /opt/venv\nENV PATH=/opt/venv/bin:$PATH PIP_PYTHON=/opt/venv/bin/python\n");
         }
@@ -1430,7 +1442,7 @@ pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<(
     // The runtime stage.
     out.push_str(from_line);
     out.push('\n');
-    let pip_text: String = p.steps[..=last].iter().filter(|x| is_py(x)).map(|x| &text[x.span.clone()]).collect::<Vec<_>>().join(" ");
+    let pip_text: String = steps[..=last].iter().filter(|x| is_py(x)).map(|x| &text[x.span.clone()]).collect::<Vec<_>>().join(" ");
     let copied_by_pip = |s: &Step| {
         let c = s.copy.as_ref().unwrap();
         c.sources.iter().all(|src| {
@@ -1439,7 +1451,7 @@ pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<(
         }) || pip_text.contains(c.dest.trim_end_matches('/'))
     };
     let mut gone = Vec::new();
-    for (k, s) in p.steps[..=last].iter().enumerate() {
+    for (k, s) in steps[..=last].iter().enumerate() {
         match s.keyword.as_str() {
             "WORKDIR" | "ENV" | "ARG" | "USER" | "LABEL" | "EXPOSE" | "SHELL" => {
                 out.push_str(body(s));
@@ -1488,16 +1500,16 @@ pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<(
         }
     }
     out.push_str("COPY --from=slim-builder /opt/venv /opt/venv\nENV PATH=/opt/venv/bin:$PATH\n");
-    for s in &p.steps[last + 1..] {
+    for s in &steps[last + 1..] {
         out.push_str(body(s));
         out.push('\n');
     }
     // What followed the last step (trailing comments) stays.
-    if let Some(s) = p.steps.last() {
+    if let Some(s) = steps.last() {
         let rest = text[s.span.end..].trim_start_matches('\n');
         out.push_str(rest);
     }
-    Ok((out, gone, p.steps.len()))
+    Ok((out, gone, steps.len()))
 }
 
 #[cfg(test)]
@@ -1532,7 +1544,7 @@ mod tests {
     fn context_paths_follow_the_copy() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("requirements.txt"), "x\n").unwrap();
-        let c = |src: &str, dest: &str| super::super::CopyArgs { sources: vec![src.into()], dest: dest.into(), flags: vec![], flag_at: 0, from_stage: false };
+        let c = |src: &str, dest: &str| super::super::CopyArgs { sources: vec![src.into()], dest: dest.into(), flags: vec![], flag_at: 0, from: None, from_stage: false };
         assert_eq!(context_path(dir.path(), &c("app/", "/app/"), "/app", "/app/obsolete.py").as_deref(), Some("app/obsolete.py"));
         assert_eq!(context_path(dir.path(), &c(".", "."), "/srv", "/srv/venv").as_deref(), Some("venv"));
         assert_eq!(context_path(dir.path(), &c("requirements.txt", "."), "/app", "/app/requirements.txt").as_deref(), Some("requirements.txt"));
