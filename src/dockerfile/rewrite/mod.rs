@@ -9,10 +9,12 @@ mod context;
 mod install;
 mod packages;
 mod plan;
+mod report;
 mod splice;
 mod stage;
 mod waste;
 
+pub use report::{Request, plan};
 pub use stage::to_multi_stage;
 
 use context::{abs_at, copied_from_context, dest_abs};
