@@ -3,13 +3,35 @@
 
 use super::install::{Tool, install_of};
 use super::plan::{Cx, Planned};
-use super::splice::{Edit, cmds, remove_cmds};
+use super::context::dest_abs;
+use super::splice::{Edit, cmds, remove_cmds, step_removal};
 use super::stage::is_toolchain_word;
 use crate::dockerfile::Form;
 use crate::model::analysis::Finding;
 use std::collections::BTreeSet;
 
+/// Where pip, uv and apt keep what only an install reads: nothing at run time needs them.
+const PIP_CACHES: &[&str] = &["/.cache/pip", "/.cache/uv"];
+const APT_STATE: &[&str] = &["/var/lib/apt/lists", "/var/cache/apt"];
+
 impl Cx<'_> {
+    /// `COPY --from=STAGE` steps among those that wrote the finding's files whose destination
+    /// lies in one of the `caches`: the step goes whole (what it copies is only a cache).
+    fn cache_copies(&self, fi: usize, f: &Finding, caches: &[&str], what: &str, pl: &mut Planned) {
+        for si in self.steps_for(f) {
+            let s = &self.p.steps[si];
+            let Some(c) = s.copy.as_ref().filter(|c| c.from_stage) else { continue };
+            let dest = dest_abs(&s.workdir, c);
+            if !caches.iter().any(|k| dest.ends_with(k) || dest.contains(&format!("{k}/"))) {
+                continue;
+            }
+            pl.edits.push(Edit { span: step_removal(self.text, s), text: String::new(), finding: fi });
+            pl.steps.insert(si);
+            pl.lines.push(s.line);
+            pl.what.push(format!("removed `{}`: {what} is read by installs only, never at run time", self.text[s.span.clone()].trim()));
+        }
+    }
+
     pub(super) fn no_cache(&self, fi: usize, f: &Finding) -> Planned {
         let mut pl = Planned::default();
         let uv_cache = f.evidence.paths.iter().any(|p| p.contains("/.cache/uv"));
@@ -31,6 +53,7 @@ impl Cx<'_> {
                 pl.what.push(format!("install with {flag}"));
             }
         }
+        self.cache_copies(fi, f, PIP_CACHES, "a package cache", &mut pl);
         if pl.edits.is_empty() {
             pl.not = Some("no pip or uv install in the steps that wrote the cache lacks the flag".into());
         }
@@ -65,10 +88,14 @@ impl Cx<'_> {
             pl.steps.insert(si);
             pl.lines.push(s.line);
         }
+        let cleaned = !pl.edits.is_empty();
+        self.cache_copies(fi, f, APT_STATE, "apt's package lists", &mut pl);
         if pl.edits.is_empty() && pl.not.is_none() {
             pl.not = Some("no RUN with apt-get among the steps that left the lists".into());
         } else if !pl.edits.is_empty() {
             pl.not = None;
+        }
+        if cleaned {
             pl.what.push("apt-get clean and rm -rf /var/lib/apt/lists/* at the end of the RUN that installs (--no-install-recommends is not added: it would change which packages are installed)".into());
         }
         pl

@@ -137,7 +137,7 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Resu
         let mut lines = pl.lines.clone();
         lines.sort();
         lines.dedup();
-        let layers = pl.steps.iter().filter_map(|&s| p.steps[s].layer).collect();
+        let layers = pl.steps.iter().flat_map(|&s| plan::layers_of(p, s)).collect();
         changes.push(Change { finding: fi, applied, what, lines, records, layers, dropped: vec![] });
     }
 

@@ -114,7 +114,7 @@ impl Cx<'_> {
     /// Requirement arguments naming `name` in installs of the final stage.
     pub(super) fn args_naming(&self, name: &str) -> Vec<(usize, usize, Install, usize)> {
         let mut out = Vec::new();
-        for (si, ci, inst) in self.installs(&self.all_steps()) {
+        for (si, ci, inst) in self.installs(&self.reach) {
             let c = &cmds(&self.p.steps[si])[ci];
             for &k in &inst.pkgs {
                 if req_name(c.words[k].text()) == name {
@@ -136,7 +136,7 @@ impl Cx<'_> {
             pl.steps.insert(si);
             pl.lines.push(self.line(si));
         }
-        for (si, rel, lines) in self.reqfiles(&self.all_steps()) {
+        for (si, rel, lines) in self.reqfiles(&self.reach) {
             for (i, l) in lines.iter().enumerate() {
                 let t = l.trim();
                 if !t.starts_with('#') && !t.starts_with('-') && !t.is_empty() && req_name(t) == from_n {
@@ -148,7 +148,7 @@ impl Cx<'_> {
             }
         }
         if pl.edits.is_empty() && pl.req_lines.is_empty() {
-            return Planned::no(format!("{from} is not named in an install command or a requirements file the final stage copies"));
+            return Planned::no(format!("{from} is not named in an install command or a requirements file of the stages the image is built from"));
         }
         pl.what.push(format!("{from} → {to}"));
         pl
@@ -191,7 +191,7 @@ impl Cx<'_> {
                 return Planned::no(format!("line {}: {e}", self.line(*si)));
             }
         }
-        for (si, rel, lines) in self.reqfiles(&self.all_steps()) {
+        for (si, rel, lines) in self.reqfiles(&self.reach) {
             for (i, l) in lines.iter().enumerate() {
                 let t = l.trim();
                 if !t.starts_with('#') && !t.starts_with('-') && !t.is_empty() && names.contains(&req_name(t)) {
@@ -202,10 +202,10 @@ impl Cx<'_> {
             }
         }
         if pl.edits.is_empty() && pl.req_lines.is_empty() {
-            let locked = self.installs(&self.all_steps()).into_iter().find(|(_, _, i)| i.tool == Tool::Lock);
+            let locked = self.installs(&self.reach).into_iter().find(|(_, _, i)| i.tool == Tool::Lock);
             return Planned::no(match locked {
                 Some((si, _, _)) => format!("line {}: {name} comes from a lockfile; remove it from pyproject.toml's dependencies and regenerate the lock (uv lock / poetry lock)", self.line(si)),
-                None => format!("{name} is not named in an install command or a requirements file the final stage copies (another package pulls it in)"),
+                None => format!("{name} is not named in an install command or a requirements file of the stages the image is built from (another package pulls it in)"),
             });
         }
         pl.what.push(if emptied.is_empty() { format!("removed {name} from the install") } else { format!("removed {name}; an install left with nothing to install goes") });

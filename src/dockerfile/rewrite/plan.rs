@@ -153,11 +153,11 @@ impl Cx<'_> {
     }
 }
 
-/// Steps of the final stage and of the stages it copies from (`COPY --from`) or builds on
-/// (`FROM stage`), through any number of stages.
-pub(super) fn reach(p: &Parsed) -> Vec<usize> {
+/// The stages `stage` is made of: itself and the stages it copies from (`COPY --from`) or
+/// builds on (`FROM stage`), through any number of stages.
+fn feeding(p: &Parsed, stage: usize) -> Vec<bool> {
     let mut want = vec![false; p.stages.len()];
-    let mut todo = vec![p.stages.len() - 1];
+    let mut todo = vec![stage];
     while let Some(st) = todo.pop() {
         if std::mem::replace(&mut want[st], true) {
             continue;
@@ -167,5 +167,27 @@ pub(super) fn reach(p: &Parsed) -> Vec<usize> {
             todo.extend(p.stage_named(name, st));
         }
     }
+    want
+}
+
+/// Steps of the final stage and of the stages it is made of: where what ships was installed.
+pub(super) fn reach(p: &Parsed) -> Vec<usize> {
+    let want = feeding(p, p.stages.len() - 1);
     (0..p.steps.len()).filter(|&k| want[p.steps[k].stage]).collect()
+}
+
+/// The image layers an edit of step `si` changes: its own layer for a final-stage step; for a
+/// step of an earlier stage, the layers of the final stage's `COPY --from` steps that copy from
+/// that stage or from a stage made of it.
+pub(super) fn layers_of(p: &Parsed, si: usize) -> Vec<u64> {
+    let last = p.stages.len() - 1;
+    let st = p.steps[si].stage;
+    if st == last {
+        return p.steps[si].layer.into_iter().collect();
+    }
+    p.steps[p.final_steps()]
+        .iter()
+        .filter(|s| s.copy.as_ref().and_then(|c| c.from.as_deref()).and_then(|f| p.stage_named(f, last)).is_some_and(|from| feeding(p, from)[st]))
+        .filter_map(|s| s.layer)
+        .collect()
 }
