@@ -6,10 +6,12 @@
 
 mod cleanup;
 mod context;
+mod ignore;
 mod install;
 mod packages;
 mod plan;
 mod report;
+mod requirements;
 mod splice;
 mod stage;
 mod waste;
@@ -17,10 +19,8 @@ mod waste;
 pub use report::{Request, plan};
 pub use stage::to_multi_stage;
 
-use context::{abs_at, copied_from_context, dest_abs};
-use install::install_of;
 use plan::{Cx, Planned, reach};
-use splice::{Edit, Made, cmds, line_end, line_start, splice};
+use splice::{Edit, Made, line_end, line_start, splice};
 use crate::dockerfile::{Parsed, Step};
 use crate::facts::Analyzed;
 use std::collections::BTreeMap;
@@ -147,49 +147,8 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Resu
     let mut repoint: Vec<Edit> = Vec::new();
     for (rel, ls) in &req_files {
         let body = std::fs::read_to_string(context.join(rel)).map_err(|e| format!("{rel}: {e}"))?;
-        let mut new = String::new();
-        for (i, l) in body.lines().enumerate() {
-            match ls.get(&i) {
-                Some(Some(r)) => new.push_str(r),
-                Some(None) => continue,
-                None => new.push_str(l),
-            }
-            new.push('\n');
-        }
-        let (stem, ext) = rel.rsplit_once('.').filter(|(s, _)| !s.ends_with('/')).unwrap_or((rel, "txt"));
-        let new_rel = format!("{stem}.slim.{ext}");
-        let name = rel.rsplit('/').next().unwrap_or(rel);
-        let new_name = new_rel.rsplit('/').next().unwrap_or(&new_rel);
-        // COPY sources naming the file, and `-r` arguments naming it where it landed under its own name.
-        for (k, s) in p.steps.iter().enumerate() {
-            if let Some(c) = s.copy.as_ref().filter(|c| !c.from_stage) {
-                let src_text = &text[s.span.clone()];
-                if c.sources.iter().any(|x| x.trim_start_matches("./") == rel) {
-                    if let Some(off) = src_text.find(rel.as_str()) {
-                        let at = s.span.start + off;
-                        repoint.push(Edit { span: at..at + rel.len(), text: new_rel.clone(), finding: usize::MAX });
-                    }
-                }
-            }
-            for c in cmds(s) {
-                let Some(inst) = install_of(c) else { continue };
-                for &w in &inst.reqfiles {
-                    let Some(word) = c.words.get(w) else { continue };
-                    let v = word.text();
-                    let abs = abs_at(&s.workdir, v);
-                    let via = copied_from_context(p, context, &abs, k, k);
-                    if via.as_ref().is_some_and(|(_, _, r)| r == rel) && v.rsplit('/').next() == Some(name) {
-                        // The file lands under its own name unless the COPY named the destination file.
-                        let (ck, cp, _) = via.unwrap();
-                        let exact = dest_abs(&p.steps[ck].workdir, cp) == abs && !cp.dest.ends_with('/') && cp.dest != ".";
-                        if !exact && word.raw == v {
-                            let at = word.span.end - name.len();
-                            repoint.push(Edit { span: at..word.span.end, text: new_name.to_string(), finding: usize::MAX });
-                        }
-                    }
-                }
-            }
-        }
+        let (new_rel, new) = requirements::rewritten(rel, &body, ls);
+        repoint.extend(requirements::repoint(p, context, rel, &new_rel));
         requirements.push((PathBuf::from(&new_rel), new));
         for ch in changes.iter_mut().filter(|c| planned[c.finding].req_lines.contains_key(rel)) {
             ch.what.push_str(&format!(" ({rel} rewritten as {new_rel}, which the Dockerfile now uses)"));
@@ -250,19 +209,6 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Resu
     }
     changes.sort_by_key(|c| c.finding);
 
-    let dockerignore = if ignore.is_empty() {
-        None
-    } else {
-        let mut body = std::fs::read_to_string(context.join(".dockerignore")).unwrap_or_default();
-        if !body.is_empty() && !body.ends_with('\n') {
-            body.push('\n');
-        }
-        for (pat, why) in ignore {
-            if !body.lines().any(|l| l.trim() == pat) {
-                body.push_str(&format!("# slim: {why}\n{pat}\n"));
-            }
-        }
-        Some(body)
-    };
+    let dockerignore = ignore::with(context, ignore);
     Ok(Outcome { dockerfile: out, dockerignore, requirements, projects, changes })
 }
