@@ -2,7 +2,7 @@
 # Side-by-side benchmark of slim against dive and syft on the same files, in the same run, with
 # the floors slim is judged against. One command:
 #
-#   bench/run.sh [--smoke] [--runs N] [--inputs A,B,..] [--tools A,B,..] [--no-floors] [--no-cold]
+#   bench/run.sh [--smoke] [--runs N] [--inputs A,B,..] [--tools A,B,..] [--no-floors] [--no-cold] [--cached]
 #
 # 1. builds slim and the floor helper (bench/floor.rs) in release mode;
 # 2. builds or generates the inputs in $SLIM_BENCH_IMAGES (default /work/bench-images, outside
@@ -21,6 +21,13 @@
 #    parallel decoder of one gzip stream) on the largest gzip layer with -P cores and -P 1, and
 #    `zstd -dc` of every layer divided by the cores.
 #
+# 6. with --cached, the layer cache rows: the gzip ML image after a change to its top (app) layer
+#    only, and a second image sharing its base and torch layers with a 64 MiB layer of its own
+#    (both made by bench/change-top-layer.py from ml-oci-gzip, no second build): slim with a warm
+#    layer cache (holding the original image's layers, restored before each run), slim with an
+#    empty one (it fills it), slim --no-cache and dive, side by side. Every other slim row runs
+#    with --no-cache.
+#
 # Warm page cache unless a row says cold: nothing is dropped between runs, so the median of three
 # discards a first run that found the file cold. The load average is printed with each table:
 # rerun when the machine was busy. --smoke: a ~100 MB synthetic image in a temporary directory,
@@ -33,7 +40,7 @@ repo=$(cd "$here/.." && pwd)
 images=${SLIM_BENCH_IMAGES:-/work/bench-images}
 venv=${SLIM_BENCH_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/slim-bench/venv}
 timeout_s=${SLIM_BENCH_TIMEOUT:-900}
-runs=3 smoke=0 floors=1 cold=1 inputs="" tools="slim,slim-stdin,dive,syft"
+runs=3 smoke=0 floors=1 cold=1 cached=0 inputs="" tools="slim,slim-stdin,dive,syft"
 
 usage() { sed -n 's|^#   \(bench/run.sh .*\)|usage: \1|p' "$0" >&2; exit 2; }
 while (($#)); do
@@ -44,6 +51,7 @@ while (($#)); do
     --tools) tools=${2:?}; shift ;;
     --no-floors) floors=0 ;;
     --no-cold) cold=0 ;;
+    --cached) cached=1 ;;
     *) usage ;;
   esac
   shift
@@ -79,6 +87,8 @@ path[ml-oci-zstd]=$images/ml-oci-zstd.tar; kind[ml-oci-zstd]=oci
 path[ml-oci-dir]=$images/ml-oci-dir;       kind[ml-oci-dir]=ocidir
 path[synth-scale]=$images/synth/scale.tar; kind[synth-scale]=docker
 path[synth-smoke]=$images/synth/smoke.tar; kind[synth-smoke]=docker
+path[ml-oci-gzip-top]=$images/ml-oci-gzip-top.tar;       kind[ml-oci-gzip-top]=oci
+path[ml-oci-gzip-second]=$images/ml-oci-gzip-second.tar; kind[ml-oci-gzip-second]=oci
 IFS=, read -ra input_list <<<"$inputs"
 IFS=, read -ra tool_list <<<"$tools"
 for i in "${input_list[@]}"; do
@@ -126,6 +136,7 @@ measure() {
   shift 3
   for ((r = 1; r <= runs; r++)); do
     [[ ${DROP:-0} == 1 ]] && drop_cache "${path[$input]:-}"
+    [[ -n ${PRE:-} ]] && eval "$PRE"
     rc=0
     local t0 t1
     t0=$(date +%s%N)
@@ -176,10 +187,10 @@ for i in "${input_list[@]}"; do
   p=${path[$i]} k=${kind[$i]}
   for t in "${tool_list[@]}"; do
     case $t in
-      slim) measure slim "$i" -- "$slim" analyze "$p" --format json --quiet ;;
+      slim) measure slim "$i" -- "$slim" analyze "$p" --format json --quiet --no-cache ;;
       slim-stdin)
         [[ $k == ocidir ]] && continue
-        measure "slim (stdin)" "$i" -- sh -c '"$1" analyze - --format json --quiet <"$2"' sh "$slim" "$p" ;;
+        measure "slim (stdin)" "$i" -- sh -c '"$1" analyze - --format json --quiet --no-cache <"$2"' sh "$slim" "$p" ;;
       dive)
         [[ -n $dive && $k != ocidir ]] || continue
         measure dive "$i" -- env CI=true "$dive" --source docker-archive "$p" ;;
@@ -192,6 +203,35 @@ for i in "${input_list[@]}"; do
     log "$t on $i done"
   done
 done
+load_after=$(uptime)
+
+# --- 6. the layer cache ---------------------------------------------------------------------
+if ((cached)); then
+  base=${path[ml-oci-gzip]}
+  [[ -e $base ]] || { log "building the ML image (bench/build-ml-image.sh $images)"; "$here/build-ml-image.sh" "$images"; }
+  for v in top second; do
+    out=${path[ml-oci-gzip-$v]}
+    [[ -e $out ]] && continue
+    log "making $out (bench/change-top-layer.py)"
+    case $v in
+      top) nice python3 "$here/change-top-layer.py" "$base" "$out" --text "rebuild 2" ;;
+      second) nice python3 "$here/change-top-layer.py" "$base" "$out" --text "second image" --extra-layer-mib 64 ;;
+    esac
+  done
+  # The cache as CI has it after analysing the original image once.
+  log "filling a layer cache from ml-oci-gzip"
+  "$slim" analyze "$base" --format json --quiet --cache-dir "$work/cache.base" >/dev/null
+  for i in ml-oci-gzip-top ml-oci-gzip-second; do
+    p=${path[$i]}
+    PRE='rm -rf "$work/cache"; cp -a "$work/cache.base" "$work/cache"' \
+      measure "slim, warm cache" "$i" -- "$slim" analyze "$p" --format json --quiet --cache-dir "$work/cache"
+    PRE='rm -rf "$work/cache"' \
+      measure "slim, empty cache" "$i" -- "$slim" analyze "$p" --format json --quiet --cache-dir "$work/cache"
+    measure "slim, --no-cache" "$i" -- "$slim" analyze "$p" --format json --quiet --no-cache
+    [[ -n $dive ]] && measure dive "$i" -- env CI=true "$dive" --source docker-archive "$p"
+    log "cached rows on $i done"
+  done
+fi
 load_after=$(uptime)
 
 # --- 5. floors ------------------------------------------------------------------------------
@@ -240,7 +280,7 @@ if ((floors)); then
         measure "floor: header walk" "$i" -- "$floor" headers "$p"
         if ((cold)); then
           DROP=1 measure "floor: header walk, cold" "$i" -- "$floor" headers "$p"
-          DROP=1 measure "slim, cold" "$i" -- "$slim" analyze "$p" --format json --quiet
+          DROP=1 measure "slim, cold" "$i" -- "$slim" analyze "$p" --format json --quiet --no-cache
         fi ;;
     esac
   done
@@ -285,7 +325,8 @@ for (tool, inp), s in stats.items():
     if "fail" in s:
         out.append((tool, inp, str(s["n"]), "failed", "", "", s["fail"][:40] + ("…" if len(s["fail"]) > 40 else "")))
         continue
-    base = stats.get(("slim", inp))
+    # Against the warm layer cache where the input has such a row (--cached), else plain slim.
+    base = stats.get(("slim, warm cache", inp)) or stats.get(("slim", inp))
     ratio = f"{s['wall'] / base['wall']:.2f}×" if base and "wall" in base and base["wall"] > 0 else "n/a"
     out.append((tool, inp, str(s["n"]), fmt_t(s["wall"]), fmt_t(s["cpu"]), f"{s['rss'] / 1024:.0f} MB", ratio))
 

@@ -27,6 +27,9 @@ pub struct Options<'a> {
     pub treemap: bool,
     /// How to reach registries.
     pub remote: crate::source::Settings,
+    /// Where layers already read are kept (none by default). Its entries hold what the
+    /// default `capture` keeps: a caller with another capture leaves it out.
+    pub cache: Option<crate::cache::Cache>,
 }
 
 impl Options<'static> {
@@ -42,6 +45,7 @@ impl Options<'static> {
             verify: false,
             treemap: false,
             remote: crate::source::Settings::default(),
+            cache: None,
         }
     }
 }
@@ -81,11 +85,10 @@ fn finish(mut src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
     if !image.config_verified {
         src.verify = true;
     }
-    let names: Vec<String> = image.layers.iter().map(|l| l.name.clone()).collect();
     let diff_ids = image.diff_ids();
     let created_by = image.created_by();
     let mut tree = Tree::new();
-    let mut layers = Vec::with_capacity(names.len());
+    let mut layers = Vec::with_capacity(image.layers.len());
     let mut failed: Option<Error> = None;
     let mut verified = Verified {
         config: image.config_verified,
@@ -94,7 +97,8 @@ fn finish(mut src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
     };
     // Each layer is merged into the tree as soon as it and those below it are scanned, and its
     // entries dropped: the peak holds the tree and the layers still waiting, not every layer.
-    src.scan_layers_each(&names, opts.capture, &opts.progress, &mut |i, scan| {
+    let (cache, layer_refs) = (opts.cache.as_ref(), &image.layers);
+    crate::cache::scan::scan_layers_each(&src, cache, layer_refs, &diff_ids, opts.verify, opts.capture, &opts.progress, &mut |i, scan| {
         if failed.is_some() {
             return;
         }

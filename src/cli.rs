@@ -146,11 +146,28 @@ pub struct ImageArgs {
     #[arg(long, short)]
     pub quiet: bool,
     /// Hash uncompressed layers too and check them against their diff_ids (a full read of
-    /// each; by default their headers are read and their data skipped). See docs/input.md.
+    /// each; by default their headers are read and their data skipped), and hash every layer
+    /// blob the layer cache holds as well. See docs/input.md.
     #[arg(long)]
     pub verify: bool,
     #[command(flatten)]
     pub remote: RemoteArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// Where layers already read are kept (see docs/input.md, "The layer cache").
+#[derive(Debug, Clone, Args)]
+pub struct CacheArgs {
+    /// Keep each layer's scan in DIR (default $XDG_CACHE_HOME/slim, else ~/.cache/slim).
+    #[arg(long, value_name = "DIR", env = "SLIM_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Neither read nor write the layer cache.
+    #[arg(long, env = "SLIM_NO_CACHE", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_cache: bool,
+    /// Most bytes the layer cache may hold; the least recently used entries go first.
+    #[arg(long, value_name = "SIZE", env = "SLIM_CACHE_MAX", default_value = "2GiB")]
+    pub cache_max: crate::check::Size,
 }
 
 #[derive(Debug, Args)]
@@ -253,25 +270,14 @@ pub enum DiffFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("image", |a| a.index(1).value_name("BEFORE").help("The image before (or its analysis JSON); `-` for stdin.")))]
 pub struct DiffArgs {
-    /// The image before (or its analysis JSON); `-` for stdin.
-    pub before: String,
-    /// The image after (or its analysis JSON); `-` for stdin.
-    pub after: String,
-    /// Which image, when an archive holds several (NAME:TAG); applies to both sides.
-    #[arg(long = "image", value_name = "NAME:TAG")]
-    pub select: Option<String>,
-    /// Which platform, when an image has several (os/arch[/variant]; default linux/amd64).
-    #[arg(long)]
-    pub platform: Option<String>,
-    /// A TOML table of owner groups to use before the built-in one (see docs/GUIDE.md).
-    #[arg(long, value_name = "FILE")]
-    pub groups: Option<PathBuf>,
-    /// No progress bar.
-    #[arg(long, short)]
-    pub quiet: bool,
+    /// The image before (positional BEFORE) and the options both sides share.
     #[command(flatten)]
-    pub remote: RemoteArgs,
+    pub image: ImageArgs,
+    /// The image after (or its analysis JSON); `-` for stdin.
+    #[arg(index = 2)]
+    pub after: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: DiffFormat,

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod attribute;
+pub mod cache;
 pub mod check;
 pub mod cli;
 pub mod commands;

@@ -1,16 +1,13 @@
 //! Attribution on images built in the test: RECORD-exact Python distributions (namespace
 //! splits, deletions, several environments, egg-info), dpkg, conda, npm, models, categories.
 
-mod common;
-use common::*;
+use crate::util::*;
+use crate::util::wheels::Wheel;
 use slim::analyze::{self, Options};
 use slim::model::analysis::{Analysis, Owner};
 
 fn analyze(layers: &[Vec<u8>]) -> Analysis {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("img.tar");
-    std::fs::write(&p, docker_archive(layers, "t:1", false)).unwrap();
-    let a = analyze::run(p.to_str().unwrap(), &Options::new(50)).unwrap().analysis;
+    let a = analyze_archive(&docker_archive(layers, "t:1", false), &Options::new(50)).analysis;
     let owned: u64 = a.owners.iter().map(|o| o.bytes).sum();
     assert_eq!(owned, a.totals.final_bytes, "owners add up");
     assert_eq!(a.owners.iter().map(|o| o.files).sum::<u64>(), a.totals.final_files);
@@ -20,21 +17,8 @@ fn analyze(layers: &[Vec<u8>]) -> Analysis {
 /// The entries of an installed wheel: its files, METADATA and a RECORD listing them all.
 /// Returns the entries and the bytes importlib.metadata would count.
 fn wheel(env: &str, name: &str, version: &str, files: &[(&str, usize)]) -> (Vec<E<'static>>, u64) {
-    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
-    let di = format!("{}-{version}.dist-info", name.replace('-', "_"));
-    let metadata = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\nName: not-a-header\n").into_bytes();
-    let mut record = String::new();
-    let mut entries = Vec::new();
-    let mut bytes = metadata.len() as u64;
-    for (rel, size) in files {
-        record.push_str(&format!("{rel},sha256=x,{size}\n"));
-        entries.push(E::File(leak(format!("{env}/{rel}")), vec![7; *size]));
-        bytes += *size as u64;
-    }
-    record.push_str(&format!("{di}/METADATA,,\n{di}/RECORD,,\n"));
-    bytes += record.len() as u64;
-    entries.push(E::File(leak(format!("{env}/{di}/METADATA")), metadata));
-    entries.push(E::File(leak(format!("{env}/{di}/RECORD")), record.into_bytes()));
+    let entries = Wheel::new(name, version).env(env).files(files).record_sizes().metadata_tail("\nName: not-a-header\n").entries();
+    let bytes = entries.iter().map(|e| if let E::File(_, d) = e { d.len() as u64 } else { 0 }).sum();
     (entries, bytes)
 }
 
@@ -229,13 +213,13 @@ fn user_groups_come_before_the_built_in_ones() {
     let (l, b) = wheel(SP, "six", "1.16.0", &[("six.py", 100)]);
     let p = dir.path().join("img.tar");
     std::fs::write(&p, docker_archive(&[layer(&l)], "t:1", false)).unwrap();
-    let out = assert_cmd::Command::cargo_bin("slim").unwrap().arg("analyze").arg(&p).args(["--format", "json", "--groups"]).arg(&g).output().unwrap();
+    let out = slim().arg("analyze").arg(&p).args(["--format", "json", "--groups"]).arg(&g).output().unwrap();
     assert!(out.status.success());
     let a: Analysis = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(a.groups[0].name, "web");
     assert_eq!(a.groups[0].bytes, b);
     std::fs::write(&g, "[[group]]\nname = \"web\"\nmembers = [\"six\"]\n").unwrap();
-    let out = assert_cmd::Command::cargo_bin("slim").unwrap().arg("analyze").arg(&p).arg("--groups").arg(&g).output().unwrap();
+    let out = slim().arg("analyze").arg(&p).arg("--groups").arg(&g).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("KIND:PATTERN"));
 }

@@ -2,19 +2,11 @@
 //! real parser (XML, the SARIF 2.1.0 schema, JSON into the types), limits at the byte, sizes
 //! in every form users type, slim.toml, baselines, denied rules, and diffs of real images.
 
-mod common;
-use assert_cmd::Command;
-use common::*;
+use crate::util::*;
 use serde_json::{Value, json};
 use slim::model::verdict::Report;
 use slim::model::diff::{Change, Diff};
 use std::path::{Path, PathBuf};
-
-fn slim() -> Command {
-    let mut c = Command::cargo_bin("slim").unwrap();
-    c.env("NO_COLOR", "1").env("COLUMNS", "120").env_remove("GITHUB_STEP_SUMMARY");
-    c
-}
 
 fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -27,11 +19,9 @@ fn stdout(o: &std::process::Output) -> String {
 /// An image whose final filesystem is exactly `bytes` (one file, one layer), plus 4000 bytes
 /// of waste in a second layer.
 fn image_of(dir: &Path, name: &str, bytes: usize) -> PathBuf {
-    let p = dir.join(name);
     let l0 = layer(&[E::Dir("app"), file("app/data", bytes), file("app/tmp", 4000)]);
     let l1 = layer(&[E::Whiteout("app/tmp")]);
-    std::fs::write(&p, docker_archive(&[l0, l1], "demo:1", false)).unwrap();
-    p
+    write_in(dir, name, &docker_archive(&[l0, l1], "demo:1", false))
 }
 
 /// A hand-written analysis JSON, as `slim analyze --format json` writes it.
@@ -477,17 +467,9 @@ fn json_verdict_reads_back_into_the_types() {
     assert_eq!(r.image.reference.as_deref(), Some("demo:1"));
 }
 
-/// An installed wheel: its file, METADATA and a RECORD listing them.
+/// An installed wheel of one file, `NAME/core.so`.
 fn wheel(name: &str, version: &str, bytes: usize) -> Vec<E<'static>> {
-    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
-    let sp = "usr/local/lib/python3.11/site-packages";
-    let di = format!("{name}-{version}.dist-info");
-    let record = format!("{name}/core.so,sha256=x,{bytes}\n{di}/METADATA,,\n{di}/RECORD,,\n");
-    vec![
-        E::File(leak(format!("{sp}/{name}/core.so")), vec![1; bytes]),
-        E::File(leak(format!("{sp}/{di}/METADATA")), format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n").into_bytes()),
-        E::File(leak(format!("{sp}/{di}/RECORD")), record.into_bytes()),
-    ]
+    crate::util::wheels::Wheel::new(name, version).files(&[(&format!("{name}/core.so"), bytes)]).record_sizes().entries()
 }
 
 #[test]

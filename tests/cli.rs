@@ -1,17 +1,9 @@
 //! The binary as users run it: exit codes, one-line errors on bad input, output files that
 //! are whole or absent, stdin, and the JSON model read back.
 
-mod common;
-use assert_cmd::Command;
-use common::*;
+use crate::util::*;
 use slim::model::analysis::Analysis;
 use std::path::Path;
-
-fn slim() -> Command {
-    let mut c = Command::cargo_bin("slim").unwrap();
-    c.env("NO_COLOR", "1").env("COLUMNS", "120").env_remove("GITHUB_STEP_SUMMARY");
-    c
-}
 
 fn good_image() -> Vec<u8> {
     docker_archive(
@@ -28,7 +20,10 @@ fn expect_input_error(bytes: &[u8], needles: &[&str]) {
     std::fs::write(&p, bytes).unwrap();
     let out_path = dir.path().join("out").join("report.json");
     std::fs::create_dir(dir.path().join("out")).unwrap();
-    let out = slim().arg("analyze").arg(&p).arg("-o").arg(&out_path).output().unwrap();
+    // A fresh read: a layer cache holding the genuine blob a tampered one stands in for would
+    // trust the manifest's digest (docs/input.md), and these inputs are about reading.
+    let cache = tempfile::tempdir().unwrap();
+    let out = slim().arg("analyze").arg(&p).arg("-o").arg(&out_path).arg("--cache-dir").arg(cache.path()).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {err}");
     assert!(out.stdout.is_empty());
@@ -493,12 +488,6 @@ fn analyze_at(p: &Path, args: &[&str]) -> (Option<i32>, String, Vec<u8>) {
     (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned(), out.stdout)
 }
 
-fn write_tmp(dir: &Path, bytes: &[u8]) -> std::path::PathBuf {
-    let p = dir.join("image.tar");
-    std::fs::write(&p, bytes).unwrap();
-    p
-}
-
 /// diff_ids: one per layer, and each checked where the tar stream is hashed; an uncompressed
 /// layer of a file is checked with --verify, and the JSON says what was and was not checked.
 #[test]
@@ -510,19 +499,19 @@ fn diff_ids_are_counted_and_checked() {
     // One diff_id too few, one too many.
     for ids in [vec![id(&l0)], vec![id(&l0), id(&l1), id(&l1)]] {
         let img = docker_archive_cfg(&[l0.clone(), l1.clone()], "demo:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!(ids));
-        let (code, err, _) = analyze_at(&write_tmp(dir.path(), &img), &[]);
+        let (code, err, _) = analyze_at(&write_in(dir.path(), "image.tar", &img), &[]);
         assert_eq!(code, Some(2), "{err}");
         assert!(err.contains(&format!("the config lists {} diff_ids but the manifest 2 layers", ids.len())), "{err}");
     }
     // A gzip layer whose diff_id is zeros, or another layer's.
     for bad in [format!("sha256:{}", "0".repeat(64)), id(&l1)] {
         let img = docker_archive_cfg(&[gzip(&l0)], "demo:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([bad]));
-        let (code, err, _) = analyze_at(&write_tmp(dir.path(), &img), &[]);
+        let (code, err, _) = analyze_at(&write_in(dir.path(), "image.tar", &img), &[]);
         assert_eq!(code, Some(2), "{err}");
         assert!(err.contains("diff_id mismatch") && err.contains(&bad), "{err}");
     }
     let img = docker_archive_cfg(&[gzip(&l0)], "demo:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([id(&l0)]));
-    let (code, err, out) = analyze_at(&write_tmp(dir.path(), &img), &["--format", "json"]);
+    let (code, err, out) = analyze_at(&write_in(dir.path(), "image.tar", &img), &["--format", "json"]);
     assert_eq!(code, Some(0), "{err}");
     let a: Analysis = serde_json::from_slice(&out).unwrap();
     let v = a.image.verified.unwrap();
@@ -533,7 +522,7 @@ fn diff_ids_are_counted_and_checked() {
     let swapped = layer(&[file("c", 100)]);
     assert_eq!(swapped.len(), l0.len());
     let img = docker_archive_cfg(&[swapped.clone()], "demo:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([id(&l0)]));
-    let p = write_tmp(dir.path(), &img);
+    let p = write_in(dir.path(), "image.tar", &img);
     let (code, err, out) = analyze_at(&p, &["--format", "json"]);
     assert_eq!(code, Some(0), "{err}");
     let a: Analysis = serde_json::from_slice(&out).unwrap();
@@ -549,7 +538,7 @@ fn diff_ids_are_counted_and_checked() {
     assert_eq!(out.status.code(), Some(2));
     // The right layer passes --verify, and is listed as checked.
     let img = docker_archive(&[l0.clone()], "demo:1", false);
-    let (code, err, out) = analyze_at(&write_tmp(dir.path(), &img), &["--verify", "--format", "json"]);
+    let (code, err, out) = analyze_at(&write_in(dir.path(), "image.tar", &img), &["--verify", "--format", "json"]);
     assert_eq!(code, Some(0), "{err}");
     let v = serde_json::from_slice::<Analysis>(&out).unwrap().image.verified.unwrap();
     assert_eq!((v.diff_ids, v.not_verified), (vec![0], vec![]));
@@ -643,7 +632,7 @@ fn pipes_named_by_path_are_read_in_one_pass() {
     let a: Analysis = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(a.totals.final_bytes, 10);
     let dir = tempfile::tempdir().unwrap();
-    let p = write_tmp(dir.path(), &img);
+    let p = write_in(dir.path(), "image.tar", &img);
     let bin = assert_cmd::cargo::cargo_bin("slim");
     let out = std::process::Command::new("bash")
         .arg("-c")
@@ -713,7 +702,7 @@ fn children_max_rss() -> u64 {
 #[test]
 fn captured_contents_have_one_budget() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write_tmp(dir.path(), &big_lists_image(12));
+    let p = write_in(dir.path(), "image.tar", &big_lists_image(12));
     let (code, err, out) = analyze_at(&p, &["--format", "json"]);
     assert_eq!(code, Some(0), "{err}");
     let a: Analysis = serde_json::from_slice(&out).unwrap();
@@ -730,7 +719,7 @@ fn captured_contents_have_one_budget() {
 #[test]
 fn non_layer_members_of_a_one_pass_read_have_one_budget() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write_tmp(dir.path(), &with_junk_members(&good_image(), 5, false));
+    let p = write_in(dir.path(), "image.tar", &with_junk_members(&good_image(), 5, false));
     let (code, err, out) = analyze_at(&p, &["--format", "json"]);
     assert_eq!(code, Some(0), "{err}");
     let a: Analysis = serde_json::from_slice(&out).unwrap();
@@ -751,7 +740,7 @@ fn a_docker_save_config_not_named_by_its_digest_is_checked_by_its_diff_ids() {
     let cases = [(named.clone(), "digest"), (rename_config(&named, "config.json"), "diff_ids"), (rename_config(&named, &format!("{}.json", "ab".repeat(32))), "diff_ids")];
     for (archive, by) in cases {
         let dir = tempfile::tempdir().unwrap();
-        let p = write_tmp(dir.path(), &archive);
+        let p = write_in(dir.path(), "image.tar", &archive);
         let (code, err, out) = analyze_at(&p, &["--format", "json"]);
         assert_eq!(code, Some(0), "{by}: {err}");
         let a: Analysis = serde_json::from_slice(&out).unwrap();
@@ -817,7 +806,7 @@ fn malformed_inputs_table() {
     ];
     for (what, bytes, needle) in cases {
         let dir = tempfile::tempdir().unwrap();
-        let p = write_tmp(dir.path(), &bytes);
+        let p = write_in(dir.path(), "image.tar", &bytes);
         std::fs::create_dir(dir.path().join("out")).unwrap();
         let out = slim().arg("analyze").arg(&p).arg("-o").arg(dir.path().join("out/report.json")).timeout(std::time::Duration::from_secs(30)).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);

@@ -2,9 +2,7 @@
 //! every packaging must give the same analysis, and its final filesystem must match what
 //! `umoci unpack` produces, measured independently by fixtures/oracle/rootfs_walk.py.
 
-mod common;
-use assert_cmd::Command;
-use common::oracle::check_owners_against;
+use crate::util::oracle::check_owners_against;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -26,7 +24,7 @@ fn packagings() -> Vec<PathBuf> {
 }
 
 fn analyze_json(args: &[&str], stdin: Option<Vec<u8>>) -> Value {
-    let mut c = Command::cargo_bin("slim").unwrap();
+    let mut c = crate::util::slim();
     c.arg("analyze").args(args).args(["--format", "json", "--top", "1000"]);
     if let Some(s) = stdin {
         c.write_stdin(s);

@@ -28,8 +28,7 @@ fn the_fleet_queries_answer_from_slims_json() {
     let mut docs = Vec::new();
     for (name, fixture) in [("a", "pyapp-docker-archive.tar"), ("b", "pyapp-oci-archive-zstd.tar")] {
         let file = out.join(format!("{name}.json"));
-        assert_cmd::Command::cargo_bin("slim")
-            .unwrap()
+        crate::util::slim()
             .args(["analyze", "--format", "json", "-o"])
             .arg(&file)
             .arg(format!("fixtures/images/{fixture}"))

@@ -1,8 +1,7 @@
 //! Layer semantics on archives built in the test: whiteouts, opaque directories, type
 //! changes, hard links, long and non-UTF-8 names, and the invariants every analysis keeps.
 
-mod common;
-use common::*;
+use crate::util::*;
 use slim::analyze::{self, Options};
 use slim::facts::Analyzed;
 use slim::image::store::Source;
@@ -15,10 +14,7 @@ fn opts() -> Options<'static> {
 /// Analyse from a file (seekable path) and from a choppy stream (one-pass path); both must
 /// agree, and the invariants must hold.
 fn analyze_both(archive: &[u8]) -> Analysis {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("img.tar");
-    std::fs::write(&p, archive).unwrap();
-    let a = analyze::run(p.to_str().unwrap(), &opts()).unwrap().analysis;
+    let a = analyze_archive(archive, &opts()).analysis;
     let src = Source::open_stream(
         "-".into(),
         Choppy { inner: archive, state: 7, max: 700 },
@@ -534,7 +530,7 @@ fn efficiency_on_dives_test_image_is_the_score_dives_test_asserts() {
     let p = dir.path().join("dive-test.tar");
     std::fs::write(&p, &archive).unwrap();
     let slim = || {
-        let mut c = assert_cmd::Command::cargo_bin("slim").unwrap();
+        let mut c = slim();
         c.env("NO_COLOR", "1").env_remove("GITHUB_STEP_SUMMARY");
         c
     };

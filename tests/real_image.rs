@@ -4,11 +4,9 @@
 //! It builds an image (a minute or two), so it is ignored by a plain `cargo test`; .ci/run
 //! runs it with `--include-ignored`.
 
-use assert_cmd::Command;
 use serde_json::Value;
 use std::path::PathBuf;
 
-mod common;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -44,12 +42,12 @@ fn real_python_image_matches_importlib_dpkg_and_umoci() {
     assert!(truth["dists"].as_array().unwrap().len() >= 5);
     assert!(truth["dpkg"].as_array().unwrap().len() >= 50);
     for input in [&layout, &archive] {
-        let out = Command::cargo_bin("slim").unwrap().arg("analyze").arg(input).args(["--format", "json"]).output().unwrap();
+        let out = crate::util::slim().arg("analyze").arg(input).args(["--format", "json"]).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let a: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(a["totals"]["final_bytes"], truth["final_bytes"]);
         assert_eq!(a["totals"]["final_files"], truth["final_files"]);
-        common::oracle::check_owners_against(&a, &truth);
+        crate::util::oracle::check_owners_against(&a, &truth);
         // Real content: numpy is the biggest distribution, apt lists were kept.
         let owners = a["owners"].as_array().unwrap();
         assert!(owners.iter().any(|o| o["kind"] == "category" && o["name"] == "apt-lists" && o["bytes"].as_u64().unwrap() > 1_000_000));
@@ -75,7 +73,7 @@ fn a_well_built_image_gets_no_finding_worth_more_than_one_percent() {
         .status()
         .unwrap();
     assert!(st.success(), "build-image failed");
-    let res = Command::cargo_bin("slim").unwrap().arg("analyze").arg(&out).args(["--format", "json"]).output().unwrap();
+    let res = crate::util::slim().arg("analyze").arg(&out).args(["--format", "json"]).output().unwrap();
     assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
     let a: Value = serde_json::from_slice(&res.stdout).unwrap();
     let whole = a["totals"]["final_bytes"].as_u64().unwrap();
@@ -146,7 +144,7 @@ fn the_readme_example_shows_each_seed_problem_with_the_bytes_an_unpacked_rootfs_
     let deleted: u64 = String::from_utf8(deleted.stdout).unwrap().trim().parse().unwrap();
     assert!(!rootfs.join("app/data/export.jsonl").exists(), "the export is deleted in the final filesystem");
 
-    let out = Command::cargo_bin("slim").unwrap().arg("analyze").arg(&example).args(["--format", "json"]).output().unwrap();
+    let out = crate::util::slim().arg("analyze").arg(&example).args(["--format", "json"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let a: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(a["totals"]["final_bytes"], truth["final_bytes"]);
@@ -169,7 +167,7 @@ fn the_readme_example_shows_each_seed_problem_with_the_bytes_an_unpacked_rootfs_
     assert_eq!(saved("cache-left", "pip-cache"), walk_bytes(&rootfs.join("root/.cache/pip")));
     assert_eq!(saved("context-leak", ".git"), walk_bytes(&rootfs.join("app/.git")));
     // and the why of the unused package names what it drags in
-    let why = Command::cargo_bin("slim").unwrap().arg("why").arg("six").arg(&example).output().unwrap();
+    let why = crate::util::slim().arg("why").arg("six").arg(&example).output().unwrap();
     assert!(why.status.success(), "{}", String::from_utf8_lossy(&why.stderr));
     let why = String::from_utf8(why.stdout).unwrap();
     assert!(why.contains("nothing in the app imports it") && why.contains("comes with arrow"), "{why}");

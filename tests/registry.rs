@@ -88,13 +88,15 @@ fn skopeo_push(src: &str, dest: &str, extra: &[&str]) {
     assert!(out.status.success(), "skopeo copy {src} {dest}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// A `slim` command with a clean environment: no credentials or CAs of the machine's user.
-fn slim(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("slim").unwrap();
+/// A `slim` command with a clean environment: no credentials or CAs of the machine's user,
+/// and no layer cache (these tests are about fetching; the cache's own test turns it on).
+fn slim_at(home: &Path) -> Command {
+    let mut c = crate::util::slim();
     c.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home)
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        .env("SLIM_NO_CACHE", "1");
     c
 }
 
@@ -115,7 +117,7 @@ fn analyze_ok(cmd: &mut Command) -> Value {
 }
 
 fn local(home: &Path, fixture: &str) -> Value {
-    analyze_ok(slim(home).args(["analyze", "--format", "json", &format!("{FIX}/{fixture}")]))
+    analyze_ok(slim_at(home).args(["analyze", "--format", "json", &format!("{FIX}/{fixture}")]))
 }
 
 /// Fail with exit 2 and one line on stderr; returns it.
@@ -140,11 +142,11 @@ fn a_plain_http_registry_gives_the_local_analysis() {
     skopeo_push(&format!("docker-archive:{FIX}/pyapp-docker-archive.tar"), &format!("docker://{h}/pyapp:v2s2"), &["--format", "v2s2"]);
 
     let gz = local(home, "pyapp-oci-archive-gzip.tar");
-    let remote = analyze_ok(slim(home).args(["analyze", "--format", "json", &format!("registry:{h}/pyapp:gzip")]));
+    let remote = analyze_ok(slim_at(home).args(["analyze", "--format", "json", &format!("registry:{h}/pyapp:gzip")]));
     assert_eq!(remote, gz);
     // skopeo's docker:// spelling, and a nested repository.
     let zst = local(home, "pyapp-oci-archive-zstd.tar");
-    assert_eq!(analyze_ok(slim(home).args(["analyze", "--format", "json", &format!("docker://{h}/team/pyapp:zstd")])), zst);
+    assert_eq!(analyze_ok(slim_at(home).args(["analyze", "--format", "json", &format!("docker://{h}/team/pyapp:zstd")])), zst);
     // Docker schema 2: same files, gzip layers that skopeo made; the local oracle is the same
     // image pushed by skopeo and read back by skopeo as an OCI layout.
     let dir = tmp.path().join("v2s2-oci");
@@ -153,8 +155,8 @@ fn a_plain_http_registry_gives_the_local_analysis() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v2 = analyze_ok(slim(home).args(["analyze", "--format", "json", &format!("registry:{h}/pyapp:v2s2")]));
-    assert_eq!(v2, analyze_ok(slim(home).args(["analyze", "--format", "json", &format!("oci:{}:x", dir.display())])));
+    let v2 = analyze_ok(slim_at(home).args(["analyze", "--format", "json", &format!("registry:{h}/pyapp:v2s2")]));
+    assert_eq!(v2, analyze_ok(slim_at(home).args(["analyze", "--format", "json", &format!("oci:{}:x", dir.display())])));
     let raw = std::process::Command::new("skopeo")
         .args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{h}/pyapp:v2s2")])
         .output()
@@ -168,28 +170,28 @@ fn a_plain_http_registry_gives_the_local_analysis() {
         .output()
         .unwrap()
         .stdout));
-    assert_eq!(analyze_ok(slim(home).args(["analyze", "--format", "json", &format!("registry:{h}/pyapp@{digest}")])), gz);
-    let err = fails(slim(home).args(["analyze", &format!("registry:{h}/pyapp@sha256:{}", "0".repeat(64))]));
+    assert_eq!(analyze_ok(slim_at(home).args(["analyze", "--format", "json", &format!("registry:{h}/pyapp@{digest}")])), gz);
+    let err = fails(slim_at(home).args(["analyze", &format!("registry:{h}/pyapp@sha256:{}", "0".repeat(64))]));
     assert!(err.contains("MANIFEST_UNKNOWN") || err.contains("404"), "{err}");
-    let err = fails(slim(home).args(["analyze", &format!("registry:{h}/nosuch:1")]));
+    let err = fails(slim_at(home).args(["analyze", &format!("registry:{h}/nosuch:1")]));
     assert!(err.contains("registry:") && err.contains("nosuch"), "{err}");
-    let err = fails(slim(home).args(["analyze", "--platform", "linux/arm64", &format!("registry:{h}/pyapp:gzip")]));
+    let err = fails(slim_at(home).args(["analyze", "--platform", "linux/arm64", &format!("registry:{h}/pyapp:gzip")]));
     assert!(err.contains("no platform linux/arm64"), "{err}");
 
     // Every command that takes an image takes a registry.
-    slim(home).args(["check", "--budget", "1GB", &format!("registry:{h}/pyapp:gzip")]).assert().success();
-    slim(home).args(["check", "--budget", "100KB", &format!("registry:{h}/pyapp:gzip")]).assert().code(1);
-    let d = slim(home)
+    slim_at(home).args(["check", "--budget", "1GB", &format!("registry:{h}/pyapp:gzip")]).assert().success();
+    slim_at(home).args(["check", "--budget", "100KB", &format!("registry:{h}/pyapp:gzip")]).assert().code(1);
+    let d = slim_at(home)
         .args(["diff", "--format", "json", &format!("registry:{h}/pyapp:gzip"), &format!("{FIX}/pyapp-oci-archive-gzip.tar")])
         .output()
         .unwrap();
     assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
     let d: Value = serde_json::from_slice(&d.stdout).unwrap();
     assert_eq!(d["totals"]["before"]["final_bytes"], d["totals"]["after"]["final_bytes"], "{d}");
-    let why = slim(home).args(["why", "six", &format!("registry:{h}/pyapp:gzip")]).output().unwrap();
+    let why = slim_at(home).args(["why", "six", &format!("registry:{h}/pyapp:gzip")]).output().unwrap();
     assert!(why.status.success() && String::from_utf8_lossy(&why.stdout).contains("six"));
     let out = tmp.path().join("Dockerfile.slim");
-    slim(home).args(["rewrite", "-o"]).arg(&out).arg(format!("registry:{h}/pyapp:gzip")).assert().success();
+    slim_at(home).args(["rewrite", "-o"]).arg(&out).arg(format!("registry:{h}/pyapp:gzip")).assert().success();
     assert!(std::fs::read_to_string(&out).unwrap().contains("FROM"));
 }
 
@@ -199,16 +201,16 @@ fn explicit_local_forms() {
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
     let gz = local(home, "pyapp-oci-archive-gzip.tar");
-    let f = |s: String| analyze_ok(slim(home).args(["analyze", "--format", "json", &s]));
+    let f = |s: String| analyze_ok(slim_at(home).args(["analyze", "--format", "json", &s]));
     assert_eq!(f(format!("oci-archive:{FIX}/pyapp-oci-archive-gzip.tar")), gz);
     let dir = local(home, "pyapp-oci-dir");
     assert_eq!(f(format!("oci:{FIX}/pyapp-oci-dir")), dir);
     let da = local(home, "pyapp-docker-archive.tar");
     assert_eq!(f(format!("docker-archive:{FIX}/pyapp-docker-archive.tar")), da);
     assert_eq!(f(format!("docker-archive:{FIX}/pyapp-docker-archive.tar:pyapp:latest")), da);
-    let err = fails(slim(home).args(["analyze", &format!("docker-archive:{FIX}/pyapp-docker-archive.tar:other:1")]));
+    let err = fails(slim_at(home).args(["analyze", &format!("docker-archive:{FIX}/pyapp-docker-archive.tar:other:1")]));
     assert!(err.contains("no image other:1"), "{err}");
-    let err = fails(slim(home).args(["analyze", "registry:Bad_Name"]));
+    let err = fails(slim_at(home).args(["analyze", "registry:Bad_Name"]));
     assert!(err.contains("not an image reference"), "{err}");
 }
 
@@ -264,22 +266,22 @@ fn tls_and_basic_auth_with_credentials_from_files_and_helpers() {
     let img = format!("registry:{h}/pyapp:1");
 
     // No credentials anywhere: one line naming where slim looked.
-    let err = fails(slim(&home).args(["analyze", "--cert-dir"]).arg(&cadir).arg(&img));
+    let err = fails(slim_at(&home).args(["analyze", "--cert-dir"]).arg(&cadir).arg(&img));
     assert!(err.contains("needs credentials") && err.contains("auth.json"), "{err}");
     // The CA unknown: a TLS error, and no fallback to plain HTTP.
-    let err = fails(slim(&home).args(["analyze", &img]));
+    let err = fails(slim_at(&home).args(["analyze", &img]));
     assert!(err.to_lowercase().contains("certificate") || err.contains("UnknownIssuer"), "{err}");
 
     // $REGISTRY_AUTH_FILE (containers' auth.json), with the CA from --cert-dir.
     let auth = t.join("auth.json");
     let b64 = base64::engine::general_purpose::STANDARD.encode(format!("slimuser:{pw}"));
     std::fs::write(&auth, format!(r#"{{"auths":{{"{h}":{{"auth":"{b64}"}}}}}}"#)).unwrap();
-    let got = analyze_ok(slim(&home).env("REGISTRY_AUTH_FILE", &auth).args(["analyze", "--format", "json", "--cert-dir"]).arg(&cadir).arg(&img));
+    let got = analyze_ok(slim_at(&home).env("REGISTRY_AUTH_FILE", &auth).args(["analyze", "--format", "json", "--cert-dir"]).arg(&cadir).arg(&img));
     assert_eq!(got, want);
     // ~/.docker/config.json, with the CA from SSL_CERT_FILE.
     std::fs::create_dir(home.join(".docker")).unwrap();
     std::fs::write(home.join(".docker/config.json"), format!(r#"{{"auths":{{"https://{h}":{{"auth":"{b64}"}}}}}}"#)).unwrap();
-    let got = analyze_ok(slim(&home).env("SSL_CERT_FILE", certs.join("ca.crt")).args(["analyze", "--format", "json", &img]));
+    let got = analyze_ok(slim_at(&home).env("SSL_CERT_FILE", certs.join("ca.crt")).args(["analyze", "--format", "json", &img]));
     assert_eq!(got, want);
     // A credential helper named by credsStore (docker-credential-NAME get, on PATH).
     let bin = t.join("bin");
@@ -296,17 +298,17 @@ fn tls_and_basic_auth_with_credentials_from_files_and_helpers() {
     std::fs::create_dir(&dc).unwrap();
     std::fs::write(dc.join("config.json"), r#"{"auths":{},"credsStore":"slimtest"}"#).unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
-    let got = analyze_ok(slim(&home).env("PATH", &path).env("DOCKER_CONFIG", &dc).args(["analyze", "--format", "json", "--cert-dir"]).arg(&cadir).arg(&img));
+    let got = analyze_ok(slim_at(&home).env("PATH", &path).env("DOCKER_CONFIG", &dc).args(["analyze", "--format", "json", "--cert-dir"]).arg(&cadir).arg(&img));
     assert_eq!(got, want);
     // A wrong password: refused in one line that never shows a secret.
     let bad = base64::engine::general_purpose::STANDARD.encode("slimuser:wrong-Pa55word");
     std::fs::write(&auth, format!(r#"{{"auths":{{"{h}":{{"auth":"{bad}"}}}}}}"#)).unwrap();
-    let err = fails(slim(&home).env("REGISTRY_AUTH_FILE", &auth).args(["analyze", "--cert-dir"]).arg(&cadir).arg(&img));
+    let err = fails(slim_at(&home).env("REGISTRY_AUTH_FILE", &auth).args(["analyze", "--cert-dir"]).arg(&cadir).arg(&img));
     assert!(!err.contains("wrong-Pa55word") && !err.contains(pw) && !err.contains(&bad), "{err}");
     assert!(err.contains("401") || err.contains("UNAUTHORIZED"), "{err}");
     // --insecure-registry: TLS without verification, for a host the user names.
     std::fs::write(&auth, format!(r#"{{"auths":{{"{h}":{{"auth":"{b64}"}}}}}}"#)).unwrap();
-    let got = analyze_ok(slim(&home).env("REGISTRY_AUTH_FILE", &auth).args(["analyze", "--format", "json", "--insecure-registry", &h, &img]));
+    let got = analyze_ok(slim_at(&home).env("REGISTRY_AUTH_FILE", &auth).args(["analyze", "--format", "json", "--insecure-registry", &h, &img]));
     assert_eq!(got, want);
 }
 
@@ -426,7 +428,7 @@ fn faults_are_survived_and_the_result_is_the_clean_runs() {
     let proxy = Proxy::start(reg.port);
     let img = format!("registry:127.0.0.1:{}/pyapp:1", proxy.port);
     let t = Instant::now();
-    let clean = analyze_ok(slim(home).args(["analyze", "--format", "json", &img]));
+    let clean = analyze_ok(slim_at(home).args(["analyze", "--format", "json", &img]));
     eprintln!("clean run through the proxy: {:?}", t.elapsed());
     assert_eq!(clean, local(home, "pyapp-oci-archive-gzip.tar"));
     let layers = clean["layers"].as_array().unwrap();
@@ -437,7 +439,7 @@ fn faults_are_survived_and_the_result_is_the_clean_runs() {
     let timed = |proxy_plan: &[(&str, Fault, usize)]| {
         proxy.set(proxy_plan);
         let t = Instant::now();
-        let v = analyze_ok(slim(home).args(["analyze", "--format", "json", "--registry-timeout", "1", &img]));
+        let v = analyze_ok(slim_at(home).args(["analyze", "--format", "json", "--registry-timeout", "1", &img]));
         (v, t.elapsed(), proxy.log.lock().unwrap().clone())
     };
 
@@ -468,14 +470,14 @@ fn faults_are_survived_and_the_result_is_the_clean_runs() {
     proxy.set(&[(&big, Fault::DropAfter(10_000), 100)]);
     let t = Instant::now();
     let out = tmp.path().join("out.json");
-    let err = fails(slim(home).args(["analyze", "--format", "json", "-o"]).arg(&out).arg(&img));
+    let err = fails(slim_at(home).args(["analyze", "--format", "json", "-o"]).arg(&out).arg(&img));
     assert!(err.contains(big.trim_start_matches("sha256:")) && err.contains("gave up"), "{err}");
     assert!(!out.exists());
     eprintln!("cut at every try: gave up after {:?}", t.elapsed());
     // 503 for ever: bounded retries with backoff, then one line.
     proxy.set(&[(&small, Fault::Status(503), 100)]);
     let t = Instant::now();
-    let err = fails(slim(home).args(["analyze", &img]));
+    let err = fails(slim_at(home).args(["analyze", &img]));
     assert!(err.contains("503") && err.contains("gave up after 6 attempts"), "{err}");
     assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
     eprintln!("503 at every try: gave up after {:?}", t.elapsed());
@@ -504,7 +506,7 @@ fn a_blob_altered_in_the_registry_is_refused_naming_its_digest() {
     let mid = bad.len() / 2;
     bad[mid] ^= 0x55;
     std::fs::write(&p, &bad).unwrap();
-    let err = fails(slim(home).args(["analyze", "--format", "json", "-o"]).arg(&out).arg(&img));
+    let err = fails(slim_at(home).args(["analyze", "--format", "json", "-o"]).arg(&out).arg(&img));
     assert!(err.contains(layer.trim_start_matches("sha256:")), "{err}");
     assert!(!out.exists());
     // The same length and a gzip stream that decodes to the same tar, but another byte in
@@ -512,7 +514,7 @@ fn a_blob_altered_in_the_registry_is_refused_naming_its_digest() {
     let mut same = orig.clone();
     same[4] ^= 1;
     std::fs::write(&p, &same).unwrap();
-    let err = fails(slim(home).args(["analyze", "--format", "json", "-o"]).arg(&out).arg(&img));
+    let err = fails(slim_at(home).args(["analyze", "--format", "json", "-o"]).arg(&out).arg(&img));
     assert!(err.contains("digest mismatch") && err.contains(&layer), "{err}");
     assert!(!out.exists());
     std::fs::write(&p, &orig).unwrap();
@@ -523,7 +525,7 @@ fn a_blob_altered_in_the_registry_is_refused_naming_its_digest() {
     let i = c.iter().position(|&b| b == b'a').unwrap();
     c[i] = b'b';
     std::fs::write(&p, &c).unwrap();
-    let err = fails(slim(home).args(["analyze", "--format", "json", "-o"]).arg(&out).arg(&img));
+    let err = fails(slim_at(home).args(["analyze", "--format", "json", "-o"]).arg(&out).arg(&img));
     assert!(err.contains("digest mismatch") && err.contains(config), "{err}");
     assert!(!out.exists());
 }
@@ -549,14 +551,14 @@ fn an_engine_image_through_podmans_api_socket() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let host = format!("unix://{}", sock.display());
-    let got = slim(t).env("DOCKER_HOST", &host).args(["analyze", "--format", "json", "podman:localhost/pyapp:latest"]).output().unwrap();
-    let missing = slim(t).env("DOCKER_HOST", &host).args(["analyze", "podman:no-such-image:1"]).output().unwrap();
+    let got = slim_at(t).env("DOCKER_HOST", &host).args(["analyze", "--format", "json", "podman:localhost/pyapp:latest"]).output().unwrap();
+    let missing = slim_at(t).env("DOCKER_HOST", &host).args(["analyze", "podman:no-such-image:1"]).output().unwrap();
     let _ = svc.kill();
     let _ = svc.wait();
     assert!(got.status.success(), "{}", String::from_utf8_lossy(&got.stderr));
     // The engine's stream is read in one pass, which hashes every layer: the local run with
     // --verify checks as much.
-    let want = analyze_ok(slim(t).args(["analyze", "--format", "json", "--verify", &format!("{FIX}/pyapp-docker-archive.tar")]));
+    let want = analyze_ok(slim_at(t).args(["analyze", "--format", "json", "--verify", &format!("{FIX}/pyapp-docker-archive.tar")]));
     assert_eq!(analysis(&got.stdout), want);
     assert_eq!(missing.status.code(), Some(2));
     let err = String::from_utf8_lossy(&missing.stderr);
@@ -655,13 +657,13 @@ fn bearer_tokens_from_a_token_service_the_registry_verifies() {
     let home = t.join("home");
     std::fs::create_dir(&home).unwrap();
     // Anonymous: the token service refuses, in one line.
-    let err = fails(slim(&home).args(["analyze", &img]));
+    let err = fails(slim_at(&home).args(["analyze", &img]));
     assert!(err.contains("token service refused anonymous access"), "{err}");
     // With credentials: a token for repository:team/pyapp:pull, which the registry verifies.
     let auth = t.join("auth.json");
     let b64 = base64::engine::general_purpose::STANDARD.encode("tokenuser:t0ken-Pa55");
     std::fs::write(&auth, format!(r#"{{"auths":{{"{}":{{"auth":"{b64}"}}}}}}"#, reg.host())).unwrap();
-    let got = analyze_ok(slim(&home).env("REGISTRY_AUTH_FILE", &auth).args(["analyze", "--format", "json", &img]));
+    let got = analyze_ok(slim_at(&home).env("REGISTRY_AUTH_FILE", &auth).args(["analyze", "--format", "json", &img]));
     assert_eq!(got, local(&home, "pyapp-oci-archive-gzip.tar"));
     let log = log.lock().unwrap().clone();
     assert!(log.iter().any(|l| l == "repository:team/pyapp:pull authed=true"), "{log:#?}");
@@ -677,7 +679,7 @@ fn bearer_tokens_from_a_token_service_the_registry_verifies() {
     let reg = Registry::start(t, &store, &extra);
     let img = format!("registry:{}/team/pyapp:1", reg.host());
     std::fs::write(&auth, format!(r#"{{"auths":{{"{}":{{"auth":"{b64}"}}}}}}"#, reg.host())).unwrap();
-    let err = fails(slim(&home).env("REGISTRY_AUTH_FILE", &auth).args(["analyze", &img]));
+    let err = fails(slim_at(&home).env("REGISTRY_AUTH_FILE", &auth).args(["analyze", &img]));
     assert!(err.contains("401") && !err.contains("t0ken-Pa55"), "{err}");
 }
 
@@ -732,12 +734,61 @@ fn platforms_of_an_index_in_a_registry() {
     run(std::process::Command::new("skopeo").args(["copy", "--quiet", "--all", "--src-tls-verify=false", &format!("docker://{h}/multi:1")]).arg(format!("oci:{}:multi", back.display())));
     let localdir = format!("oci:{}:multi", back.display());
     for p in ["linux/amd64", "linux/arm64"] {
-        let remote = analyze_ok(slim(home).args(["analyze", "--format", "json", "--platform", p, &img]));
+        let remote = analyze_ok(slim_at(home).args(["analyze", "--format", "json", "--platform", p, &img]));
         assert_eq!(remote["image"]["platform"], p);
-        assert_eq!(remote, analyze_ok(slim(home).args(["analyze", "--format", "json", "--platform", p, &localdir])));
+        assert_eq!(remote, analyze_ok(slim_at(home).args(["analyze", "--format", "json", "--platform", p, &localdir])));
     }
-    let default = analyze_ok(slim(home).args(["analyze", "--format", "json", &img]));
+    let default = analyze_ok(slim_at(home).args(["analyze", "--format", "json", &img]));
     assert_eq!(default["image"]["platform"], "linux/amd64");
-    let err = fails(slim(home).args(["analyze", "--platform", "linux/s390x", &img]));
+    let err = fails(slim_at(home).args(["analyze", "--platform", "linux/s390x", &img]));
     assert!(err.contains("linux/amd64, linux/arm64"), "{err}");
+}
+
+#[test]
+#[ignore = "starts docker-registry and a proxy; run by .ci/run"]
+fn registry_layers_go_through_the_same_layer_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let cache = tmp.path().join("cache");
+    let reg = Registry::start(tmp.path(), &tmp.path().join("store"), "");
+    skopeo_push(&format!("oci-archive:{FIX}/pyapp-oci-archive-gzip.tar"), &format!("docker://{}/pyapp:1", reg.host()), &[]);
+    let proxy = Proxy::start(reg.port);
+    let img = format!("registry:127.0.0.1:{}/pyapp:1", proxy.port);
+    let cached = |extra: &[&str]| {
+        let mut c = slim_at(home);
+        c.env("SLIM_NO_CACHE", "0").args(["analyze", "--format", "json", "--cache-dir"]).arg(&cache).args(extra).arg(&img);
+        c
+    };
+    let clean = local(home, "pyapp-oci-archive-gzip.tar");
+    let layers: Vec<String> = clean["layers"].as_array().unwrap().iter().map(|l| l["blob_digest"].as_str().unwrap().to_string()).collect();
+    let fetched = |log: &[String]| layers.iter().filter(|d| log.iter().any(|l| l.contains(d.as_str()))).count();
+    proxy.set(&[]);
+    assert_eq!(analyze_ok(&mut cached(&[])), clean);
+    assert_eq!(fetched(&proxy.log.lock().unwrap()), layers.len(), "a cold cache fetches every layer");
+    proxy.set(&[]);
+    let raw_cold = cached(&[]).output().unwrap().stdout;
+    assert_eq!(fetched(&proxy.log.lock().unwrap()), 0, "a warm cache fetches no layer");
+    assert_eq!(analysis(&raw_cold), clean);
+    // The local archive of the same blobs hits the entries the registry run wrote: none added.
+    let before = std::fs::read_dir(cache.join("layers")).unwrap().count();
+    let local_warm = slim_at(home)
+        .env("SLIM_NO_CACHE", "0")
+        .args(["analyze", "--format", "json", "--cache-dir"])
+        .arg(&cache)
+        .arg(format!("{FIX}/pyapp-oci-archive-gzip.tar"))
+        .output()
+        .unwrap();
+    assert_eq!(analysis(&local_warm.stdout), clean);
+    assert_eq!(std::fs::read_dir(cache.join("layers")).unwrap().count(), before);
+    // A layer altered in the registry: a hit trusts the manifest's digest (docs/input.md);
+    // --verify fetches and hashes it, and refuses it by name.
+    let hex = layers[0].trim_start_matches("sha256:");
+    let data = reg.root.join(format!("docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]));
+    let mut bad = std::fs::read(&data).unwrap();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0x55;
+    std::fs::write(&data, &bad).unwrap();
+    assert_eq!(analyze_ok(&mut cached(&[])), clean);
+    let err = fails(&mut cached(&["--verify"]));
+    assert!(err.contains(hex), "{err}");
 }

@@ -2,20 +2,12 @@
 //! structure and numbers are checked here; `the_reports_work_in_chromium` opens them in a real
 //! (headless) browser through tests/browser/report.mjs.
 
-mod common;
-use assert_cmd::Command;
-use common::wheels::{MANY, MIB, leak, wheel};
-use common::*;
+use crate::util::wheels::{MANY, MIB, leak, wheel};
+use crate::util::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 const PYAPP: &str = "fixtures/images/pyapp-docker-archive.tar";
-
-fn slim() -> Command {
-    let mut c = Command::cargo_bin("slim").unwrap();
-    c.env_remove("GITHUB_STEP_SUMMARY").env("NO_COLOR", "1").env("COLUMNS", "200");
-    c
-}
 
 /// The JSON the page draws, read back out of its `<script type="application/json">`.
 fn embedded(html: &str) -> Value {
@@ -67,9 +59,7 @@ pub fn problem_image() -> Vec<u8> {
 }
 
 fn write_image(dir: &Path) -> PathBuf {
-    let p = dir.join("problems.tar");
-    std::fs::write(&p, problem_image()).unwrap();
-    p
+    write_in(dir, "problems.tar", &problem_image())
 }
 
 fn html_of(args: &[&str], code: i32) -> String {

@@ -2,18 +2,11 @@
 //! does not match, a Dockerfile reconstructed from history, and (in CI) the end-to-end proof
 //! that the slimmed Dockerfile builds, runs and weighs what was predicted.
 
-mod common;
 use assert_cmd::Command;
-use common::wheels::*;
-use common::*;
+use crate::util::wheels::*;
+use crate::util::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-fn slim() -> Command {
-    let mut c = Command::cargo_bin("slim").unwrap();
-    c.env("NO_COLOR", "1");
-    c
-}
 
 /// An image whose history is exactly these RUN steps (one layer each).
 fn image_with_steps(dir: &Path, layers: Vec<Vec<u8>>, steps: &[&str], env: &[&str]) -> PathBuf {

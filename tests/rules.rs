@@ -1,17 +1,13 @@
 //! Every rule on an image built in the test that must trigger it, and one that must not.
 
-mod common;
-use common::*;
-use common::wheels::*;
-use slim::analyze::{self, Options};
+use crate::util::*;
+use crate::util::wheels::*;
+use slim::analyze::Options;
 use slim::model::analysis::{Action, Analysis, Finding};
 
 
 fn run(archive: Vec<u8>, opts: Options<'static>) -> Analysis {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("img.tar");
-    std::fs::write(&p, archive).unwrap();
-    analyze::run(p.to_str().unwrap(), &opts).unwrap().analysis
+    analyze_archive(&archive, &opts).analysis
 }
 
 fn analyze(layers: &[Vec<u8>]) -> Analysis {
@@ -368,13 +364,13 @@ fn user_rules_override_and_extend() {
     l.extend(wheel("fastapi", "0.115.0", &[], "py3-none-any", &[("fastapi/big.bin", 2 * MIB)]));
     let img = dir.path().join("img.tar");
     std::fs::write(&img, docker_archive(&[layer(&l)], "t:1", false)).unwrap();
-    let out = assert_cmd::Command::cargo_bin("slim").unwrap().arg("analyze").arg(&img).args(["--format", "json", "--rules"]).arg(&rules).output().unwrap();
+    let out = slim().arg("analyze").arg(&img).args(["--format", "json", "--rules"]).arg(&rules).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let a: Analysis = serde_json::from_slice(&out.stdout).unwrap();
     assert!(of(&a, "package-swap").is_empty());
     assert_eq!(of(&a, "heavy-dependency").len(), 1);
     std::fs::write(&rules, "[[rule]]\nname = \"no-such-rule\"\n").unwrap();
-    let out = assert_cmd::Command::cargo_bin("slim").unwrap().arg("analyze").arg(&img).arg("--rules").arg(&rules).output().unwrap();
+    let out = slim().arg("analyze").arg(&img).arg("--rules").arg(&rules).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown rule \"no-such-rule\""));
 }

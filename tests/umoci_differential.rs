@@ -18,8 +18,7 @@
 //! warns; umoci refuses the layer). Device nodes are left out: unpacked rootless they become
 //! empty regular files.
 
-mod common;
-use common::*;
+use crate::util::*;
 use slim::analyze::{self, Options};
 use slim::layers::tree::{Kind, ROOT};
 use std::collections::{BTreeMap, HashMap};

@@ -5,22 +5,15 @@
 //! made of generated files and always run. With SLIM_KEEP_IMAGES=DIR every image is saved
 //! there too (to compare slim builds on the same images).
 
-mod common;
-use assert_cmd::Command;
-use common::pypi::{Venv, keep, layer_from};
-use common::wheels::{MIB, SP, leak};
-use common::*;
-use slim::analyze::{self, Options};
+use crate::util::pypi::{Venv, keep, layer_from};
+use crate::util::wheels::{MIB, SP, leak};
+use crate::util::*;
+use slim::analyze::Options;
 use slim::facts::Analyzed;
 use slim::model::analysis::{Action, Finding, UnusedPackage};
 use slim::model::why::Why;
 use std::path::Path;
 
-
-struct Img {
-    _dir: tempfile::TempDir,
-    path: std::path::PathBuf,
-}
 
 fn image(name: &str, layers: &[Vec<u8>], steps: &[&str], workdir: &str, cmd: &[&str], env: &[&str]) -> Img {
     let steps: Vec<String> = steps.iter().map(|s| s.to_string()).collect();
@@ -37,14 +30,11 @@ fn image(name: &str, layers: &[Vec<u8>], steps: &[&str], workdir: &str, cmd: &[&
         }
     });
     keep(name, &archive);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("img.tar");
-    std::fs::write(&path, archive).unwrap();
-    Img { _dir: dir, path }
+    Img::write(&archive)
 }
 
 fn analyzed(img: &Img) -> Analyzed {
-    analyze::run(img.path.to_str().unwrap(), &Options::new(20)).unwrap()
+    img.analyzed(&Options::new(20))
 }
 
 fn unused<'a>(a: &'a Analyzed, name: &str) -> Option<&'a UnusedPackage> {
@@ -56,7 +46,7 @@ fn findings<'a>(a: &'a Analyzed, rule: &str) -> Vec<&'a Finding> {
 }
 
 fn why(img: &Img, package: &str) -> Why {
-    let out = Command::cargo_bin("slim").unwrap().args(["why", package]).arg(&img.path).args(["--format", "json"]).env("NO_COLOR", "1").output().unwrap();
+    let out = slim().args(["why", package]).arg(&img.path).args(["--format", "json"]).env("NO_COLOR", "1").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -296,8 +286,8 @@ fn item5_a_record_path_leaving_the_environment_owns_that_file_only() {
 /// Item 2, the model's own code: a model loaded with trust_remote_code=True may import anything.
 #[test]
 fn trust_remote_code_makes_unimported_packages_medium() {
-    let mut l = common::wheels::wheel("einops", "0.8.0", &[], common::wheels::MANY, &[("einops/__init__.py", 2 * MIB)]);
-    l.extend(common::wheels::wheel("sentence-transformers", "3.3.1", &[], common::wheels::MANY, &[("sentence_transformers/__init__.py", 2 * MIB)]));
+    let mut l = crate::util::wheels::wheel("einops", "0.8.0", &[], crate::util::wheels::MANY, &[("einops/__init__.py", 2 * MIB)]);
+    l.extend(crate::util::wheels::wheel("sentence-transformers", "3.3.1", &[], crate::util::wheels::MANY, &[("sentence_transformers/__init__.py", 2 * MIB)]));
     let app = app_layer(&[("app/embed.py", "from sentence_transformers import SentenceTransformer\n\nmodel = SentenceTransformer(\n    \"nomic-ai/nomic-embed-text-v1.5\", trust_remote_code=True)\n")]);
     let img = image("trust-remote-code", &[layer(&l), app], &["RUN pip install sentence-transformers einops", "COPY . /app"], "/app", &["python", "embed.py"], &[]);
     let a = analyzed(&img);
@@ -312,9 +302,9 @@ fn trust_remote_code_makes_unimported_packages_medium() {
 fn hf_model(root: &str, id: &str, size: usize) -> Vec<E<'static>> {
     let d = format!("{root}/models--{}", id.replace('/', "--"));
     vec![
-        E::File(leak(format!("{d}/blobs/{}", common::sha(id.as_bytes()))), vec![id.len() as u8; size]),
-        E::File(leak(format!("{d}/blobs/{}", common::sha(format!("{id}cfg").as_bytes()))), b"{}".to_vec()),
-        E::Symlink(leak(format!("{d}/snapshots/abc/model.safetensors")), leak(format!("../../blobs/{}", common::sha(id.as_bytes())))),
+        E::File(leak(format!("{d}/blobs/{}", crate::util::sha(id.as_bytes()))), vec![id.len() as u8; size]),
+        E::File(leak(format!("{d}/blobs/{}", crate::util::sha(format!("{id}cfg").as_bytes()))), b"{}".to_vec()),
+        E::Symlink(leak(format!("{d}/snapshots/abc/model.safetensors")), leak(format!("../../blobs/{}", crate::util::sha(id.as_bytes())))),
         E::File(leak(format!("{d}/refs/main")), b"abc".to_vec()),
     ]
 }
@@ -324,8 +314,8 @@ fn wrong_model() -> Img {
     let mut models = hf_model(hub, "Qwen/Qwen3-Reranker-4B", 3 * MIB);
     models.extend(hf_model(hub, "sentence-transformers/all-MiniLM-L6-v2", 2 * MIB));
     models.extend(hf_model(hub, "BAAI/bge-large-en-v1.5", 2 * MIB));
-    let mut l = common::wheels::wheel("sentence-transformers", "3.3.1", &[], common::wheels::MANY, &[("sentence_transformers/__init__.py", 1000)]);
-    l.extend(common::wheels::wheel("httpx", "0.28.1", &[], common::wheels::MANY, &[("httpx/__init__.py", 1000)]));
+    let mut l = crate::util::wheels::wheel("sentence-transformers", "3.3.1", &[], crate::util::wheels::MANY, &[("sentence_transformers/__init__.py", 1000)]);
+    l.extend(crate::util::wheels::wheel("httpx", "0.28.1", &[], crate::util::wheels::MANY, &[("httpx/__init__.py", 1000)]));
     let app = app_layer(&[
         ("app/config.py", "import os\n\nRERANKER_MODEL = os.getenv(\"RERANKER_MODEL\", \"Qwen/Qwen3-Reranker-0.6B\")\nEMBEDDING_MODEL = \"all-MiniLM-L6-v2\"\n"),
         ("app/main.py", "from sentence_transformers import SentenceTransformer\n\nfrom config import EMBEDDING_MODEL\n\nmodel = SentenceTransformer(EMBEDDING_MODEL)\n"),

@@ -2,42 +2,17 @@
 //! Requires-Dist and markers, RECORD, entry_points.txt) plus app code in /app, with the
 //! config's WORKDIR and CMD saying how the app starts.
 
-mod common;
-use assert_cmd::Command;
-use common::*;
-use slim::analyze::{self, Options};
+use crate::util::*;
+use slim::analyze::Options;
 use slim::facts::Analyzed;
 use slim::model::analysis::{Action, UnusedPackage};
 use slim::model::why::Why;
 
-use common::wheels::{MIB, SP, leak};
+use crate::util::wheels::{MIB, Wheel};
 
-/// An installed wheel: its files (distinct contents), METADATA, RECORD and, when given,
-/// entry_points.txt. (common::wheels::wheel writes a WHEEL file and no entry points.)
+/// An installed wheel with its entry points.
 fn wheel(name: &str, version: &str, requires: &[&str], files: &[(&str, usize)], entry_points: &str) -> Vec<E<'static>> {
-    let di = format!("{}-{version}.dist-info", name.replace('-', "_"));
-    let mut meta = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n");
-    for r in requires {
-        meta.push_str(&format!("Requires-Dist: {r}\n"));
-    }
-    let mut record = String::new();
-    let mut out = Vec::new();
-    for (i, (rel, size)) in files.iter().enumerate() {
-        record.push_str(&format!("{rel},,\n"));
-        let mut data = vec![(i % 251) as u8; *size];
-        for (k, b) in name.bytes().enumerate().take(data.len()) {
-            data[k] = b;
-        }
-        out.push(E::File(leak(format!("{SP}/{rel}")), data));
-    }
-    record.push_str(&format!("{di}/METADATA,,\n{di}/RECORD,,\n"));
-    if !entry_points.is_empty() {
-        record.push_str(&format!("{di}/entry_points.txt,,\n"));
-        out.push(E::File(leak(format!("{SP}/{di}/entry_points.txt")), entry_points.as_bytes().to_vec()));
-    }
-    out.push(E::File(leak(format!("{SP}/{di}/METADATA")), meta.into_bytes()));
-    out.push(E::File(leak(format!("{SP}/{di}/RECORD")), record.into_bytes()));
-    out
+    Wheel::new(name, version).requires(requires).files(files).entry_points(entry_points).entries()
 }
 
 fn src(path: &'static str, text: &str) -> E<'static> {
@@ -88,20 +63,12 @@ fn image(layers: &[Vec<u8>], workdir: &str, cmd: &[&str], arch: &str) -> Vec<u8>
     })
 }
 
-struct Img {
-    _dir: tempfile::TempDir,
-    path: std::path::PathBuf,
-}
-
 fn write(archive: Vec<u8>) -> Img {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("img.tar");
-    std::fs::write(&path, archive).unwrap();
-    Img { _dir: dir, path }
+    Img::write(&archive)
 }
 
 fn analyzed(img: &Img) -> Analyzed {
-    analyze::run(img.path.to_str().unwrap(), &Options::new(20)).unwrap()
+    img.analyzed(&Options::new(20))
 }
 
 fn unused<'a>(a: &'a Analyzed, name: &str) -> Option<&'a UnusedPackage> {
@@ -109,13 +76,13 @@ fn unused<'a>(a: &'a Analyzed, name: &str) -> Option<&'a UnusedPackage> {
 }
 
 fn why_json(img: &Img, package: &str) -> Why {
-    let out = Command::cargo_bin("slim").unwrap().args(["why", package]).arg(&img.path).args(["--format", "json"]).env("NO_COLOR", "1").output().unwrap();
+    let out = slim().args(["why", package]).arg(&img.path).args(["--format", "json"]).env("NO_COLOR", "1").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn why_text(img: &Img, package: &str) -> String {
-    let out = Command::cargo_bin("slim").unwrap().args(["why", package]).arg(&img.path).env("NO_COLOR", "1").env("COLUMNS", "200").output().unwrap();
+    let out = slim().args(["why", package]).arg(&img.path).env("NO_COLOR", "1").env("COLUMNS", "200").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
@@ -166,7 +133,7 @@ fn a_ui_that_imports_only_httpx_leaves_torch_and_its_cuda_wheels_unused() {
     assert!(text.contains("nothing in the app imports it; it comes with torch, which nothing in the app imports either"), "{text}");
 
     // The text report shows the section too.
-    let out = Command::cargo_bin("slim").unwrap().arg("analyze").arg(&img.path).env("NO_COLOR", "1").output().unwrap();
+    let out = slim().arg("analyze").arg(&img.path).env("NO_COLOR", "1").output().unwrap();
     let report = String::from_utf8(out.stdout).unwrap();
     assert!(report.contains("Unused packages") && report.contains("torch 2.5.1 [high]"), "{report}");
 }
@@ -354,7 +321,7 @@ fn without_app_code_nothing_is_called_unused() {
 #[test]
 fn an_unknown_package_is_an_input_error_with_suggestions() {
     let img = ui_image();
-    let out = Command::cargo_bin("slim").unwrap().args(["why", "nvidia"]).arg(&img.path).output().unwrap();
+    let out = slim().args(["why", "nvidia"]).arg(&img.path).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no Python distribution or dpkg package named \"nvidia\"") && err.contains("nvidia-cublas-cu12"), "{err}");

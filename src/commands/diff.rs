@@ -1,33 +1,26 @@
-//! `slim diff BEFORE AFTER`.
+//! `slim diff BEFORE AFTER`: both sides analysed with the options built once from `ImageArgs`.
 
 use crate::cli::DiffArgs;
 use crate::error::{Error, Result};
 use crate::model::diff;
 use crate::report::Doc;
-use crate::{analyze, attribute, output, saved};
+use crate::{output, saved};
 use std::process::ExitCode;
 
 pub fn run(a: DiffArgs) -> Result<ExitCode> {
-    if a.before == "-" && a.after == "-" {
+    if a.image.image == "-" && a.after == "-" {
         return Err(Error::Usage("only one side of a diff can be read from stdin".into()));
     }
-    let local = |s: &String| crate::source::local_path(s).unwrap_or_else(|| s.into());
-    let mut inputs = output::Inputs::of([local(&a.before), local(&a.after)].iter().map(|p| p.as_path()));
-    if let Some(g) = &a.groups {
-        inputs.add(g);
-    }
+    let mut inputs = super::inputs(&a.image);
+    inputs.add(&crate::source::local_path(&a.after).unwrap_or_else(|| a.after.clone().into()));
     let sink = output::Sink::open(a.output.as_deref(), &inputs)?;
-    let options = || -> Result<analyze::Options<'static>> {
-        let mut o = analyze::Options::new(10);
-        o.selector = crate::image::resolve::Selector { image: a.select.clone(), platform: a.platform.clone() };
-        o.progress = crate::progress(a.quiet);
-        o.remote = a.remote.settings();
-        if let Some(f) = &a.groups {
-            o.groups = attribute::groups::GroupTable::with_file(f)?;
-        }
+    // One cache for both sides; a cache inside either input is refused.
+    let options = || -> Result<crate::analyze::Options<'static>> {
+        let mut o = super::options(&a.image, 10)?;
+        o.cache = super::cache(&a.image.cache, &[&a.image.image, &a.after]);
         Ok(o)
     };
-    let before = saved::load(&a.before, &options()?)?;
+    let before = saved::load(&a.image.image, &options()?)?;
     let after = saved::load(&a.after, &options()?)?;
     let d = diff::diff(&before, &after);
     let body = super::render(&Doc::Diff { diff: &d, top: a.top }, a.format)?;

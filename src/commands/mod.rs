@@ -24,6 +24,7 @@ pub fn options(a: &crate::cli::ImageArgs, top: usize) -> crate::error::Result<cr
     o.progress = crate::progress(a.quiet);
     o.verify = a.verify;
     o.remote = a.remote.settings();
+    o.cache = cache(&a.cache, &[&a.image]);
     if let Some(f) = &a.groups {
         o.groups = crate::attribute::groups::GroupTable::with_file(f)?;
     }
@@ -31,6 +32,16 @@ pub fn options(a: &crate::cli::ImageArgs, top: usize) -> crate::error::Result<cr
         o.rules = crate::rules::RuleSet::with_file(f)?;
     }
     Ok(o)
+}
+
+/// The layer cache the flags name, unless `--no-cache`; `images` are the inputs (a cache inside
+/// one is refused).
+pub fn cache(a: &crate::cli::CacheArgs, images: &[&str]) -> Option<crate::cache::Cache> {
+    if a.no_cache {
+        return None;
+    }
+    let inputs: Vec<std::path::PathBuf> = images.iter().filter_map(|i| crate::source::local_path(i)).collect();
+    crate::cache::Cache::open(a.cache_dir.as_deref(), a.cache_max.bytes, &inputs)
 }
 
 /// Render a model in the format a `--format` flag names.

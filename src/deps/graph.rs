@@ -290,6 +290,30 @@ impl PyGraph {
         seen
     }
 
+    /// A shortest chain of active requirements `from → … → to` (both ends included).
+    pub fn chain(&self, from: usize, to: usize) -> Option<Vec<usize>> {
+        let mut prev = vec![usize::MAX; self.edges.len()];
+        prev[from] = from;
+        let mut queue = std::collections::VecDeque::from([from]);
+        while let Some(n) = queue.pop_front() {
+            if n == to {
+                let mut path = vec![n];
+                while *path.last().unwrap() != from {
+                    path.push(prev[*path.last().unwrap()]);
+                }
+                path.reverse();
+                return Some(path);
+            }
+            for e in &self.edges[n] {
+                if prev[e.to] == usize::MAX {
+                    prev[e.to] = n;
+                    queue.push_back(e.to);
+                }
+            }
+        }
+        None
+    }
+
     /// Who requires `n` (active edges), as (requirer, edge).
     pub fn dependents(&self, n: usize) -> Vec<(usize, &Edge)> {
         let mut v = Vec::new();
@@ -392,5 +416,18 @@ mod tests {
         assert!(!r.base && r.under == ["standard"]);
         let r = parse_req("huggingface_hub[torch] (>=0.20)", Some(&env)).unwrap();
         assert_eq!((r.name.as_str(), r.extras.as_slice()), ("huggingface-hub", &["torch".to_string()][..]));
+    }
+
+    #[test]
+    fn chains_are_shortest_and_follow_edges() {
+        let e = |to| Edge { to, requirement: String::new(), extra: None, inferred: false };
+        // 0 → 1 → 2 → 3, 0 → 3 directly, 4 alone.
+        let g = PyGraph { edges: vec![vec![e(1), e(3)], vec![e(2)], vec![e(3)], vec![], vec![]], optional: vec![vec![]; 5], targets: HashMap::new() };
+        assert_eq!(g.chain(0, 3), Some(vec![0, 3]));
+        assert_eq!(g.chain(1, 3), Some(vec![1, 2, 3]));
+        assert_eq!(g.chain(2, 2), Some(vec![2]));
+        assert_eq!(g.chain(3, 0), None);
+        assert_eq!(g.chain(4, 0), None);
+        assert_eq!(g.reach([1], Some(2)), vec![false, true, false, false, false]);
     }
 }

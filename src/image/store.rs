@@ -69,6 +69,18 @@ pub enum Store {
     },
 }
 
+/// Where a local blob lies: the identity of the file holding it (device, inode, size,
+/// modification and change times), its offset and length there, and whether it is compressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobPlace {
+    pub identity: String,
+    pub offset: u64,
+    pub len: u64,
+    pub compressed: bool,
+    /// When the file last changed (its ctime).
+    pub changed: std::time::SystemTime,
+}
+
 /// An opened input: what it is, and its files.
 pub struct Source {
     /// How the user named it (`-` for stdin).
@@ -438,6 +450,59 @@ impl Source {
             Store::Stream { .. } | Store::Remote(_) => return None,
         };
         Some(r.map_err(|e| e.to_string()))
+    }
+
+    /// Where a local blob's bytes lie, to name them without reading them (the layer cache keys
+    /// an uncompressed blob by it): the file's identity, the blob's place in it, and whether the
+    /// blob is compressed. None for a registry or a one-pass stream.
+    pub fn blob_place(&self, name: &str) -> Option<BlobPlace> {
+        use std::os::unix::fs::MetadataExt;
+        let real = self.resolve_alias(name);
+        let (file, offset, len, owned);
+        match &self.store {
+            Store::File { file: f, index } => {
+                let &(pos, size) = index.get(real)?;
+                (file, offset, len) = (f, pos, size);
+            }
+            Store::Dir { root } => {
+                owned = self.open_blob(root, real).ok()?;
+                let l = owned.metadata().ok()?.len();
+                (file, offset, len) = (&owned, 0, l);
+            }
+            Store::Stream { .. } | Store::Remote(_) => return None,
+        }
+        let md = file.metadata().ok()?;
+        let head = compress::read_head(&mut Slice::new(file, offset, len), 8).ok()?;
+        Some(BlobPlace {
+            identity: format!(
+                "dev {} ino {} len {} mtime {}.{} ctime {}.{}",
+                md.dev(),
+                md.ino(),
+                md.len(),
+                md.mtime(),
+                md.mtime_nsec(),
+                md.ctime(),
+                md.ctime_nsec()
+            ),
+            offset,
+            len,
+            compressed: Compression::sniff(&head) != Compression::None,
+            changed: std::time::UNIX_EPOCH + std::time::Duration::new(md.ctime().max(0) as u64, md.ctime_nsec().clamp(0, 999_999_999) as u32),
+        })
+    }
+
+    /// Whether the layers were read as they passed (stdin, a compressed archive): there is
+    /// nothing left to save by not reading them.
+    pub fn is_stream(&self) -> bool {
+        matches!(self.store, Store::Stream { .. })
+    }
+
+    /// Hashes of a layer's large files known without reading it (a cached scan's), so that
+    /// duplicate detection reads nothing again for them.
+    pub fn note_hashes(&self, name: &str, hashes: &[(u64, u128)]) {
+        if !hashes.is_empty() {
+            self.hashed.lock().unwrap().insert(self.resolve_alias(name).to_string(), hashes.to_vec());
+        }
     }
 
     /// Read a small (metadata) file in full.

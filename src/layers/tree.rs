@@ -658,3 +658,6 @@ impl Tree {
         (bytes, files)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,7 +3,7 @@
 //! stage's downloads or a `COPY . .` of a `dist/` directory leave behind. Reported per step
 //! (layer) that brought them.
 
-use super::checks::View;
+use super::view::View;
 use super::{Draft, step};
 use crate::facts::Analyzed;
 use crate::attribute::OwnerKind;

@@ -3,7 +3,7 @@
 //! Found by name whether or not the app imports them: a test suite importing pytest does not
 //! make pytest something the running app needs.
 
-use super::checks::View;
+use super::view::View;
 use super::{Draft, RuleSet, step};
 use crate::facts::Analyzed;
 use crate::show::human;

@@ -4,6 +4,10 @@
 use crate::image::resolve::Image;
 use crate::image::store::Source;
 use crate::layers::tree::Tree;
+use super::view::{MAX_PATHS, View};
+use super::Draft;
+use crate::model::analysis::Action;
+use crate::show::human;
 use hashbrown::HashMap;
 
 pub const MIN_SIZE: u64 = 1 << 20;
@@ -54,4 +58,34 @@ pub fn find(src: &Source, image: &Image, tree: &Tree) -> Result<Option<Duplicate
     }
     groups.sort();
     Ok(Some(Duplicates { groups, bytes_hashed }))
+}
+
+/// The duplicate-files rule: every copy but one of each group could go.
+pub fn rule(v: &View, d: &Duplicates, out: &mut Vec<Draft>) {
+    if d.groups.is_empty() {
+        return;
+    }
+    let mut removed = Vec::new();
+    let mut notes = Vec::new();
+    let mut groups = d.groups.clone();
+    groups.sort_by_key(|g| std::cmp::Reverse(v.size(g[0]) * (g.len() as u64 - 1)));
+    for g in &groups {
+        removed.extend(&g[1..]);
+        if notes.len() < MAX_PATHS {
+            notes.push(format!("{} × {}: {}", g.len(), human(v.size(g[0])), g.iter().map(|&i| v.path(i)).collect::<Vec<_>>().join(", ")));
+        }
+    }
+    if groups.len() > MAX_PATHS {
+        notes.push(format!("and {} more groups", groups.len() - MAX_PATHS));
+    }
+    out.push(Draft::new(
+        "duplicate-files",
+        format!("{} files of 1 MiB or more are copies of another file ({})", removed.len(), human(v.bytes(&removed))),
+        removed.clone(),
+        0,
+        format!("Content compared by xxh3-128 over files whose sizes collide ({} read to hash); every copy but one could go or become a hard link.", human(d.bytes_hashed)),
+        v.evidence(&removed, vec![], vec![], notes),
+        "Keep one copy: delete the others in the step that creates them, or hard-link them.".into(),
+        Action::AdviceOnly,
+    ));
 }

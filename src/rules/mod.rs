@@ -7,9 +7,16 @@
 //! findings name it.
 
 pub mod archives;
-pub mod checks;
+pub mod context;
+pub mod cuda;
 pub mod devtools;
 pub mod dupes;
+pub mod environments;
+pub mod models;
+pub mod packages;
+pub mod toolchain;
+pub mod view;
+pub mod waste;
 pub mod wrong_model;
 
 use crate::facts::{Analyzed, Plan};
@@ -203,7 +210,21 @@ fn severity_for(saved: u64, whole: u64) -> &'static str {
 /// Run every enabled rule. Returns the findings (largest saving first), the bytes all of them
 /// together would save (each file counted once), and each finding's plan, in the same order.
 pub fn evaluate(set: &RuleSet, a: &Analyzed, dupes: Option<&dupes::Duplicates>) -> (Vec<Finding>, u64, Vec<Plan>) {
-    let mut drafts = checks::all(set, a, dupes);
+    let v = view::View::new(a);
+    let mut drafts = Vec::new();
+    cuda::cuda_on_cpu(set, &v, &mut drafts);
+    packages::heavy_dependency(set, &v, &mut drafts);
+    packages::package_swap(set, &v, &mut drafts);
+    models::baked_model(&v, &mut drafts);
+    if let Some(d) = dupes {
+        dupes::rule(&v, d, &mut drafts);
+    }
+    waste::layer_waste(&v, &mut drafts);
+    waste::cache_left(&v, &mut drafts);
+    toolchain::build_toolchain(&v, &mut drafts);
+    context::context_leak(&v, &mut drafts);
+    environments::multiple_environments(&v, &mut drafts);
+    packages::unused_package(set, &v, &mut drafts);
     devtools::find(set, a, &mut drafts);
     wrong_model::find(a, &mut drafts);
     archives::find(a, &mut drafts);

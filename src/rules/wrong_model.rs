@@ -5,7 +5,8 @@
 //! sentence-transformers short names and local model paths. A baked model the app names is
 //! left alone.
 
-use super::checks::{View, family};
+use super::models::family;
+use super::view::View;
 use super::{Draft, step};
 use crate::facts::Analyzed;
 use crate::show::human;

@@ -2,7 +2,6 @@
 //! into it, and a layer made from its files at the paths an image would have them
 //! (`/usr/local`), with the venv's own path rewritten in text files (scripts, .pth,
 //! direct_url.json) as if it had been built there. Needs python3 with venv and network.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,6 +1,5 @@
 //! Builders for small images made in tests with `tar::Builder`: layers with any entry a
 //! runtime must handle, packaged as docker save (legacy) or OCI layouts.
-#![allow(dead_code)]
 
 pub mod oracle;
 pub mod pypi;
@@ -8,7 +7,7 @@ pub mod wheels;
 
 use sha2::{Digest, Sha256};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub enum E<'a> {
     File(&'a str, Vec<u8>),
@@ -406,4 +405,46 @@ pub fn rename_config(archive: &[u8], name: &str) -> Vec<u8> {
         };
     }
     t.finish()
+}
+
+/// slim, the binary, with what changes its output pinned: no colour, a fixed width, no GitHub
+/// job summary.
+pub fn slim() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("slim").unwrap();
+    c.env("NO_COLOR", "1").env("COLUMNS", "120").env_remove("GITHUB_STEP_SUMMARY");
+    // The layer cache stays on, as users have it, but in the build's own scratch directory rather
+    // than the user's ~/.cache (tests/cache.rs points it elsewhere for its own assertions).
+    c.env("SLIM_CACHE_DIR", concat!(env!("CARGO_TARGET_TMPDIR"), "/slim-cache"));
+    c
+}
+
+/// An archive written to a temporary directory of its own (removed when this is dropped).
+pub struct Img {
+    _dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+impl Img {
+    pub fn write(archive: &[u8]) -> Img {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_in(dir.path(), "img.tar", archive);
+        Img { _dir: dir, path }
+    }
+
+    /// The analysis of the archive as a file, the way users name it.
+    pub fn analyzed(&self, opts: &slim::analyze::Options<'_>) -> slim::facts::Analyzed {
+        slim::analyze::run(self.path.to_str().unwrap(), opts).unwrap()
+    }
+}
+
+/// Analyse an archive written to a temporary file.
+pub fn analyze_archive(archive: &[u8], opts: &slim::analyze::Options<'_>) -> slim::facts::Analyzed {
+    Img::write(archive).analyzed(opts)
+}
+
+/// Write `bytes` to `dir/name`; the path.
+pub fn write_in(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
 }
