@@ -2,10 +2,9 @@
 //! edited there, its saving counted in the layer that copies it, and a stage the image is not
 //! made of is left alone.
 
-mod common;
+use crate::util::wheels::*;
+use crate::util::*;
 use assert_cmd::Command;
-use common::wheels::*;
-use common::*;
 use serde_json::Value;
 
 #[test]
