@@ -19,6 +19,7 @@ mod registry;
 mod rendered;
 mod report_html;
 mod rewrite;
+mod rewrite_stages;
 mod rules;
 mod umoci_differential;
 mod who_needs_what;

@@ -1,7 +1,7 @@
 //! `slim check IMAGE`: limits from flags over `slim.toml`, one verdict, exit 0 or 1.
 
 use crate::check::{self, Limits};
-use crate::dockerfile::steps;
+use crate::dockerfile::{Parsed, steps};
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::error::{Error, Result};
 use crate::report::Doc;
@@ -46,8 +46,8 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| Error::input(p.display(), e))?;
             // Parse it now so a broken Dockerfile fails before the image is read.
-            steps::map(&p.to_string_lossy(), &text, &[]).map_err(|e| Error::input(p.display(), e))?;
-            Some((p, text))
+            let parsed = Parsed::read(&text, &Default::default()).map_err(|e| Error::input(p.display(), e))?;
+            Some((p, parsed))
         }
         None => None,
     };
@@ -60,9 +60,9 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
     let verdict = check::evaluate(&analysis, baseline.as_ref(), &limits);
 
     let steps = match &dockerfile {
-        Some((p, text)) => {
+        Some((p, parsed)) => {
             let layers: Vec<(u64, Option<&str>)> = verdict.layers.iter().map(|l| (l.index, l.created_by.as_deref())).collect();
-            Some(steps::map(&p.to_string_lossy(), text, &layers).map_err(|e| Error::input(p.display(), e))?)
+            Some(steps::map(&p.to_string_lossy(), parsed, &layers))
         }
         None => None,
     };

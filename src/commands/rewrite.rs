@@ -3,9 +3,9 @@
 use crate::cli::RewriteArgs;
 use crate::dockerfile::{self, reconstruct, rewrite};
 use crate::error::{Error, Result};
-use crate::model::rewrite::{ChangeRow, EditRecord, Outputs, RewriteReport};
+use crate::model::rewrite::Outputs;
 use crate::report::Doc;
-use crate::{analyze, output, rules};
+use crate::{analyze, output};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -31,7 +31,7 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
     };
     if let Some(t) = &text {
         // Parse before the (long) analysis: a broken Dockerfile is a usage error.
-        dockerfile::parse(&name, t).map_err(|e| Error::input(&name, e.trim_start_matches(&format!("{name}: "))))?;
+        dockerfile::Parsed::read(t, &Default::default()).map_err(|e| Error::input(&name, e))?;
     }
     let opts = super::options(&a.image, 10)?;
     let done = analyze::run(&a.image.image, &opts)?;
@@ -45,31 +45,17 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
         let (k, v) = b.split_once('=').ok_or_else(|| Error::Usage(format!("--build-arg {b}: expected NAME=VALUE")))?;
         build_args.insert(k.to_string(), v.to_string());
     }
-    let mut parsed = dockerfile::parse_with(&name, &text, &build_args).map_err(|e| Error::input(&name, e))?;
-    let layers: Vec<(u64, Option<&str>)> = done.analysis.layers.iter().map(|l| (l.index, l.created_by.as_deref())).collect();
-    let unmatched = parsed.match_layers(&name, &layers).map_err(|e| Error::input(&name, e))?;
-    if !unmatched.is_empty() && !a.force && !reconstructed {
-        let first = &parsed.steps[unmatched[0]];
-        let made = parsed.steps.iter().filter(|s| dockerfile::Parsed::makes_layer(s)).count();
-        return Err(Error::Usage(format!(
-            "{name} does not match {}: {} of its {made} layer-making steps match no layer of the image (first: line {}: {}); pass --force to rewrite anyway",
-            a.image.image,
-            unmatched.len(),
-            first.line,
-            parsed.text[first.span.clone()].lines().next().unwrap_or("")
-        )));
-    }
-    let opts = rewrite::Options { dockerignore: ignore_path.is_some(), requirements_dir: None };
-    let outcome = rewrite::rewrite(&parsed, &done, &context, &opts).map_err(|e| Error::input(&name, e))?;
-    let applied: Vec<usize> = outcome.changes.iter().filter(|c| c.applied).map(|c| c.finding).collect();
-    // Bytes go only from the layers of steps the output edits: never from the base image or from
-    // a step no change touched. Edits compose, so a file one change removes from a layer another
-    // change rewrites goes too (the copy `chmod -R` made of a .git the .dockerignore now keeps
-    // out: the chmod's layer is gone, and the .git is never copied).
-    let edited: std::collections::HashSet<u16> =
-        outcome.changes.iter().filter(|c| c.applied).flat_map(|c| c.layers.iter().map(|&l| l as u16)).collect();
-    let dropped: Vec<u16> = outcome.changes.iter().filter(|c| c.applied).flat_map(|c| c.dropped.iter().map(|&l| l as u16)).collect();
-    let predicted = rules::predict_after(&done, &applied, &|_, l| edited.contains(&l), &dropped);
+    let req = rewrite::Request {
+        image: &a.image.image,
+        name: &name,
+        text: &text,
+        reconstructed,
+        build_args: &build_args,
+        context: &context,
+        force: a.force,
+        options: rewrite::Options { dockerignore: ignore_path.is_some(), requirements_dir: None },
+    };
+    let (outcome, mut report) = rewrite::plan(&req, &done)?;
 
     // Write the .dockerignore and requirements files beside the output.
     let mut outputs = Outputs { dockerfile: a.output.as_ref().map(|p| p.display().to_string()), ..Outputs::default() };
@@ -97,31 +83,8 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
             .header(&name, &a.output.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "slimmed".into()))
             .to_string()
     });
-    let f = &done.analysis.findings;
-    let report = RewriteReport {
-        schema_version: crate::model::REWRITE_SCHEMA,
-        image: a.image.image.clone(),
-        dockerfile: (!reconstructed).then(|| name.clone()),
-        reconstructed,
-        before_bytes: done.analysis.totals.layer_file_bytes,
-        predicted_after_bytes: predicted,
-        changes: outcome
-            .changes
-            .iter()
-            .map(|c| ChangeRow {
-                finding_id: f[c.finding].id.clone(),
-                rule: f[c.finding].rule.clone(),
-                title: f[c.finding].title.clone(),
-                bytes_saved: f[c.finding].bytes_saved,
-                applied: c.applied,
-                what: c.what.clone(),
-                lines: c.lines.clone(),
-                records: c.records.iter().map(|r| EditRecord { file: r.file.clone(), removed: r.removed.clone(), inserted: r.inserted.clone() }).collect(),
-            })
-            .collect(),
-        outputs,
-        diff,
-    };
+    report.outputs = outputs;
+    report.diff = diff;
     let body = super::render(&Doc::Rewrite(&report), a.format)?;
     match a.output {
         Some(_) => {

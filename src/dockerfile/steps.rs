@@ -15,22 +15,8 @@
 //! Layers that match nothing (the base image's, steps whose text was rewritten by the builder)
 //! get no line.
 
-use parse_dockerfile::{Command, Instruction, Source};
+use super::parse::{Parsed, Step, normalise_path, resolve};
 use std::collections::HashMap;
-
-/// A Dockerfile step: where it is and what it says.
-#[derive(Debug, Clone, PartialEq)]
-struct Step {
-    keyword: String,
-    /// Arguments without flags, whitespace collapsed.
-    text: String,
-    /// COPY/ADD: absolute destination, normalised.
-    dest: Option<String>,
-    /// COPY/ADD: the destination as written (buildah records relative ones as written).
-    raw_dest: Option<String>,
-    start_line: usize,
-    end_line: usize,
-}
 
 /// Layer index → the lines of the Dockerfile step that made it.
 #[derive(Debug, Clone, Default)]
@@ -49,127 +35,48 @@ impl StepLines {
     }
 }
 
-/// Map layers (`(index, created_by)`, bottom first) to the steps of `dockerfile`.
-pub fn map(path: &str, dockerfile: &str, layers: &[(u64, Option<&str>)]) -> Result<StepLines, String> {
-    let dockerfile = dockerfile.trim_start_matches('\u{feff}');
-    let parsed = parse_dockerfile::parse(dockerfile).map_err(|e| e.to_string().replace('\n', " "))?;
-    let escape = parsed.parser_directives.escape.as_ref().map_or('\\', |d| d.value.value);
-    let stage = parsed.stages().last().ok_or("no FROM instruction")?;
-    // By bytes: an offset (a span's end minus one) may fall inside a multi-byte character.
-    let line = |off: usize| dockerfile.as_bytes()[..off.min(dockerfile.len())].iter().filter(|&&b| b == b'\n').count() + 1;
-    let from_line = line(stage.from.from.span.start);
-    let mut workdir = String::from("/");
-    let mut steps = Vec::new();
-    for ins in stage.instructions {
-        if let Some(s) = step(ins, dockerfile, escape, &mut workdir, &line) {
-            steps.push(s);
-        }
-    }
-    let mut lines = HashMap::new();
+/// Map layers (`(index, created_by)`, bottom first) to the lines of the final stage's steps.
+pub fn map(path: &str, parsed: &Parsed, layers: &[(u64, Option<&str>)]) -> StepLines {
+    let lines = match_steps(parsed, layers).into_iter().map(|(l, k)| (l, (parsed.steps[k].line, parsed.steps[k].last_line))).collect();
+    StepLines { path: path.into(), from_line: super::line_of(&parsed.text, parsed.last().from.start), lines }
+}
+
+/// Layers (`(index, created_by)`, bottom first) and the final-stage step (index into
+/// `parsed.steps`) each was made by, in order: a layer never maps above the step the layer
+/// below it mapped to.
+pub fn match_steps(parsed: &Parsed, layers: &[(u64, Option<&str>)]) -> Vec<(u64, usize)> {
+    let steps: Vec<usize> = parsed.final_steps().filter(|&k| matches!(parsed.steps[k].keyword.as_str(), "RUN" | "COPY" | "ADD" | "WORKDIR" | "ENV" | "USER")).collect();
+    let mut out = Vec::new();
     let mut next = 0;
     for &(index, created_by) in layers {
         let Some(cb) = created_by.map(History::parse) else { continue };
-        if let Some(k) = (next..steps.len()).find(|&k| cb.matches(&steps[k])) {
-            lines.insert(index, (steps[k].start_line, steps[k].end_line));
+        if let Some(k) = (next..steps.len()).find(|&k| cb.matches(&parsed.steps[steps[k]])) {
+            out.push((index, steps[k]));
             next = k + 1;
         }
     }
-    Ok(StepLines { path: path.into(), from_line, lines })
+    out
+}
+
+impl Parsed {
+    /// Tie layers to the final stage's steps (by the text of their history, see `steps`).
+    /// Returns the layer-making steps no layer matched. (`name` is kept for callers that name
+    /// the file; matching cannot fail on a parsed Dockerfile.)
+    pub fn match_layers(&mut self, _name: &str, layers: &[(u64, Option<&str>)]) -> Result<Vec<usize>, String> {
+        let matched = match_steps(self, layers);
+        for s in &mut self.steps {
+            s.layer = None;
+        }
+        for (layer, k) in matched {
+            self.steps[k].layer = Some(layer);
+        }
+        Ok(self.final_steps().filter(|&i| Self::makes_layer(&self.steps[i]) && self.steps[i].layer.is_none()).collect())
+    }
+
 }
 
 fn collapse(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// `/app/./x/` → `/app/x`.
-pub fn normalise_path(p: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in p.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
-
-fn resolve(workdir: &str, p: &str) -> String {
-    if p.starts_with('/') { normalise_path(p) } else { normalise_path(&format!("{workdir}/{p}")) }
-}
-
-/// Shell-form text as the builder runs it: escaped newlines joined, comment lines dropped.
-fn join_lines(raw: &str, escape: char) -> String {
-    let mut out = String::new();
-    let cont = format!("{escape}");
-    for l in raw.lines() {
-        let t = l.trim_start();
-        if t.starts_with('#') {
-            continue;
-        }
-        let t = l.trim_end();
-        match t.strip_suffix(cont.as_str()) {
-            Some(body) => {
-                out.push_str(body);
-                out.push(' ');
-            }
-            None => {
-                out.push_str(t);
-                out.push(' ');
-            }
-        }
-    }
-    collapse(&out)
-}
-
-fn step(ins: &Instruction, text: &str, escape: char, workdir: &mut String, line: &dyn Fn(usize) -> usize) -> Option<Step> {
-    let end_of = |end: usize| line(end.saturating_sub(1));
-    let (keyword, start, end, args, dest) = match ins {
-        Instruction::Run(r) => {
-            let (args, end) = match &r.arguments {
-                Command::Shell(s) => (join_lines(&text[s.span.clone()], escape), s.span.end),
-                Command::Exec(e) => (collapse(&e.value.iter().map(|w| w.value.as_ref()).collect::<Vec<_>>().join(" ")), e.span.end),
-                _ => (String::new(), r.run.span.end),
-            };
-            let end = r.here_docs.last().map_or(end, |h| h.span.end);
-            ("RUN", r.run.span.start, end, args, None)
-        }
-        Instruction::Copy(c) => {
-            let (args, dest) = copy_args(&c.src, &c.dest.value, workdir);
-            ("COPY", c.copy.span.start, c.dest.span.end, args, Some(dest))
-        }
-        Instruction::Add(c) => {
-            let (args, dest) = copy_args(&c.src, &c.dest.value, workdir);
-            ("ADD", c.add.span.start, c.dest.span.end, args, Some(dest))
-        }
-        Instruction::Workdir(w) => {
-            *workdir = resolve(workdir, &w.arguments.value);
-            ("WORKDIR", w.workdir.span.start, w.arguments.span.end, collapse(&w.arguments.value), None)
-        }
-        Instruction::Env(e) => ("ENV", e.env.span.start, e.arguments.span.end, collapse(&e.arguments.value), None),
-        Instruction::User(u) => ("USER", u.user.span.start, u.arguments.span.end, collapse(&u.arguments.value), None),
-        _ => return None,
-    };
-    let raw_dest = match ins {
-        Instruction::Copy(c) => Some(c.dest.value.trim_end_matches('/').to_string()),
-        Instruction::Add(c) => Some(c.dest.value.trim_end_matches('/').to_string()),
-        _ => None,
-    };
-    Some(Step { keyword: keyword.into(), text: args, dest, raw_dest, start_line: line(start), end_line: end_of(end).max(line(start)) })
-}
-
-fn copy_args(src: &[Source], dest: &str, workdir: &str) -> (String, String) {
-    let mut words: Vec<&str> = src
-        .iter()
-        .map(|s| match s {
-            Source::Path(p) => p.value.as_ref(),
-            _ => "<<heredoc",
-        })
-        .collect();
-    words.push(dest);
-    (collapse(&words.join(" ")), resolve(workdir, dest))
 }
 
 /// A layer's `created_by`, taken apart.
@@ -248,20 +155,26 @@ impl History {
         if self.keyword != step.keyword {
             return false;
         }
-        if self.text == step.text {
+        if self.text == step.args {
             return true;
         }
-        match (&self.dest, &step.dest) {
-            (Some(a), Some(b)) if a == b => true,
-            // `COPY x .` under a WORKDIR: buildah records `in .`.
-            _ => self.raw_dest.is_some() && self.raw_dest == step.raw_dest && !self.raw_dest.as_deref().unwrap_or("").starts_with('/'),
+        let Some(c) = step.copy.as_ref() else { return false };
+        if self.dest.as_ref().is_some_and(|d| *d == resolve(&step.workdir, &c.dest)) {
+            return true;
         }
+        // `COPY x .` under a WORKDIR: buildah records `in .`.
+        let raw = c.dest.trim_end_matches('/');
+        self.raw_dest.as_deref() == Some(raw) && !raw.starts_with('/')
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn map(path: &str, text: &str, layers: &[(u64, Option<&str>)]) -> Result<StepLines, String> {
+        Ok(super::map(path, &super::super::parse(path, text)?, layers))
+    }
 
     const DOCKERFILE: &str = "\
 # syntax=docker/dockerfile:1

@@ -1,6 +1,6 @@
 //! SARIF 2.1.0 for code-scanning panes: every finding is a result, and so is every failed
 //! check. With `--dockerfile`, a result about a layer points at the Dockerfile step that made
-//! it (see `check::steps`); a result about the whole image points at the final `FROM`.
+//! it (see `dockerfile::steps`); a result about the whole image points at the final `FROM`.
 
 use crate::model::verdict::Report;
 use crate::dockerfile::steps::StepLines;

@@ -1,0 +1,214 @@
+//! Apply findings' actions to a parsed Dockerfile. Fixes are splices at byte spans of the
+//! commands the shell reads (see `shell`); a build toolchain that compiled something is moved
+//! into a builder stage, which rewrites the final stage from its instructions' own text.
+//! Every change is tied to its finding, and a change whose edits collide with another's is
+//! taken back whole and reported as not applied: what the report lists is what was written.
+
+mod cleanup;
+mod context;
+mod ignore;
+mod install;
+mod packages;
+mod plan;
+mod report;
+mod requirements;
+mod splice;
+mod stage;
+mod waste;
+
+pub use report::{Request, plan};
+pub use stage::to_multi_stage;
+
+use plan::{Cx, Planned, reach};
+use splice::{Edit, Made, line_end, line_start, splice};
+use crate::dockerfile::{Parsed, Step};
+use crate::facts::Analyzed;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What happened to one finding.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// Index into `analysis.findings`.
+    pub finding: usize,
+    pub applied: bool,
+    /// What was changed, or why not.
+    pub what: String,
+    /// Dockerfile lines touched (of the original).
+    pub lines: Vec<usize>,
+    /// The edits made, for a reviewer and for the check that each is in the output.
+    pub records: Vec<Record>,
+    /// Layers of the steps this change edited: the only layers whose bytes it may save.
+    pub layers: Vec<u64>,
+    /// Layers whose step the output's final stage no longer has and whose files nothing copies
+    /// in: every byte of them goes (a toolchain's apt RUN moved into a builder stage).
+    pub dropped: Vec<u64>,
+}
+
+/// One edit as written: which output file, what text went in, what text went out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// `Dockerfile`, `.dockerignore`, or the path of a rewritten requirements file.
+    pub file: String,
+    pub removed: String,
+    pub inserted: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub dockerfile: String,
+    /// The new .dockerignore, when patterns were added.
+    pub dockerignore: Option<String>,
+    /// Rewritten requirements files: (path in the build context, content).
+    pub requirements: Vec<(PathBuf, String)>,
+    /// Edited project files to write beside the output (`pyproject.slim.toml`): their lock
+    /// must be regenerated before they can build.
+    pub projects: Vec<(String, String)>,
+    pub changes: Vec<Change>,
+}
+
+/// What the rewrite may do besides editing the Dockerfile.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// A .dockerignore will be written (changes that need one are applied only then).
+    pub dockerignore: bool,
+    /// Where rewritten requirements files go, inside the build context (default: beside the
+    /// file they replace).
+    pub requirements_dir: Option<PathBuf>,
+}
+
+/// Rewrite `p` for the findings of `a`. `context` is the build context (for requirements
+/// files and an existing .dockerignore).
+pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Result<Outcome, String> {
+    let findings = &a.analysis.findings;
+    let cx = Cx { p, a, text: &p.text, context, opts, fin: p.final_steps(), reach: reach(p) };
+    let text = &p.text;
+    let mut planned: Vec<Planned> = findings.iter().enumerate().map(|(fi, f)| cx.plan(fi, f)).collect();
+    // Splice; a finding whose edit collides with an earlier (larger) finding's is taken back
+    // whole, and the rest spliced again.
+    let (out, made) = loop {
+        let edits: Vec<Edit> = planned.iter().flat_map(|pl| pl.edits.iter().cloned()).collect();
+        match splice(text, edits) {
+            Ok(done) => break done,
+            Err((later, earlier, at)) => {
+                let why = format!("its edit on line {} collides with {}'s; apply it after building this one", crate::dockerfile::line_of(text, at), findings[earlier].id);
+                planned[later] = Planned::no(why);
+            }
+        }
+    };
+    let mut out = out;
+    // Records: the original lines each made edit touched, and what they became.
+    let mut changes = Vec::new();
+    let mut ignore: Vec<(String, String)> = Vec::new();
+    let mut req_files: BTreeMap<String, BTreeMap<usize, Option<String>>> = BTreeMap::new();
+    let mut multi_stage = None;
+    let projects: Vec<(String, String)> = planned.iter().filter_map(|pl| pl.project.clone()).collect();
+    for (fi, pl) in planned.iter().enumerate() {
+        let f = &findings[fi];
+        if let Some(pk) = &pl.multi_stage {
+            multi_stage = Some((fi, pk.clone()));
+            continue;
+        }
+        let mut records = Vec::new();
+        for e in made.iter().filter(|m| m.edit.finding == fi) {
+            let (b, af) = (line_start(text, e.edit.span.start), line_end(text, e.edit.span.end));
+            let (nb, na) = (Made::map(b, &made), Made::map_end(af, &made));
+            records.push(Record { file: "Dockerfile".into(), removed: text[b..af].to_string(), inserted: out[nb..na].to_string() });
+        }
+        for pat in &pl.ignore {
+            ignore.push((pat.clone(), format!("{} {}", f.id, f.rule)));
+            records.push(Record { file: ".dockerignore".into(), removed: String::new(), inserted: pat.clone() });
+        }
+        for (file, ls) in &pl.req_lines {
+            let e = req_files.entry(file.clone()).or_default();
+            for (i, l) in ls {
+                e.entry(*i).or_insert_with(|| l.clone());
+            }
+        }
+        let swallowed = !pl.edits.is_empty() && records.is_empty() && pl.req_lines.is_empty();
+        let applied = pl.not.is_none() && (!pl.edits.is_empty() || !pl.ignore.is_empty() || !pl.req_lines.is_empty());
+        let what = if swallowed {
+            "nothing left to change: the step is removed by another change".to_string()
+        } else if applied {
+            pl.what.join("; ")
+        } else {
+            pl.not.clone().unwrap_or_else(|| "nothing in this Dockerfile to change".into())
+        };
+        let mut lines = pl.lines.clone();
+        lines.sort();
+        lines.dedup();
+        let layers = pl.steps.iter().flat_map(|&s| plan::layers_of(p, s)).collect();
+        changes.push(Change { finding: fi, applied, what, lines, records, layers, dropped: vec![] });
+    }
+
+    // Requirements files: the rewritten file goes beside the one it replaces, and the
+    // Dockerfile is pointed at it.
+    let mut requirements = Vec::new();
+    let mut repoint: Vec<Edit> = Vec::new();
+    for (rel, ls) in &req_files {
+        let body = std::fs::read_to_string(context.join(rel)).map_err(|e| format!("{rel}: {e}"))?;
+        let (new_rel, new) = requirements::rewritten(rel, &body, ls);
+        repoint.extend(requirements::repoint(p, context, rel, &new_rel));
+        requirements.push((PathBuf::from(&new_rel), new));
+        for ch in changes.iter_mut().filter(|c| planned[c.finding].req_lines.contains_key(rel)) {
+            ch.what.push_str(&format!(" ({rel} rewritten as {new_rel}, which the Dockerfile now uses)"));
+            for (i, l) in &planned[ch.finding].req_lines[rel] {
+                ch.records.push(Record { file: new_rel.clone(), removed: body.lines().nth(*i).unwrap_or("").to_string(), inserted: l.clone().unwrap_or_default() });
+            }
+        }
+    }
+
+    // Comments naming the findings above each changed step (none above a removed one).
+    let mut notes: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for m in &made {
+        if let Some(s) = p.steps.iter().find(|s| s.span.start <= m.edit.span.start && m.edit.span.start <= s.span.end) {
+            let at = line_start(text, s.span.start);
+            if made.iter().any(|x| x.edit.text.is_empty() && x.edit.span.start <= at && x.edit.span.end >= s.span.end) {
+                continue;
+            }
+            let v = notes.entry(at).or_default();
+            if !v.contains(&m.edit.finding) {
+                v.push(m.edit.finding);
+            }
+        }
+    }
+    let mut extra: Vec<Edit> = Vec::new();
+    for (at, fs) in notes {
+        let ids: Vec<String> = fs.iter().map(|&i| format!("{} {}", findings[i].id, findings[i].rule)).collect();
+        extra.push(Edit { span: at..at, text: format!("# slim: {}\n", ids.join(", ")), finding: usize::MAX });
+    }
+    extra.extend(repoint);
+    if !extra.is_empty() {
+        // Notes and re-pointed file names, on top of the findings' edits (mapped to the new text).
+        let mapped: Vec<Edit> = extra
+            .into_iter()
+            .map(|e| {
+                let s = Made::map(e.span.start, &made);
+                Edit { span: s..s + e.span.len(), text: e.text, finding: e.finding }
+            })
+            .collect();
+        out = splice(&out, mapped).map_err(|_| "internal: notes collide with edits".to_string())?.0;
+    }
+
+    if let Some((fi, packages)) = multi_stage {
+        let f = &findings[fi];
+        match to_multi_stage(&out, &packages, f) {
+            Ok((ms, gone, edited_steps)) => {
+                out = ms;
+                // The steps of the edited text are the original's less those an edit removed whole:
+                // map the steps left behind in the builder back to their layers.
+                let removed_whole = |st: &Step| made.iter().any(|m| m.edit.text.is_empty() && m.edit.span.start <= st.span.start && m.edit.span.end >= st.span.end);
+                let kept: Vec<&Step> = p.steps[p.final_steps()].iter().filter(|st| !removed_whole(st)).collect();
+                let dropped: Vec<u64> = if kept.len() == edited_steps { gone.iter().filter_map(|&k| kept.get(k).and_then(|st| st.layer)).collect() } else { vec![] };
+                let records = vec![Record { file: "Dockerfile".into(), removed: String::new(), inserted: "COPY --from=slim-builder /opt/venv /opt/venv".into() }];
+                let layers = p.steps.iter().filter_map(|s| s.layer).collect();
+                changes.push(Change { finding: fi, applied: true, what: "the build moves to a builder stage that makes a venv; the runtime stage copies the venv and the app, without the toolchain".into(), lines: p.steps[p.final_steps()].iter().filter(|s| s.keyword == "RUN").map(|s| s.line).collect(), records, layers, dropped });
+            }
+            Err(why) => changes.push(Change { finding: fi, applied: false, what: why, lines: vec![], records: vec![], layers: vec![], dropped: vec![] }),
+        }
+    }
+    changes.sort_by_key(|c| c.finding);
+
+    let dockerignore = ignore::with(context, ignore);
+    Ok(Outcome { dockerfile: out, dockerignore, requirements, projects, changes })
+}
