@@ -28,7 +28,7 @@ impl Cx<'_> {
             pl.edits.push(Edit { span: step_removal(self.text, s), text: String::new(), finding: fi });
             pl.steps.insert(si);
             pl.lines.push(s.line);
-            pl.what.push(format!("removed `{}`: {what} is read by installs only, never at run time", self.text[s.span.clone()].trim()));
+            pl.what.push(format!("removed `{}` ({what}: read by installs only, never at run time)", self.text[s.span.clone()].trim()));
         }
     }
 
