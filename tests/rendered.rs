@@ -1,8 +1,9 @@
 //! Snapshots of every rendering a user reads (text, markdown, GitHub annotations, SARIF,
-//! JUnit, and the analysis JSON) of the bundled example image and of an image built here
-//! (report_html's problem image), so that a change to any report shows up as a reviewed diff
-//! of tests/snapshots/. Digests, temporary paths and slim's version are redacted; the rest
-//! is deterministic (run twice by `snapshots_are_deterministic`).
+//! JUnit, the analysis JSON, and the rewrite's report and the files it writes) of the bundled
+//! example image and of an image built here (report_html's problem image), so that a change to
+//! any report shows up as a reviewed diff of tests/snapshots/. Digests, temporary paths and
+//! slim's version are redacted; the rest is deterministic (run twice by
+//! `snapshots_are_deterministic`).
 
 use crate::util::{Img, slim};
 use std::path::Path;
@@ -61,7 +62,41 @@ fn renderings(image: &Path, tmp: Option<&Path>, package: &str) -> Vec<(String, S
 }
 
 fn example() -> Vec<(String, String)> {
-    renderings(Path::new("fixtures/images/example.tar"), None, "arrow")
+    let mut all = renderings(Path::new("fixtures/images/example.tar"), None, "arrow");
+    // The rewrite: its report in each format, and every file it writes (the slimmed Dockerfile,
+    // its ignore file, the rewritten requirements), as a user would review them.
+    // It runs on a copy of the build context: the rewritten requirements file is written into
+    // the context (beside the file it replaces, so the output builds as it is).
+    for f in ["text", "markdown", "json"] {
+        let ctx = tempfile::tempdir().unwrap();
+        let src = Path::new("fixtures/src/example");
+        let mut before = Vec::new();
+        for e in walkdir::WalkDir::new(src).into_iter().map(Result::unwrap).filter(|e| e.file_type().is_file()) {
+            let to = ctx.path().join(e.path().strip_prefix(src).unwrap());
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(e.path(), &to).unwrap();
+            before.push(to);
+        }
+        let o = slim()
+            .args(["rewrite", "fixtures/images/example.tar", "--diff", "--format", f, "--dockerfile"])
+            .arg(ctx.path().join("Dockerfile"))
+            .arg("-o")
+            .arg(ctx.path().join("Dockerfile.slim"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "rewrite {f}: {}", String::from_utf8_lossy(&o.stderr));
+        all.push((format!("rewrite-{f}"), redact(&String::from_utf8(o.stdout).unwrap(), &[ctx.path()])));
+        if f == "text" {
+            let mut files: Vec<_> = std::fs::read_dir(ctx.path()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_file() && !before.contains(p)).collect();
+            files.sort();
+            assert!(files.len() >= 3, "the rewrite writes a Dockerfile, its ignore file and the requirements: {files:?}");
+            for p in files {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                all.push((format!("rewrite-file-{name}"), redact(&std::fs::read_to_string(&p).unwrap(), &[ctx.path()])));
+            }
+        }
+    }
+    all
 }
 
 fn built() -> Vec<(String, String)> {
