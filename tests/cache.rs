@@ -401,3 +401,28 @@ fn every_command_that_reads_an_image_uses_the_cache() {
         assert!(c.output().unwrap().status.code().is_some_and(|c| c <= 1), "{args:?} --no-cache");
     }
 }
+
+#[test]
+fn a_baseline_image_is_read_through_the_same_cache_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("oci.tar");
+    std::fs::write(&p, oci_layout(&plain_layers("1"), gzip, "application/vnd.oci.image.layer.v1.tar+gzip", "latest").tar()).unwrap();
+    let q = tmp.path().join("base.tar");
+    std::fs::write(&q, oci_layout(&plain_layers("2"), gzip, "application/vnd.oci.image.layer.v1.tar+gzip", "latest").tar()).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let check = |cache: &[&std::ffi::OsStr]| {
+        let mut c = slim();
+        c.env("XDG_CACHE_HOME", home.path()).env("HOME", home.path());
+        c.arg("check").arg(&p).arg("--baseline").arg(&q).args(["--max-growth", "50%"]).args(cache);
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    // The two images share their first two layers: three of the image's, one of the baseline's.
+    let d = tempfile::tempdir().unwrap();
+    check(&["--cache-dir".as_ref(), d.path().as_os_str()]);
+    assert_eq!(entries(d.path()).len(), 4, "the baseline's own layer is kept in --cache-dir");
+    assert!(walkdir(home.path()).is_empty(), "nothing in the default cache: {:?}", walkdir(home.path()));
+    // --no-cache holds for the baseline as well.
+    check(&["--no-cache".as_ref()]);
+    assert!(walkdir(home.path()).is_empty(), "--no-cache wrote {:?}", walkdir(home.path()));
+}

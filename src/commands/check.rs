@@ -53,7 +53,15 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
     };
 
     let baseline = match &limits.baseline {
-        Some(b) => Some(saved::load(&b.to_string_lossy(), &analyze::Options::new(10))?),
+        // A baseline image is read as the image is (platform, groups, rules, registry, cache,
+        // --verify), but `--image NAME:TAG` names an image of the checked archive, not of it.
+        Some(b) => {
+            let mut o = super::options(&a.image, 10)?;
+            o.selector.image = None;
+            let b = b.to_string_lossy();
+            o.cache = super::cache(&a.image.cache, &[&a.image.image, &b]);
+            Some(saved::load(&b, &o)?)
+        }
         None => None,
     };
     let analysis = saved::load(&a.image.image, &opts)?;
