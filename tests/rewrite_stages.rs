@@ -62,3 +62,34 @@ CMD [\"python\", \"main.py\"]
     let saved = r["before_bytes"].as_u64().unwrap() - r["predicted_after_bytes"].as_u64().unwrap();
     assert!(saved >= (3 * MIB) as u64 && saved < (3 * MIB + 10_000) as u64, "{saved}");
 }
+
+/// The rewritten requirements file goes into the build context, but never over a file of the
+/// user's: the run fails before writing anything, and the file is as it was. The same file
+/// written again by a second identical run is not an obstacle.
+#[test]
+fn a_rewritten_requirements_file_never_replaces_one_of_the_users() {
+    let ctx = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new("fixtures/src/example");
+    for e in walkdir::WalkDir::new(src).into_iter().map(Result::unwrap).filter(|e| e.file_type().is_file()) {
+        let to = ctx.path().join(e.path().strip_prefix(src).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(e.path(), &to).unwrap();
+    }
+    let mine = ctx.path().join("requirements.slim.txt");
+    std::fs::write(&mine, "mine\n").unwrap();
+    let out = ctx.path().join("Dockerfile.slim");
+    let rewrite = || slim().args(["rewrite", "fixtures/images/example.tar", "--dockerfile"]).arg(ctx.path().join("Dockerfile")).arg("-o").arg(&out).output().unwrap();
+    let o = rewrite();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("requirements.slim.txt"), "{err}");
+    assert_eq!(std::fs::read_to_string(&mine).unwrap(), "mine\n");
+    assert!(!out.exists() && !ctx.path().join("Dockerfile.slim.dockerignore").exists(), "nothing written");
+    std::fs::remove_file(&mine).unwrap();
+    for round in 0..2 {
+        let o = rewrite();
+        assert!(o.status.success(), "round {round}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(std::fs::read_to_string(&mine).unwrap().contains("distro"), "round {round}");
+    }
+}

@@ -57,6 +57,18 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
     };
     let (outcome, mut report) = rewrite::plan(&req, &done)?;
 
+    // A rewritten requirements file goes into the build context (the output COPYs it from
+    // there): never over a file of the user's. One this rewrite would write the same is fine.
+    for (file, body) in &outcome.requirements {
+        let p = context.join(file);
+        if std::fs::symlink_metadata(&p).is_ok() && std::fs::read(&p).ok().as_deref() != Some(body.as_bytes()) {
+            return Err(Error::input(
+                p.display(),
+                "exists and is not what this rewrite writes there (the rewritten requirements the output COPYs); move it away and run again",
+            ));
+        }
+    }
+
     // Write the .dockerignore and requirements files beside the output.
     let mut outputs = Outputs { dockerfile: a.output.as_ref().map(|p| p.display().to_string()), ..Outputs::default() };
     if let (Some(body), Some(path)) = (&outcome.dockerignore, &ignore_path) {
