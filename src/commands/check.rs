@@ -5,7 +5,7 @@ use crate::dockerfile::{Parsed, steps};
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::error::{Error, Result};
 use crate::report::Doc;
-use crate::{analyze, output, saved};
+use crate::{output, saved};
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
