@@ -4,6 +4,7 @@
 use super::view::{MAX_PATHS, View};
 use super::{Draft, step};
 use crate::attribute::OwnerKind;
+use crate::layers::tree::Kind;
 use crate::model::analysis::Action;
 use crate::show::human;
 use hashbrown::HashSet;
@@ -57,6 +58,7 @@ pub(super) fn build_toolchain(v: &View, out: &mut Vec<Draft>) {
             }
         }
     }
+    inos.extend(dpkg_info_files(v, &gone));
     if pkgs.is_empty() && inos.is_empty() {
         return;
     }
@@ -106,6 +108,28 @@ pub(super) fn build_toolchain(v: &View, out: &mut Vec<Draft>) {
         text,
         Action::DropToolchain { packages: pkgs, multi_stage },
     ));
+}
+
+/// dpkg's own records of the packages that go (`var/lib/dpkg/info/NAME.list`, `.md5sums`, the
+/// maintainer scripts, with or without `:ARCH`): no package lists them, yet a build without the
+/// packages has none of them.
+fn dpkg_info_files(v: &View, gone: &[String]) -> Vec<u32> {
+    let t = &v.a.tree;
+    let Some(dir) = t.get(b"var/lib/dpkg/info") else { return Vec::new() };
+    let mut out = Vec::new();
+    for n in t.children(dir) {
+        let node = &t.nodes[n as usize];
+        if node.kind != Kind::File {
+            continue;
+        }
+        let Some(dot) = node.name.iter().rposition(|&b| b == b'.') else { continue };
+        let pkg = &node.name[..dot];
+        let pkg = pkg.iter().position(|&b| b == b':').map_or(pkg, |c| &pkg[..c]);
+        if gone.iter().any(|g| g.as_bytes() == pkg) {
+            out.push(node.inode);
+        }
+    }
+    out
 }
 
 /// Normalised names of the wheels pip built and kept in its cache (`.cache/pip/wheels/`).
