@@ -145,10 +145,15 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Resu
     // Dockerfile is pointed at it.
     let mut requirements = Vec::new();
     let mut repoint: Vec<Edit> = Vec::new();
+    // Where a re-pointed name stands, with the findings that rewrote the file (for the notes).
+    let mut repointed: Vec<(usize, Vec<usize>)> = Vec::new();
     for (rel, ls) in &req_files {
         let body = std::fs::read_to_string(context.join(rel)).map_err(|e| format!("{rel}: {e}"))?;
         let (new_rel, new) = requirements::rewritten(rel, &body, ls);
-        repoint.extend(requirements::repoint(p, context, rel, &new_rel));
+        let why: Vec<usize> = changes.iter().map(|c| c.finding).filter(|&f| planned[f].req_lines.contains_key(rel)).collect();
+        let edits = requirements::repoint(p, context, rel, &new_rel);
+        repointed.extend(edits.iter().map(|e| (e.span.start, why.clone())));
+        repoint.extend(edits);
         requirements.push((PathBuf::from(&new_rel), new));
         for ch in changes.iter_mut().filter(|c| planned[c.finding].req_lines.contains_key(rel)) {
             ch.what.push_str(&format!(" ({rel} rewritten as {new_rel}, which the Dockerfile now uses)"));
@@ -160,15 +165,18 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Resu
 
     // Comments naming the findings above each changed step (none above a removed one).
     let mut notes: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for m in &made {
-        if let Some(s) = p.steps.iter().find(|s| s.span.start <= m.edit.span.start && m.edit.span.start <= s.span.end) {
+    let edited = made.iter().map(|m| (m.edit.span.start, vec![m.edit.finding])).chain(repointed);
+    for (pos, fs) in edited {
+        if let Some(s) = p.steps.iter().find(|s| s.span.start <= pos && pos <= s.span.end) {
             let at = line_start(text, s.span.start);
             if made.iter().any(|x| x.edit.text.is_empty() && x.edit.span.start <= at && x.edit.span.end >= s.span.end) {
                 continue;
             }
             let v = notes.entry(at).or_default();
-            if !v.contains(&m.edit.finding) {
-                v.push(m.edit.finding);
+            for f in fs {
+                if !v.contains(&f) {
+                    v.push(f);
+                }
             }
         }
     }
