@@ -590,6 +590,113 @@ fn cpu_torch_for_a_uv_project_edits_what_the_lock_is_made_from() {
     assert!(r.report["outputs"]["projects"][0].as_str().unwrap().ends_with("pyproject.slim.toml"));
 }
 
+/// The pyproject.slim.toml a CPU-torch rewrite writes for a lockfile project (`uv sync` or
+/// `poetry install` in the Dockerfile), with the project as written in the context.
+fn cpu_torch_project(dir: &Path, install: &str, project: &str) -> String {
+    let img = image_with_steps(dir, vec![layer(&[src("app/pyproject.toml", "x")]), torch_layer()], &["COPY pyproject.toml ./", &format!("/bin/sh -c {install}")], &[]);
+    let ctx = dir.join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("pyproject.toml"), project).unwrap();
+    let rules = dir.join("rules.toml");
+    std::fs::write(&rules, "[[cpu_torch]]\nversion = \"2.5.1\"\nwheel_mb = 0.0005\nwheel_tag = \"cp311\"\nexpansion = 2.0\ninstalled = 1000\npypi_wheel = \"x.whl\"\npypi_kept_uncompressed = 0\nsource = \"test\"\n").unwrap();
+    let df = format!("FROM python:3.11-slim\nRUN pip install uv poetry\nWORKDIR /app\nCOPY pyproject.toml ./\nRUN {install}\n");
+    let r = rewrite_in(&img, &ctx, &df, &["--force", "--rules", rules.to_str().unwrap()]);
+    let c = change(&r.report, "cuda-on-cpu");
+    assert_eq!(c["applied"], false, "the lock must be regenerated first: {c}");
+    assert_eq!(r.dockerfile, df, "nothing in the Dockerfile changes");
+    std::fs::read_to_string(ctx.join("pyproject.slim.toml")).unwrap()
+}
+
+const UV_PROJECT: &str = "[project]\nname = \"memory\"\nversion = \"0.1.0\"\nrequires-python = \">=3.11\"\ndependencies = [\"torch==2.5.1\"]\n";
+const POETRY_PROJECT: &str = "[tool.poetry]\nname = \"memory\"\nversion = \"0.1.0\"\ndescription = \"\"\nauthors = [\"dev <dev@example.invalid>\"]\npackage-mode = false\n\n[tool.poetry.dependencies]\npython = \"^3.11\"\ntorch = \"2.5.1\"\n\n[build-system]\nrequires = [\"poetry-core\"]\nbuild-backend = \"poetry.core.masonry.api\"\n";
+
+#[test]
+fn cpu_torch_for_a_poetry_project_adds_an_explicit_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let edited = cpu_torch_project(dir.path(), "poetry install --no-root", POETRY_PROJECT);
+    let v: toml::Value = toml::from_str(&edited).unwrap();
+    let src = &v["tool"]["poetry"]["source"][0];
+    assert_eq!((src["name"].as_str(), src["url"].as_str(), src["priority"].as_str()), (Some("pytorch-cpu"), Some("https://download.pytorch.org/whl/cpu"), Some("explicit")));
+    let torch = &v["tool"]["poetry"]["dependencies"]["torch"];
+    assert_eq!((torch["version"].as_str(), torch["source"].as_str()), (Some("2.5.1"), Some("pytorch-cpu")));
+}
+
+/// A PEP 503 index on loopback that serves one wheel, `torch-2.5.1+cpu`, under `/whl/cpu/`
+/// like PyTorch's (which this machine cannot reach). Returns its URL; the server lives as long
+/// as the returned child.
+fn cpu_index_stand_in(root: &Path) -> (String, std::process::Child) {
+    let py = r#"import hashlib, io, sys, zipfile
+root = sys.argv[1]
+name = "torch-2.5.1+cpu-py3-none-any.whl"
+files = {"torch/__init__.py": "__version__ = '2.5.1+cpu'\n",
+         "torch-2.5.1+cpu.dist-info/METADATA": "Metadata-Version: 2.1\nName: torch\nVersion: 2.5.1+cpu\n",
+         "torch-2.5.1+cpu.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+record = "".join(f"{p},,\n" for p in files) + "torch-2.5.1+cpu.dist-info/RECORD,,\n"
+b = io.BytesIO()
+with zipfile.ZipFile(b, "w") as z:
+    for p, t in files.items():
+        z.writestr(p, t)
+    z.writestr("torch-2.5.1+cpu.dist-info/RECORD", record)
+data = b.getvalue()
+import os
+os.makedirs(f"{root}/whl/cpu/torch", exist_ok=True)
+open(f"{root}/whl/cpu/torch/{name}", "wb").write(data)
+sha = hashlib.sha256(data).hexdigest()
+open(f"{root}/whl/cpu/torch/index.html", "w").write(f'<html><body><a href="torch-2.5.1%2Bcpu-py3-none-any.whl#sha256={sha}">{name}</a></body></html>')
+open(f"{root}/whl/cpu/index.html", "w").write('<html><body><a href="torch/">torch</a></body></html>')
+"#;
+    let st = std::process::Command::new("python3").args(["-c", py]).arg(root).status().unwrap();
+    assert!(st.success());
+    let mut child = std::process::Command::new("python3")
+        .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory"])
+        .arg(root)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    // "Serving HTTP on 127.0.0.1 port 41233 (http://127.0.0.1:41233/) ..."
+    let port = line.split(" port ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or_else(|| panic!("{line}"));
+    (format!("http://127.0.0.1:{port}/whl/cpu"), child)
+}
+
+#[test]
+#[ignore = "installs uv and poetry from PyPI and locks against an index on loopback; run by .ci/run"]
+fn the_edited_pyproject_makes_uv_and_poetry_lock_torch_from_the_cpu_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let venv = crate::util::pypi::Venv::new(&dir.path().join("tools"));
+    venv.pip(&["uv==0.5.11", "poetry==1.8.5"]);
+    let (url, mut server) = cpu_index_stand_in(&dir.path().join("index"));
+    let bin = venv.dir.join("bin");
+    for (tool, install, project, lockfile) in [("uv", "uv sync --frozen", UV_PROJECT, "uv.lock"), ("poetry", "poetry install --no-root", POETRY_PROJECT, "poetry.lock")] {
+        let d = dir.path().join(tool);
+        std::fs::create_dir(&d).unwrap();
+        // What slim wrote, with PyTorch's index swapped for the stand-in, as the project's
+        // pyproject.toml; then the lock command the report names.
+        let edited = cpu_torch_project(&d, install, project).replace("https://download.pytorch.org/whl/cpu", &url);
+        let proj = d.join("project");
+        std::fs::create_dir(&proj).unwrap();
+        std::fs::write(proj.join("pyproject.toml"), &edited).unwrap();
+        let out = std::process::Command::new(bin.join(tool))
+            .args(if tool == "uv" { vec!["lock"] } else { vec!["lock", "--no-interaction"] })
+            .current_dir(&proj)
+            .env("UV_CACHE_DIR", d.join("cache"))
+            .env("POETRY_CACHE_DIR", d.join("cache"))
+            .env("POETRY_VIRTUALENVS_IN_PROJECT", "true")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{tool} lock:\n{}\n{}\n{edited}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        // The lock now pins the CPU build, from the CPU index.
+        let lock: toml::Value = toml::from_str(&std::fs::read_to_string(proj.join(lockfile)).unwrap()).unwrap();
+        let torch = lock["package"].as_array().unwrap().iter().find(|p| p["name"].as_str() == Some("torch")).unwrap_or_else(|| panic!("no torch in {lockfile}: {lock}"));
+        assert_eq!(torch["version"].as_str(), Some("2.5.1+cpu"), "{tool}: {torch}");
+        let from = if tool == "uv" { torch["source"]["registry"].as_str() } else { torch["source"]["url"].as_str() };
+        assert_eq!(from.map(|u| u.trim_end_matches('/')), Some(url.as_str()), "{tool}: {torch}");
+    }
+    let _ = server.kill();
+}
+
 #[test]
 #[ignore = "builds real images with buildah and scipy from PyPI; run by .ci/run"]
 fn scenario_ml_ui_drops_the_unused_package_the_wrong_model_and_shipped_archives() {
