@@ -352,6 +352,52 @@ fn a_cache_that_cannot_be_used_is_one_warning_and_the_same_analysis() {
 }
 
 #[test]
+fn a_read_only_cache_serves_its_hits_and_keeps_nothing_new() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let plain = plain_layers("1");
+    let dir = tmp.path().join("oci");
+    oci_layout(&plain, gzip, "application/vnd.oci.image.layer.v1.tar+gzip", "latest").write_dir(&dir);
+    let (fresh, _) = analyze(&dir, Some(cache.path()), &[]);
+    let filled = entries(cache.path());
+    // Garbage in every layer blob: only the cache can give the analysis now.
+    for p in &plain {
+        let b = dir.join(format!("blobs/sha256/{}", sha(&gzip(p))));
+        let mut junk = vec![0x5a; std::fs::metadata(&b).unwrap().len() as usize];
+        junk[..2].copy_from_slice(&[0x1f, 0x8b]);
+        std::fs::write(&b, junk).unwrap();
+    }
+    // The cache mounted read-only (as a CI job would mount one filled elsewhere; root writes
+    // through mode bits, not through a read-only mount), and a second image it does not hold.
+    let other = tmp.path().join("other.tar");
+    std::fs::write(&other, docker_archive(&plain_layers("2"), "demo:2", false)).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("slim");
+    let script = r#"set -e; mount --bind "$1" "$1"; mount -o remount,bind,ro "$1"
+"$2" analyze --format json --top 1000 --cache-dir "$1" "$3" >"$5/hit.json" 2>"$5/hit.err"
+"$2" analyze --format json --top 1000 --cache-dir "$1" "$4" >"$5/miss.json" 2>"$5/miss.err""#;
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        .arg(cache.path())
+        .arg(&bin)
+        .arg(&dir)
+        .arg(&other)
+        .arg(tmp.path())
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "120")
+        .env_remove("SLIM_NO_CACHE")
+        .env_remove("SLIM_CACHE_DIR")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&std::fs::read(tmp.path().join("hit.json")).unwrap()), String::from_utf8_lossy(&fresh));
+    let err = std::fs::read_to_string(tmp.path().join("hit.err")).unwrap();
+    assert!(err.trim_end().lines().count() == 1 && err.contains("is read-only: its entries are used"), "{err}");
+    let (other_fresh, _) = analyze(&other, None, &[]);
+    assert_eq!(std::fs::read(tmp.path().join("miss.json")).unwrap(), other_fresh);
+    assert_eq!(entries(cache.path()), filled, "nothing was written or evicted");
+}
+
+#[test]
 fn the_cache_is_never_written_inside_the_input() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("oci");

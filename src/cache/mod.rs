@@ -8,7 +8,8 @@
 //! a whole entry or none, and concurrent slim processes at most write the same entry twice.
 //! Every entry carries a format version, the build that wrote it and a checksum
 //! (`entry`): anything else is ignored and written again. A size cap evicts the entries least
-//! recently used (a hit touches its file). A cache that cannot be used is no cache, said once.
+//! recently used (a hit touches its file). A cache that can only be read serves its hits and
+//! keeps nothing new; one that cannot be used is no cache, said once.
 
 pub mod entry;
 pub mod scan;
@@ -65,6 +66,9 @@ pub struct Cache {
     /// The directory holding the entries (`<root>/layers`).
     dir: PathBuf,
     max: u64,
+    /// False for a cache slim may read but not write (a read-only mount of a cache filled
+    /// elsewhere): hits are used, neither touched nor evicted, and misses are not kept.
+    writable: bool,
     /// Set when a write failed: the rest of the run neither reads nor writes.
     broken: AtomicBool,
 }
@@ -89,18 +93,27 @@ impl Cache {
             }
         }
         if let Err(e) = std::fs::create_dir_all(&dir) {
-            warn_once(&root, e);
-            return None;
-        }
-        // Writable? A read-only cache is no cache (hits could not be touched, misses not kept).
-        match tempfile::Builder::new().prefix(".tmp-").tempfile_in(&dir) {
-            Ok(_) => {}
-            Err(e) => {
+            if !dir.is_dir() {
                 warn_once(&root, e);
                 return None;
             }
         }
-        Some(Cache { dir, max, broken: AtomicBool::new(false) })
+        // Writable? One that can only be read still serves its hits (a cache a CI job filled,
+        // mounted read-only into others).
+        let writable = match tempfile::Builder::new().prefix(".tmp-").tempfile_in(&dir) {
+            Ok(_) => true,
+            Err(e) if std::fs::read_dir(&dir).is_ok() && matches!(e.kind(), std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied) => {
+                if !WARNED.swap(true, Ordering::Relaxed) {
+                    eprintln!("slim: note: layer cache {} is read-only: its entries are used, layers it does not hold are read and not kept", crate::escape::escape(&root.display().to_string()));
+                }
+                false
+            }
+            Err(e) => {
+                warn_once(&root, e);
+                return None;
+            }
+        };
+        Some(Cache { dir, max, writable, broken: AtomicBool::new(false) })
     }
 
     fn path(&self, key: &str) -> (PathBuf, [u8; 32]) {
@@ -132,6 +145,9 @@ impl Cache {
         let (path, k) = self.path(key);
         let data = std::fs::read(&path).ok()?;
         let scan = entry::decode(&data, &k, entry::build_id()).ok()?;
+        if !self.writable {
+            return Some(scan);
+        }
         if let Ok(f) = std::fs::OpenOptions::new().write(true).open(&path) {
             let _ = f.set_modified(SystemTime::now());
         }
@@ -141,7 +157,7 @@ impl Cache {
     /// Keep `scan` under `key`: written whole to a temporary file, then renamed over whatever
     /// was there (an older, foreign or damaged entry). Then evict down to the cap.
     pub fn put(&self, key: &str, scan: &LayerScan) {
-        if self.broken.load(Ordering::Relaxed) {
+        if !self.writable || self.broken.load(Ordering::Relaxed) {
             return;
         }
         let (path, k) = self.path(key);
