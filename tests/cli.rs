@@ -16,7 +16,7 @@ fn good_image() -> Vec<u8> {
 /// Run `slim analyze FILE` on these bytes and expect a one-line error mentioning `needles`.
 fn expect_input_error(bytes: &[u8], needles: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    let p = write_in(dir.path(), "image.tar", &bytes);
+    let p = write_in(dir.path(), "image.tar", bytes);
     let out_path = dir.path().join("out").join("report.json");
     std::fs::create_dir(dir.path().join("out")).unwrap();
     // A fresh read: a layer cache holding the genuine blob a tampered one stands in for would

@@ -28,7 +28,7 @@ fn image(blob: Vec<u8>) -> Vec<u8> {
 /// (exit code, stdout, stderr) of `slim analyze --format json` on these bytes.
 fn analyze(bytes: &[u8]) -> (Option<i32>, String, String) {
     let dir = tempfile::tempdir().unwrap();
-    let p = write_in(dir.path(), "image.tar", &bytes);
+    let p = write_in(dir.path(), "image.tar", bytes);
     let out = Command::cargo_bin("slim").unwrap().env("NO_COLOR", "1").args(["analyze", "--format", "json"]).arg(&p).output().unwrap();
     (out.status.code(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
