@@ -2,7 +2,7 @@
 //! splits, deletions, several environments, egg-info), dpkg, conda, npm, models, categories.
 
 use crate::util::*;
-use crate::util::wheels::Wheel;
+use crate::util::wheels::{SP, Wheel};
 use slim::analyze::{self, Options};
 use slim::model::analysis::{Analysis, Owner};
 
@@ -25,8 +25,6 @@ fn wheel(env: &str, name: &str, version: &str, files: &[(&str, usize)]) -> (Vec<
 fn owner<'a>(a: &'a Analysis, kind: &str, name: &str) -> Vec<&'a Owner> {
     a.owners.iter().filter(|o| o.kind == kind && o.name == name).collect()
 }
-
-const SP: &str = "usr/local/lib/python3.11/site-packages";
 
 #[test]
 fn namespace_directory_is_split_by_record() {
@@ -211,8 +209,7 @@ fn user_groups_come_before_the_built_in_ones() {
     let g = dir.path().join("groups.toml");
     std::fs::write(&g, "[[group]]\nname = \"web\"\nmembers = [\"python:six\", \"python:requests\"]\n").unwrap();
     let (l, b) = wheel(SP, "six", "1.16.0", &[("six.py", 100)]);
-    let p = dir.path().join("img.tar");
-    std::fs::write(&p, docker_archive(&[layer(&l)], "t:1", false)).unwrap();
+    let p = write_in(dir.path(), "img.tar", &docker_archive(&[layer(&l)], "t:1", false));
     let out = slim().arg("analyze").arg(&p).args(["--format", "json", "--groups"]).arg(&g).output().unwrap();
     assert!(out.status.success());
     let a: Analysis = serde_json::from_slice(&out.stdout).unwrap();
@@ -235,8 +232,7 @@ fn vendored_dist_infos_belong_to_the_distribution_that_vendors_them() {
     assert!(owner(&a, "python", "extra-pkg").is_empty(), "not on any path");
     // A directory on PYTHONPATH is an environment.
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("img.tar");
-    std::fs::write(&p, docker_archive_cfg(&[layer(&l)], "t:1", false, |c| c["config"]["Env"] = serde_json::json!(["PYTHONPATH=/app/deps:/other"]))).unwrap();
+    let p = Image::new(&[layer(&l)]).env(&["PYTHONPATH=/app/deps:/other"]).write_in(dir.path());
     let a = analyze::run(p.to_str().unwrap(), &Options::new(50)).unwrap().analysis;
     assert_eq!(owner(&a, "python", "extra-pkg")[0].location.as_deref(), Some("/app/deps"));
 }

@@ -58,6 +58,11 @@ fn plain_layers(tag: &str) -> Vec<Vec<u8>> {
     ]
 }
 
+/// `plain_layers(tag)` as an OCI layout with gzip layers.
+fn gz_oci(tag: &str) -> Oci {
+    oci_layout(&plain_layers(tag), gzip, "application/vnd.oci.image.layer.v1.tar+gzip", "latest")
+}
+
 /// Every packaging of one image: docker save (legacy, uncompressed), OCI archives and layout
 /// directories with gzip, zstd and uncompressed layers, docker save compressed as a whole
 /// (read in one pass), and the real fixtures.
@@ -205,6 +210,14 @@ fn damaged_entries_are_rewritten(f: impl Fn(&mut Vec<u8>)) {
     assert_eq!(entries(cache.path()), good, "every damaged entry was written again");
 }
 
+/// The entry's checksum (its last 16 bytes, xxh3-128 of the rest) made right again, so that
+/// only what was changed can make it foreign.
+fn reseal(b: &mut [u8]) {
+    let n = b.len() - 16;
+    let sum = xxhash_rust::xxh3::xxh3_128(&b[..n]);
+    b[n..].copy_from_slice(&sum.to_le_bytes());
+}
+
 #[test]
 fn a_flipped_byte_is_not_trusted() {
     damaged_entries_are_rewritten(|b| {
@@ -228,9 +241,7 @@ fn an_entry_of_another_format_version_is_not_trusted() {
     // Whole and checksummed, but another version: foreign.
     damaged_entries_are_rewritten(|b| {
         b[8] = b[8].wrapping_add(1);
-        let n = b.len() - 16;
-        let sum = xxhash_rust::xxh3::xxh3_128(&b[..n]);
-        b[n..].copy_from_slice(&sum.to_le_bytes());
+        reseal(b);
     });
 }
 
@@ -239,9 +250,7 @@ fn an_entry_of_another_build_is_not_trusted() {
     // The build's name (after the magic, the version and its length) changed, checksum fixed.
     damaged_entries_are_rewritten(|b| {
         b[15] ^= 0x20;
-        let n = b.len() - 16;
-        let sum = xxhash_rust::xxh3::xxh3_128(&b[..n]);
-        b[n..].copy_from_slice(&sum.to_le_bytes());
+        reseal(b);
     });
 }
 
@@ -401,7 +410,7 @@ fn a_read_only_cache_serves_its_hits_and_keeps_nothing_new() {
 fn the_cache_is_never_written_inside_the_input() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("oci");
-    oci_layout(&plain_layers("1"), gzip, "application/vnd.oci.image.layer.v1.tar+gzip", "latest").write_dir(&dir);
+    gz_oci("1").write_dir(&dir);
     let before: Vec<_> = walkdir(&dir);
     let (_, err) = analyze(&dir, Some(&dir.join("cache")), &[]);
     assert!(err.contains("inside the input"), "{err}");
@@ -425,9 +434,9 @@ fn walkdir(d: &Path) -> Vec<PathBuf> {
 fn every_command_that_reads_an_image_uses_the_cache() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("oci.tar");
-    std::fs::write(&p, oci_layout(&plain_layers("1"), gzip, "application/vnd.oci.image.layer.v1.tar+gzip", "latest").tar()).unwrap();
+    std::fs::write(&p, gz_oci("1").tar()).unwrap();
     let q = tmp.path().join("oci2.tar");
-    std::fs::write(&q, oci_layout(&plain_layers("2"), gzip, "application/vnd.oci.image.layer.v1.tar+gzip", "latest").tar()).unwrap();
+    std::fs::write(&q, gz_oci("2").tar()).unwrap();
     let out_dir = tmp.path().join("rw");
     let commands: Vec<Vec<std::ffi::OsString>> = vec![
         vec!["check".into(), "--budget".into(), "1GB".into(), p.clone().into()],
@@ -452,9 +461,9 @@ fn every_command_that_reads_an_image_uses_the_cache() {
 fn a_baseline_image_is_read_through_the_same_cache_flags() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("oci.tar");
-    std::fs::write(&p, oci_layout(&plain_layers("1"), gzip, "application/vnd.oci.image.layer.v1.tar+gzip", "latest").tar()).unwrap();
+    std::fs::write(&p, gz_oci("1").tar()).unwrap();
     let q = tmp.path().join("base.tar");
-    std::fs::write(&q, oci_layout(&plain_layers("2"), gzip, "application/vnd.oci.image.layer.v1.tar+gzip", "latest").tar()).unwrap();
+    std::fs::write(&q, gz_oci("2").tar()).unwrap();
     let home = tempfile::tempdir().unwrap();
     let check = |cache: &[&std::ffi::OsStr]| {
         let mut c = slim();

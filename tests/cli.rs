@@ -16,8 +16,7 @@ fn good_image() -> Vec<u8> {
 /// Run `slim analyze FILE` on these bytes and expect a one-line error mentioning `needles`.
 fn expect_input_error(bytes: &[u8], needles: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("image.tar");
-    std::fs::write(&p, bytes).unwrap();
+    let p = write_in(dir.path(), "image.tar", bytes);
     let out_path = dir.path().join("out").join("report.json");
     std::fs::create_dir(dir.path().join("out")).unwrap();
     // A fresh read: a layer cache holding the genuine blob a tampered one stands in for would
@@ -186,8 +185,7 @@ fn missing_file_and_bad_usage_exit_2() {
 #[test]
 fn json_output_file_reads_back_into_the_model() {
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("image.tar");
-    std::fs::write(&p, good_image()).unwrap();
+    let p = write_in(dir.path(), "image.tar", &good_image());
     let out = dir.path().join("a.json");
     slim().arg("analyze").arg(&p).args(["--format", "json", "-o"]).arg(&out).assert().success().stdout("");
     let a: Analysis = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
@@ -252,8 +250,7 @@ fn exists(p: &Path) -> bool {
 fn output_to_a_fifo_or_through_a_symlink_keeps_what_is_there() {
     use std::os::unix::fs::FileTypeExt;
     let dir = tempfile::tempdir().unwrap();
-    let img = dir.path().join("image.tar");
-    std::fs::write(&img, good_image()).unwrap();
+    let img = write_in(dir.path(), "image.tar", &good_image());
 
     let fifo = dir.path().join("report.fifo");
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
@@ -301,8 +298,7 @@ fn expect_refused(args: &[&std::ffi::OsStr], img: &Path, needle: &str) {
 fn output_onto_an_input_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let img = d.join("image.tar");
-    std::fs::write(&img, good_image()).unwrap();
+    let img = write_in(d, "image.tar", &good_image());
     let link = d.join("link.tar");
     std::os::unix::fs::symlink(&img, &link).unwrap();
     let other = d.join("other.tar");
@@ -340,8 +336,7 @@ fn output_onto_an_input_is_refused() {
 fn a_new_output_gets_the_usual_mode_and_a_missing_directory_is_named() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let img = dir.path().join("image.tar");
-    std::fs::write(&img, good_image()).unwrap();
+    let img = write_in(dir.path(), "image.tar", &good_image());
     let out = dir.path().join("report.html");
     // slim inherits the test's umask, as read from /proc
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -360,8 +355,7 @@ fn a_new_output_gets_the_usual_mode_and_a_missing_directory_is_named() {
 fn an_output_replacing_a_file_keeps_its_mode() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let img = dir.path().join("image.tar");
-    std::fs::write(&img, good_image()).unwrap();
+    let img = write_in(dir.path(), "image.tar", &good_image());
     let out = dir.path().join("report.json");
     std::fs::write(&out, "old").unwrap();
     std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -455,8 +449,7 @@ fn a_bad_header_is_not_quoted_in_the_error() {
     h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
     expect_input_error(&bad, &["header field size"]);
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("image.tar");
-    std::fs::write(&p, &bad).unwrap();
+    let p = write_in(dir.path(), "image.tar", &bad);
     let out = slim().arg("analyze").arg(&p).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("checks passed") && !err.contains('\x1b'), "{err:?}");
@@ -470,8 +463,7 @@ fn errors_are_one_short_line() {
     name.extend(std::iter::repeat_n(b"a\n\x1b[2J".as_slice(), 20_000).flatten());
     let img = docker_archive(&[layer(&[E::RawFile(name, vec![1])])], "demo:1", false);
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("image.tar");
-    std::fs::write(&p, img).unwrap();
+    let p = write_in(dir.path(), "image.tar", &img);
     let out = slim().arg("analyze").arg(&p).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));

@@ -22,19 +22,13 @@ fn gz_level(data: &[u8], level: u32) -> Vec<u8> {
 /// An OCI archive whose one layer is stored as `blob` (its digest is the blob's own, so only
 /// the decoder can object).
 fn image(blob: Vec<u8>) -> Vec<u8> {
-    let mut files = Vec::new();
-    let mut desc = oci_manifest(&mut files, &[blob], &[plain()], "amd64", GZ);
-    desc["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": "latest"});
-    files.push(("index.json".into(), serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [desc]})).unwrap()));
-    files.push(("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()));
-    Oci { files }.tar()
+    oci_layout_of(&[blob], &[plain()], GZ, "latest").tar()
 }
 
 /// (exit code, stdout, stderr) of `slim analyze --format json` on these bytes.
 fn analyze(bytes: &[u8]) -> (Option<i32>, String, String) {
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("image.tar");
-    std::fs::write(&p, bytes).unwrap();
+    let p = write_in(dir.path(), "image.tar", bytes);
     let out = Command::cargo_bin("slim").unwrap().env("NO_COLOR", "1").args(["analyze", "--format", "json"]).arg(&p).output().unwrap();
     (out.status.code(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }

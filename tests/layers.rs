@@ -527,8 +527,7 @@ fn efficiency_on_dives_test_image_is_the_score_dives_test_asserts() {
     // Printed with every digit, and `check --min-efficiency` passes and fails where
     // `.dive-ci`'s lowestEfficiency does (dive fails when threshold > efficiency).
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("dive-test.tar");
-    std::fs::write(&p, &archive).unwrap();
+    let p = write_in(dir.path(), "dive-test.tar", &archive);
     let slim = || {
         let mut c = slim();
         c.env("NO_COLOR", "1").env_remove("GITHUB_STEP_SUMMARY");

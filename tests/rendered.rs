@@ -5,7 +5,7 @@
 //! slim's version are redacted; the rest is deterministic (run twice by
 //! `snapshots_are_deterministic`).
 
-use crate::util::{Img, slim};
+use crate::util::{Img, copy_tree, slim};
 use std::path::Path;
 
 /// Hex runs of 64 digits (sha256 digests, bare or after `sha256:`) become `[sha256]`, the
@@ -69,14 +69,7 @@ fn example() -> Vec<(String, String)> {
     // the context (beside the file it replaces, so the output builds as it is).
     for f in ["text", "markdown", "json"] {
         let ctx = tempfile::tempdir().unwrap();
-        let src = Path::new("fixtures/src/example");
-        let mut before = Vec::new();
-        for e in walkdir::WalkDir::new(src).into_iter().map(Result::unwrap).filter(|e| e.file_type().is_file()) {
-            let to = ctx.path().join(e.path().strip_prefix(src).unwrap());
-            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-            std::fs::copy(e.path(), &to).unwrap();
-            before.push(to);
-        }
+        let before = copy_tree(Path::new("fixtures/src/example"), ctx.path());
         let o = slim()
             .args(["rewrite", "fixtures/images/example.tar", "--diff", "--format", f, "--dockerfile"])
             .arg(ctx.path().join("Dockerfile"))

@@ -15,18 +15,6 @@ fn embedded(html: &str) -> Value {
     serde_json::from_str(data.split("</script>").next().unwrap()).expect("the data is JSON")
 }
 
-fn dpkg(pkgs: &[(&str, &str, usize)]) -> Vec<E<'static>> {
-    let mut status = String::new();
-    let mut out = Vec::new();
-    for (name, path, size) in pkgs {
-        status.push_str(&format!("Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\n\n"));
-        out.push(E::File(leak(format!("var/lib/dpkg/info/{name}.list")), format!("/{path}\n").into_bytes()));
-        out.push(E::File(leak(path.to_string()), vec![name.len() as u8; *size]));
-    }
-    out.push(E::File("var/lib/dpkg/status", status.into_bytes()));
-    out
-}
-
 /// An image with the usual problems: apt lists, a pip cache, a package nothing imports, a
 /// `.git` copied in, a file deleted by a later layer, and many small files.
 pub fn problem_image() -> Vec<u8> {
@@ -52,10 +40,7 @@ pub fn problem_image() -> Vec<u8> {
         "/bin/sh -c #(nop) COPY dir:0a1b2c in /app",
         "/bin/sh -c rm -rf /tmp/build",
     ];
-    docker_archive_cfg(&[layer(&base), layer(&pip), layer(&app), layer(&clean)], "problems:1", false, move |c| {
-        c["history"] = Value::Array(steps.iter().map(|s| serde_json::json!({ "created_by": s })).collect());
-        c["config"] = serde_json::json!({ "WorkingDir": "/app", "Cmd": ["python", "main.py"] });
-    })
+    Image::new(&[layer(&base), layer(&pip), layer(&app), layer(&clean)]).tag("problems:1").history(&steps).bare_config().main_py().archive()
 }
 
 fn write_image(dir: &Path) -> PathBuf {

@@ -8,19 +8,6 @@ use crate::util::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// An image whose history is exactly these RUN steps (one layer each).
-fn image_with_steps(dir: &Path, layers: Vec<Vec<u8>>, steps: &[&str], env: &[&str]) -> PathBuf {
-    let steps: Vec<String> = steps.iter().map(|s| s.to_string()).collect();
-    let env: Vec<String> = env.iter().map(|s| s.to_string()).collect();
-    let data = docker_archive_cfg(&layers, "t:1", false, move |c| {
-        c["history"] = Value::Array(steps.iter().map(|s| serde_json::json!({"created_by": s})).collect());
-        c["config"]["Env"] = serde_json::json!(env);
-    });
-    let p = dir.join("img.tar");
-    std::fs::write(&p, data).unwrap();
-    p
-}
-
 fn torch_layer() -> Vec<u8> {
     let mut l = wheel("torch", "2.5.1", &["nvidia-cublas-cu12==12.4.5.8"], MANY, &[("torch/lib/libtorch_cuda.so", 3 * MIB), ("torch/lib/libtorch_cpu.so", 2 * MIB)]);
     l.extend(wheel("nvidia-cublas-cu12", "12.4.5.8", &[], MANY, &[("nvidia/cublas/lib/libcublas.so.12", 4 * MIB)]));
@@ -42,7 +29,7 @@ CMD [\"python\", \"main.py\"]
 #[test]
 fn splices_keep_comments_and_continuations_and_tie_changes_to_findings() {
     let dir = tempfile::tempdir().unwrap();
-    let img = image_with_steps(dir.path(), vec![torch_layer()], &["/bin/sh -c pip install       sentence-transformers==3.3.1   # the heavy one"], &[]);
+    let img = Image::new(&[torch_layer()]).history(&["/bin/sh -c pip install       sentence-transformers==3.3.1   # the heavy one"]).env(&[]).write_in(dir.path());
     let df = dir.path().join("Dockerfile");
     std::fs::write(&df, DOCKERFILE).unwrap();
     let out = dir.path().join("out").join("Dockerfile.slim");
@@ -78,7 +65,7 @@ fn splices_keep_comments_and_continuations_and_tie_changes_to_findings() {
 #[test]
 fn a_dockerfile_that_does_not_match_is_refused_unless_forced() {
     let dir = tempfile::tempdir().unwrap();
-    let img = image_with_steps(dir.path(), vec![torch_layer()], &["/bin/sh -c pip install sentence-transformers"], &[]);
+    let img = Image::new(&[torch_layer()]).history(&["/bin/sh -c pip install sentence-transformers"]).env(&[]).write_in(dir.path());
     let df = dir.path().join("Dockerfile");
     std::fs::write(&df, "FROM python:3.11-slim\nRUN apt-get update\nRUN pip install sentence-transformers\n").unwrap();
     let res = slim().arg("rewrite").arg(&img).arg("--dockerfile").arg(&df).output().unwrap();
@@ -93,7 +80,7 @@ fn a_dockerfile_that_does_not_match_is_refused_unless_forced() {
 #[test]
 fn a_dockerfile_that_does_not_parse_is_an_input_error() {
     let dir = tempfile::tempdir().unwrap();
-    let img = image_with_steps(dir.path(), vec![torch_layer()], &["/bin/sh -c pip install x"], &[]);
+    let img = Image::new(&[torch_layer()]).history(&["/bin/sh -c pip install x"]).env(&[]).write_in(dir.path());
     let df = dir.path().join("Dockerfile");
     std::fs::write(&df, "FROM python:3.11\nRUN [\"unterminated\nCOPY\n").unwrap();
     let res = slim().arg("rewrite").arg(&img).arg("--dockerfile").arg(&df).output().unwrap();
@@ -106,7 +93,7 @@ fn a_dockerfile_that_does_not_parse_is_an_input_error() {
 #[test]
 fn without_a_dockerfile_one_is_reconstructed_and_said_so() {
     let dir = tempfile::tempdir().unwrap();
-    let img = image_with_steps(dir.path(), vec![torch_layer()], &["/bin/sh -c pip install sentence-transformers"], &[]);
+    let img = Image::new(&[torch_layer()]).history(&["/bin/sh -c pip install sentence-transformers"]).env(&[]).write_in(dir.path());
     let res = slim().arg("rewrite").arg(&img).output().unwrap();
     assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
     let err = String::from_utf8_lossy(&res.stderr);
@@ -120,7 +107,7 @@ fn without_a_dockerfile_one_is_reconstructed_and_said_so() {
 fn package_swaps_rewrite_the_copied_requirements_file() {
     let dir = tempfile::tempdir().unwrap();
     let l = layer(&wheel("opencv-python", "4.10.0.84", &[], MANY, &[("cv2/cv2.abi3.so", 8 * MIB)]));
-    let img = image_with_steps(dir.path(), vec![layer(&[file("app/requirements.txt", 40)]), l], &["/bin/sh -c #(nop) COPY file:abc in /app/requirements.txt ", "/bin/sh -c pip install -r /app/requirements.txt"], &[]);
+    let img = Image::new(&[layer(&[file("app/requirements.txt", 40)]), l]).history(&["/bin/sh -c #(nop) COPY file:abc in /app/requirements.txt ", "/bin/sh -c pip install -r /app/requirements.txt"]).env(&[]).write_in(dir.path());
     let ctx = dir.path().join("ctx");
     std::fs::create_dir(&ctx).unwrap();
     std::fs::write(ctx.join("requirements.txt"), "# vision\nopencv-python==4.10.0.84\nnumpy\n").unwrap();
@@ -226,31 +213,6 @@ fn the_slimmed_dockerfile_builds_runs_and_weighs_what_was_predicted() {
 
 // ---- The rewrite comes true: each edit composes, and what the report lists is what was written.
 
-/// A wheel with console scripts.
-fn wheel_ep(name: &str, version: &str, requires: &[&str], files: &[(&str, usize)], scripts: &str) -> Vec<E<'static>> {
-    let mut w = wheel(name, version, requires, "py3-none-any", files);
-    let di = format!("{SP}/{}-{version}.dist-info/entry_points.txt", name.replace('-', "_"));
-    w.push(E::File(leak(di), format!("[console_scripts]\n{scripts}\n").into_bytes()));
-    w
-}
-
-fn src(path: &'static str, text: &str) -> E<'static> {
-    E::File(path, text.as_bytes().to_vec())
-}
-
-/// An image with this history (one layer per step), WORKDIR /app and `python main.py`.
-fn app_image(dir: &Path, layers: Vec<Vec<u8>>, steps: &[&str]) -> PathBuf {
-    let steps: Vec<String> = steps.iter().map(|s| s.to_string()).collect();
-    let data = docker_archive_cfg(&layers, "t:1", false, move |c| {
-        c["history"] = Value::Array(steps.iter().map(|s| serde_json::json!({"created_by": s})).collect());
-        c["config"]["WorkingDir"] = serde_json::json!("/app");
-        c["config"]["Cmd"] = serde_json::json!(["python", "main.py"]);
-    });
-    let p = dir.join("img.tar");
-    std::fs::write(&p, data).unwrap();
-    p
-}
-
 struct Rewritten {
     report: Value,
     dockerfile: String,
@@ -319,11 +281,11 @@ fn changes<'a>(r: &'a Value, rule: &str) -> Vec<&'a Value> {
 #[test]
 fn an_install_left_with_nothing_goes_and_the_installer_a_later_step_runs_stays() {
     let dir = tempfile::tempdir().unwrap();
-    let mut l = wheel_ep("uv", "0.5.4", &[], &[("uv/__init__.py", 2 * MIB)], "uv = uv.__main__:main");
+    let mut l = Wheel::new("uv", "0.5.4").tag("py3-none-any").files(&[("uv/__init__.py", 2 * MIB)]).entry_points("[console_scripts]\nuv = uv.__main__:main\n").entries();
     l.extend(wheel("httpx", "0.27.2", &[], "py3-none-any", &[("httpx/__init__.py", 4000)]));
     l.extend(wheel("pandas", "2.2.3", &[], MANY, &[("pandas/__init__.py", 3 * MIB)]));
     let app = layer(&[src("app/main.py", "import httpx\nprint(httpx.__name__)\n")]);
-    let img = app_image(dir.path(), vec![layer(&l), app, layer(&[])], &["/bin/sh -c pip install uv httpx && pip install --no-deps pandas", "COPY main.py /app/main.py", "/bin/sh -c uv --version"]);
+    let img = Image::new(&[layer(&l), app, layer(&[])]).history(&["/bin/sh -c pip install uv httpx && pip install --no-deps pandas", "COPY main.py /app/main.py", "/bin/sh -c uv --version"]).main_py().write_in(dir.path());
     let ctx = dir.path().join("ctx");
     std::fs::create_dir(&ctx).unwrap();
     std::fs::write(ctx.join("main.py"), "import httpx\n").unwrap();
@@ -353,7 +315,7 @@ fn dropping_the_toolchain_and_cleaning_apt_lists_compose_in_one_run() {
     );
     let py = layer(&wheel("httpx", "0.27.2", &[], "py3-none-any", &[("httpx/__init__.py", 4000)]));
     let cmd = "apt-get update && apt-get install -y gcc-12 \\\n      curl zlib1g-dev";
-    let img = app_image(dir.path(), vec![apt, py], &[&format!("/bin/sh -c {}", cmd.replace("\\\n", "")), "/bin/sh -c pip install --no-cache-dir httpx"]);
+    let img = Image::new(&[apt, py]).history(&[&format!("/bin/sh -c {}", cmd.replace("\\\n", "")), "/bin/sh -c pip install --no-cache-dir httpx"]).main_py().write_in(dir.path());
     let ctx = dir.path().join("ctx");
     std::fs::create_dir(&ctx).unwrap();
     let df = format!("FROM python:3.11-slim\nRUN {cmd}\nRUN pip install --no-cache-dir httpx\n");
@@ -378,7 +340,7 @@ fn a_removal_that_needs_the_dockerignore_comes_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let copy = layer(&[src("app/main.py", "print(1)\n"), file("app/venv/lib/python3.11/site-packages/big.so", 3 * MIB)]);
     let rm = layer(&[E::Whiteout("app/venv")]);
-    let img = app_image(dir.path(), vec![copy, rm], &["COPY . .", "/bin/sh -c rm -rf /app/venv"]);
+    let img = Image::new(&[copy, rm]).history(&["COPY . .", "/bin/sh -c rm -rf /app/venv"]).main_py().write_in(dir.path());
     let ctx = dir.path().join("ctx");
     std::fs::create_dir_all(ctx.join("venv/lib")).unwrap();
     std::fs::write(ctx.join("main.py"), "print(1)\n").unwrap();
@@ -415,7 +377,7 @@ fn chown_is_moved_onto_the_copy_that_made_the_files_and_nothing_else_is_claimed(
     let ctx = dir.path().join("ctx");
     std::fs::create_dir_all(ctx.join("x")).unwrap();
     // chown of what COPY brought: moved onto the COPY, the step goes.
-    let img = app_image(dir.path(), vec![user.clone(), copy.clone(), chown.clone()], &["/bin/sh -c useradd appuser", "COPY . /app", "/bin/sh -c chown -R appuser /app"]);
+    let img = Image::new(&[user.clone(), copy.clone(), chown.clone()]).history(&["/bin/sh -c useradd appuser", "COPY . /app", "/bin/sh -c chown -R appuser /app"]).main_py().write_in(dir.path());
     let df = "FROM python:3.11-slim\nRUN useradd appuser\nCOPY . /app\nRUN chown -R appuser /app\nUSER appuser\n";
     let r = rewrite_in(&img, &ctx, df, &[]);
     let c = change(&r.report, "layer-waste");
@@ -425,7 +387,7 @@ fn chown_is_moved_onto_the_copy_that_made_the_files_and_nothing_else_is_claimed(
     assert_eq!(saved, (3 * MIB + 9 + 10) as u64, "the copies the chown made");
 
     // A chmod of part of the copied tree has no COPY flag: nothing changes, nothing is predicted.
-    let img = app_image(dir.path(), vec![user, copy, chown], &["/bin/sh -c useradd appuser", "COPY . /app", "/bin/sh -c chown -R appuser /app && chmod -R 755 /app/x"]);
+    let img = Image::new(&[user, copy, chown]).history(&["/bin/sh -c useradd appuser", "COPY . /app", "/bin/sh -c chown -R appuser /app && chmod -R 755 /app/x"]).main_py().write_in(dir.path());
     let df = "FROM python:3.11-slim\nRUN useradd appuser\nCOPY . /app\nRUN chown -R appuser /app && chmod -R 755 /app/x\n";
     let r = rewrite_in(&img, &ctx, df, &[]);
     let c = change(&r.report, "layer-waste");
@@ -441,7 +403,7 @@ fn heredoc_exec_form_and_build_args_are_edited_too() {
     let mut l = wheel("httpx", "0.27.2", &[], "py3-none-any", &[("httpx/__init__.py", 4000)]);
     l.extend(wheel("pandas", "2.2.3", &[], MANY, &[("pandas/__init__.py", 3 * MIB)]));
     let app = layer(&[src("app/main.py", "import httpx\n")]);
-    let img = app_image(dir.path(), vec![layer(&l), app], &["/bin/sh -c pip install x", "COPY main.py /app/main.py"]);
+    let img = Image::new(&[layer(&l), app]).history(&["/bin/sh -c pip install x", "COPY main.py /app/main.py"]).main_py().write_in(dir.path());
     let ctx = dir.path().join("ctx");
     std::fs::create_dir(&ctx).unwrap();
     std::fs::write(ctx.join("main.py"), "import httpx\n").unwrap();
@@ -464,7 +426,7 @@ fn a_package_dropped_from_a_requirements_file_the_build_copies_is_used_by_the_ou
     let mut l = wheel("httpx", "0.27.2", &[], "py3-none-any", &[("httpx/__init__.py", 4000)]);
     l.extend(wheel("pandas", "2.2.3", &[], MANY, &[("pandas/__init__.py", 3 * MIB)]));
     let app = layer(&[src("app/main.py", "import httpx\n")]);
-    let img = app_image(dir.path(), vec![req, layer(&l), app], &["COPY requirements.txt .", "/bin/sh -c pip install --no-cache-dir -r requirements.txt", "COPY main.py ."]);
+    let img = Image::new(&[req, layer(&l), app]).history(&["COPY requirements.txt .", "/bin/sh -c pip install --no-cache-dir -r requirements.txt", "COPY main.py ."]).main_py().write_in(dir.path());
     let ctx = dir.path().join("ctx");
     std::fs::create_dir(&ctx).unwrap();
     std::fs::write(ctx.join("requirements.txt"), "httpx==0.27.2\npandas==2.2.3\n").unwrap();
@@ -567,7 +529,7 @@ fn scenario_poetry_project_keeps_poetry_and_its_lock() {
 #[test]
 fn cpu_torch_for_a_uv_project_edits_what_the_lock_is_made_from() {
     let dir = tempfile::tempdir().unwrap();
-    let img = image_with_steps(dir.path(), vec![layer(&[src("app/pyproject.toml", "x")]), torch_layer()], &["COPY pyproject.toml uv.lock ./", "/bin/sh -c uv sync --frozen"], &[]);
+    let img = Image::new(&[layer(&[src("app/pyproject.toml", "x")]), torch_layer()]).history(&["COPY pyproject.toml uv.lock ./", "/bin/sh -c uv sync --frozen"]).env(&[]).write_in(dir.path());
     let ctx = dir.path().join("ctx");
     std::fs::create_dir(&ctx).unwrap();
     let project = "[project]\nname = \"memory\"\nversion = \"0.1.0\"\n# embeddings\ndependencies = [\"sentence-transformers==3.3.1\"]\n";
@@ -593,7 +555,7 @@ fn cpu_torch_for_a_uv_project_edits_what_the_lock_is_made_from() {
 /// The pyproject.slim.toml a CPU-torch rewrite writes for a lockfile project (`uv sync` or
 /// `poetry install` in the Dockerfile), with the project as written in the context.
 fn cpu_torch_project(dir: &Path, install: &str, project: &str) -> String {
-    let img = image_with_steps(dir, vec![layer(&[src("app/pyproject.toml", "x")]), torch_layer()], &["COPY pyproject.toml ./", &format!("/bin/sh -c {install}")], &[]);
+    let img = Image::new(&[layer(&[src("app/pyproject.toml", "x")]), torch_layer()]).history(&["COPY pyproject.toml ./", &format!("/bin/sh -c {install}")]).env(&[]).write_in(dir);
     let ctx = dir.join("ctx");
     std::fs::create_dir(&ctx).unwrap();
     std::fs::write(ctx.join("pyproject.toml"), project).unwrap();

@@ -13,14 +13,7 @@ fn an_unused_package_installed_in_a_builder_stage_is_dropped_there() {
     let mut l = wheel("httpx", "0.27.2", &[], "py3-none-any", &[("httpx/__init__.py", 4000)]);
     l.extend(wheel("pandas", "2.2.3", &[], MANY, &[("pandas/__init__.py", 3 * MIB)]));
     let app = layer(&[E::File("app/main.py", b"import httpx\nprint(httpx.__name__)\n".to_vec())]);
-    let steps = ["COPY /install /usr/local # buildkit", "COPY main.py /app/main.py # buildkit"];
-    let data = docker_archive_cfg(&[layer(&l), app], "t:1", false, move |c| {
-        c["history"] = Value::Array(steps.iter().map(|s| serde_json::json!({"created_by": s})).collect());
-        c["config"]["WorkingDir"] = serde_json::json!("/app");
-        c["config"]["Cmd"] = serde_json::json!(["python", "main.py"]);
-    });
-    let img = dir.path().join("img.tar");
-    std::fs::write(&img, data).unwrap();
+    let img = Image::new(&[layer(&l), app]).history(&["COPY /install /usr/local # buildkit", "COPY main.py /app/main.py # buildkit"]).main_py().write_in(dir.path());
     let ctx = dir.path().join("ctx");
     std::fs::create_dir(&ctx).unwrap();
     std::fs::write(ctx.join("main.py"), "import httpx\n").unwrap();
@@ -69,12 +62,7 @@ CMD [\"python\", \"main.py\"]
 #[test]
 fn a_rewritten_requirements_file_never_replaces_one_of_the_users() {
     let ctx = tempfile::tempdir().unwrap();
-    let src = std::path::Path::new("fixtures/src/example");
-    for e in walkdir::WalkDir::new(src).into_iter().map(Result::unwrap).filter(|e| e.file_type().is_file()) {
-        let to = ctx.path().join(e.path().strip_prefix(src).unwrap());
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(e.path(), &to).unwrap();
-    }
+    copy_tree(std::path::Path::new("fixtures/src/example"), ctx.path());
     let mine = ctx.path().join("requirements.slim.txt");
     std::fs::write(&mine, "mine\n").unwrap();
     let out = ctx.path().join("Dockerfile.slim");

@@ -15,13 +15,7 @@ fn analyze(layers: &[Vec<u8>]) -> Analysis {
 }
 
 fn with_history(layers: &[Vec<u8>], steps: &[&str]) -> Analysis {
-    let steps: Vec<String> = steps.iter().map(|s| s.to_string()).collect();
-    run(
-        docker_archive_cfg(layers, "t:1", false, move |c| {
-            c["history"] = serde_json::Value::Array(steps.iter().map(|s| serde_json::json!({"created_by": s})).collect());
-        }),
-        Options::new(20),
-    )
+    run(Image::new(layers).history(steps).archive(), Options::new(20))
 }
 
 fn of<'a>(a: &'a Analysis, rule: &str) -> Vec<&'a Finding> {
@@ -72,12 +66,7 @@ fn cuda_on_cpu_triggers_without_gpu_hints_and_not_with_them() {
     assert!(matches!(&f.fix.action, Action::PipIndexUrl { packages, index_url } if packages == &["torch"] && index_url.ends_with("/whl/cpu")));
     assert!(!f.evidence.paths.iter().any(|p| p.ends_with("libtorch_cpu.so")), "the CPU library stays");
 
-    let gpu = run(
-        docker_archive_cfg(&[layer(&torch_image())], "t:1", false, |c| {
-            c["config"]["Env"] = serde_json::json!(["NVIDIA_VISIBLE_DEVICES=all"]);
-        }),
-        Options::new(20),
-    );
+    let gpu = run(Image::new(&[layer(&torch_image())]).env(&["NVIDIA_VISIBLE_DEVICES=all"]).archive(), Options::new(20));
     assert!(of(&gpu, "cuda-on-cpu").is_empty());
 
     let cpu = analyze(&[layer(&wheel("torch", "2.5.1+cpu", &[], "cp311-cp311-linux_x86_64", &[("torch/lib/libtorch_cpu.so", 2 * MIB)]))]);
@@ -125,7 +114,7 @@ fn cuda_on_cpu_estimates_from_the_cpu_wheel_table() {
     assert_eq!(saving(&run_with(o)).unwrap().0, stack - 4000 - 5000);
 
     // The table is of x86_64 wheels: an arm64 image is estimated from its own files.
-    let arm = run(docker_archive_cfg(&[layer(&img)], "t:1", false, |c| c["architecture"] = serde_json::json!("arm64")), Options::new(20));
+    let arm = run(Image::new(&[layer(&img)]).arch("arm64").archive(), Options::new(20));
     let (saved, basis) = saving(&arm).expect("finding");
     assert!(basis.contains("this image is another platform"), "{basis}");
     assert!(saved >= (9 * MIB) as u64 && saved < (9 * MIB + 10_000) as u64, "the CUDA files: {saved}");
@@ -362,8 +351,7 @@ fn user_rules_override_and_extend() {
     std::fs::write(&rules, "[[rule]]\nname = \"package-swap\"\nenabled = false\n\n[[heavy]]\npackage = \"fastapi\"\nstack = [\"fastapi\"]\nalternative = \"nothing\"\nreplacement_bytes = 0\nbasis = \"test\"\n").unwrap();
     let mut l = wheel("opencv-python", "4.10.0.84", &[], MANY, &[("cv2/cv2.abi3.so", 8 * MIB)]);
     l.extend(wheel("fastapi", "0.115.0", &[], "py3-none-any", &[("fastapi/big.bin", 2 * MIB)]));
-    let img = dir.path().join("img.tar");
-    std::fs::write(&img, docker_archive(&[layer(&l)], "t:1", false)).unwrap();
+    let img = write_in(dir.path(), "img.tar", &docker_archive(&[layer(&l)], "t:1", false));
     let out = slim().arg("analyze").arg(&img).args(["--format", "json", "--rules"]).arg(&rules).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let a: Analysis = serde_json::from_slice(&out.stdout).unwrap();

@@ -1,9 +1,14 @@
 //! Builders for small images made in tests with `tar::Builder`: layers with any entry a
 //! runtime must handle, packaged as docker save (legacy) or OCI layouts.
+//! The one way to describe a test image is `Image` (util/image.rs), the one way to install a
+//! wheel `wheels::Wheel`; the functions here are the parts they are made of.
 
+pub mod image;
 pub mod oracle;
 pub mod pypi;
 pub mod wheels;
+
+pub use image::Image;
 
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -24,6 +29,11 @@ pub enum E<'a> {
 
 pub fn file<'a>(p: &'a str, size: usize) -> E<'a> {
     E::File(p, vec![b'x'; size])
+}
+
+/// A file of this text (source code, a config file).
+pub fn src(path: &'static str, text: &str) -> E<'static> {
+    E::File(path, text.as_bytes().to_vec())
 }
 
 fn header(kind: tar::EntryType, size: u64) -> tar::Header {
@@ -204,9 +214,15 @@ pub fn oci_manifest(files: &mut Vec<(String, Vec<u8>)>, blobs: &[Vec<u8>], plain
 }
 
 pub fn oci_layout(plain: &[Vec<u8>], compress: fn(&[u8]) -> Vec<u8>, media: &str, refname: &str) -> Oci {
-    let mut files = Vec::new();
     let blobs: Vec<Vec<u8>> = plain.iter().map(|l| compress(l)).collect();
-    let mut desc = oci_manifest(&mut files, &blobs, plain, "amd64", media);
+    oci_layout_of(&blobs, plain, media, refname)
+}
+
+/// An OCI layout whose layers are stored as `blobs` (maybe encoded another way than a
+/// compressor would: the digests are the blobs' own), with `plain` the tars they decode to.
+pub fn oci_layout_of(blobs: &[Vec<u8>], plain: &[Vec<u8>], media: &str, refname: &str) -> Oci {
+    let mut files = Vec::new();
+    let mut desc = oci_manifest(&mut files, blobs, plain, "amd64", media);
     desc["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": refname});
     let index = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [desc]})).unwrap();
     files.push(("index.json".into(), index));
@@ -251,17 +267,24 @@ impl<R: std::io::Read> std::io::Read for Choppy<R> {
     }
 }
 
-/// A layer with dpkg's status and one `.list` and file per package (name, path, size), plus
-/// `extra` entries.
-pub fn dpkg_layer(pkgs: &[(&str, &str, usize)], extra: Vec<E<'static>>) -> Vec<u8> {
+/// dpkg's status and one `.list` and file per package (name, path, size): installed dpkg
+/// packages, version 1.0, each file filled with a byte of its own.
+pub fn dpkg(pkgs: &[(&str, &str, usize)]) -> Vec<E<'static>> {
     let mut status = String::new();
-    let mut entries = extra;
+    let mut out = Vec::new();
     for (name, path, size) in pkgs {
-        status.push_str(&format!("Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n\n"));
-        entries.push(E::File(wheels::leak(format!("var/lib/dpkg/info/{name}.list")), format!("/{path}\n").into_bytes()));
-        entries.push(E::File(wheels::leak(path.to_string()), vec![9; *size]));
+        status.push_str(&format!("Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\n\n"));
+        out.push(E::File(wheels::leak(format!("var/lib/dpkg/info/{name}.list")), format!("/{path}\n").into_bytes()));
+        out.push(E::File(wheels::leak(path.to_string()), vec![name.len() as u8; *size]));
     }
-    entries.push(E::File("var/lib/dpkg/status", status.into_bytes()));
+    out.push(E::File("var/lib/dpkg/status", status.into_bytes()));
+    out
+}
+
+/// A layer of `extra` entries, then the packages of `dpkg`.
+pub fn dpkg_layer(pkgs: &[(&str, &str, usize)], extra: Vec<E<'static>>) -> Vec<u8> {
+    let mut entries = extra;
+    entries.extend(dpkg(pkgs));
     layer(&entries)
 }
 
@@ -437,6 +460,23 @@ impl Img {
     }
 }
 
+/// The analysis of an image with the default top N (20), as the CLI gives it.
+pub fn analyzed(img: &Img) -> slim::facts::Analyzed {
+    img.analyzed(&slim::analyze::Options::new(20))
+}
+
+/// The package `name` if the analysis calls it unused.
+pub fn unused<'a>(a: &'a slim::facts::Analyzed, name: &str) -> Option<&'a slim::model::analysis::UnusedPackage> {
+    a.analysis.unused_packages.iter().find(|u| u.name == name)
+}
+
+/// `slim why PACKAGE IMAGE --format json`, read back into the model.
+pub fn why_json(img: &Img, package: &str) -> slim::model::why::Why {
+    let out = slim().args(["why", package]).arg(&img.path).args(["--format", "json"]).env("NO_COLOR", "1").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// Analyse an archive written to a temporary file.
 pub fn analyze_archive(archive: &[u8], opts: &slim::analyze::Options<'_>) -> slim::facts::Analyzed {
     Img::write(archive).analyzed(opts)
@@ -447,4 +487,17 @@ pub fn write_in(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, bytes).unwrap();
     p
+}
+
+/// Copy the files under `from` to the same places under `to` (a fixture's build context, to
+/// be written into); the files copied.
+pub fn copy_tree(from: &Path, to: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in walkdir::WalkDir::new(from).into_iter().map(Result::unwrap).filter(|e| e.file_type().is_file()) {
+        let dest = to.join(e.path().strip_prefix(from).unwrap());
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(e.path(), &dest).unwrap();
+        out.push(dest);
+    }
+    out
 }

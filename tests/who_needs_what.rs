@@ -6,54 +6,30 @@
 //! there too (to compare slim builds on the same images).
 
 use crate::util::pypi::{Venv, keep, layer_from};
-use crate::util::wheels::{MIB, SP, leak};
+use crate::util::wheels::{MANY, MIB, SP, Wheel, leak, wheel};
 use crate::util::*;
-use slim::analyze::Options;
 use slim::facts::Analyzed;
-use slim::model::analysis::{Action, Finding, UnusedPackage};
-use slim::model::why::Why;
+use slim::model::analysis::{Action, Finding};
 use std::path::Path;
 
 
+/// An image of these layers with these steps, WORKDIR, CMD and PATH plus `env`, kept under
+/// `name` when SLIM_KEEP_IMAGES asks.
 fn image(name: &str, layers: &[Vec<u8>], steps: &[&str], workdir: &str, cmd: &[&str], env: &[&str]) -> Img {
-    let steps: Vec<String> = steps.iter().map(|s| s.to_string()).collect();
-    let cmd: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
-    let mut envs: Vec<String> = vec!["PATH=/usr/local/bin:/usr/bin:/bin".into()];
-    envs.extend(env.iter().map(|s| s.to_string()));
-    let workdir = workdir.to_string();
-    let archive = docker_archive_cfg(layers, "t:1", false, move |c| {
-        c["config"]["WorkingDir"] = serde_json::json!(workdir);
-        c["config"]["Cmd"] = serde_json::json!(cmd);
-        c["config"]["Env"] = serde_json::json!(envs);
-        for (i, s) in steps.iter().enumerate() {
-            c["history"][i]["created_by"] = serde_json::json!(s);
-        }
-    });
+    let mut envs = vec!["PATH=/usr/local/bin:/usr/bin:/bin"];
+    envs.extend(env);
+    let archive = Image::new(layers).steps(steps).workdir(workdir).cmd(cmd).env(&envs).archive();
     keep(name, &archive);
     Img::write(&archive)
-}
-
-fn analyzed(img: &Img) -> Analyzed {
-    img.analyzed(&Options::new(20))
-}
-
-fn unused<'a>(a: &'a Analyzed, name: &str) -> Option<&'a UnusedPackage> {
-    a.analysis.unused_packages.iter().find(|u| u.name == name)
 }
 
 fn findings<'a>(a: &'a Analyzed, rule: &str) -> Vec<&'a Finding> {
     a.analysis.findings.iter().filter(|f| f.rule == rule).collect()
 }
 
-fn why(img: &Img, package: &str) -> Why {
-    let out = slim().args(["why", package]).arg(&img.path).args(["--format", "json"]).env("NO_COLOR", "1").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 /// `slim why` on a package called unused says so and names what was checked.
 fn why_unused_names_what_was_checked(img: &Img, package: &str) -> String {
-    let w = why(img, package);
+    let w = why_json(img, package);
     let m = &w.matches[0];
     assert_eq!(m.used, Some(false), "{package}: {m:?}");
     assert!(m.note.contains("nothing in the app imports it") && m.note.contains("checked: ") && m.note.contains("app source files"), "{package}: {}", m.note);
@@ -61,37 +37,7 @@ fn why_unused_names_what_was_checked(img: &Img, package: &str) -> String {
 }
 
 fn app_layer(files: &[(&'static str, &str)]) -> Vec<u8> {
-    layer(&files.iter().map(|(p, t)| E::File(p, t.as_bytes().to_vec())).collect::<Vec<_>>())
-}
-
-/// A made-up installed distribution written into a real site-packages directory (for the
-/// torch stack, too big to download in a test): files, METADATA, RECORD, entry points.
-fn fake_dist(site: &Path, name: &str, version: &str, requires: &[&str], files: &[(&str, usize)], entry_points: &str) {
-    let di = site.join(format!("{}-{version}.dist-info", name.replace('-', "_")));
-    std::fs::create_dir_all(&di).unwrap();
-    let mut meta = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n");
-    for r in requires {
-        meta.push_str(&format!("Requires-Dist: {r}\n"));
-    }
-    let mut record = String::new();
-    for (i, (rel, size)) in files.iter().enumerate() {
-        let p = site.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        let mut data = vec![(i % 251) as u8; *size];
-        for (k, b) in name.bytes().enumerate().take(data.len()) {
-            data[k] = b;
-        }
-        std::fs::write(&p, data).unwrap();
-        record.push_str(&format!("{rel},,\n"));
-    }
-    let d = di.file_name().unwrap().to_string_lossy().into_owned();
-    record.push_str(&format!("{d}/METADATA,,\n{d}/RECORD,,\n"));
-    if !entry_points.is_empty() {
-        std::fs::write(di.join("entry_points.txt"), entry_points).unwrap();
-        record.push_str(&format!("{d}/entry_points.txt,,\n"));
-    }
-    std::fs::write(di.join("METADATA"), meta).unwrap();
-    std::fs::write(di.join("RECORD"), record).unwrap();
+    layer(&files.iter().map(|(p, t)| src(p, t)).collect::<Vec<_>>())
 }
 
 /// Item 1. The UI imports fastapi, httpx and pydantic (real ones); torch and torchaudio came
@@ -103,17 +49,14 @@ fn ui_with_torch(dir: &Path) -> Img {
     v.pip(&["fastapi==0.115.6", "httpx==0.28.1", "pydantic==2.10.4", "jinja2==3.1.5"]);
     let site = v.site_dir();
     let linux = "platform_system == \"Linux\" and platform_machine == \"x86_64\"";
-    fake_dist(
-        &site,
-        "torch",
-        "2.5.1",
-        &[&format!("nvidia-cublas-cu12==12.4.5.8; {linux}"), &format!("triton==3.1.0; {linux}"), "typing-extensions>=4.8.0", "jinja2", "opt-einsum>=3.3; extra == \"opt-einsum\""],
-        &[("torch/__init__.py", 1000), ("torch/lib/libtorch_cpu.so", 3 * MIB)],
-        "[console_scripts]\ntorchrun = torch.distributed.run:main\n\n[torchrun.logs_specs]\ndefault = torch.distributed.elastic.multiprocessing:DefaultLogsSpecs\n",
-    );
-    fake_dist(&site, "torchaudio", "2.5.1", &["torch==2.5.1"], &[("torchaudio/__init__.py", 500), ("torchaudio/lib/libtorchaudio.so", MIB)], "");
-    fake_dist(&site, "nvidia-cublas-cu12", "12.4.5.8", &[], &[("nvidia/__init__.py", 0), ("nvidia/cublas/lib/libcublas.so.12", 2 * MIB)], "");
-    fake_dist(&site, "triton", "3.1.0", &[], &[("triton/__init__.py", 100), ("triton/_C/libtriton.so", MIB)], "");
+    Wheel::new("torch", "2.5.1")
+        .requires(&[&format!("nvidia-cublas-cu12==12.4.5.8; {linux}"), &format!("triton==3.1.0; {linux}"), "typing-extensions>=4.8.0", "jinja2", "opt-einsum>=3.3; extra == \"opt-einsum\""])
+        .files(&[("torch/__init__.py", 1000), ("torch/lib/libtorch_cpu.so", 3 * MIB)])
+        .entry_points("[console_scripts]\ntorchrun = torch.distributed.run:main\n\n[torchrun.logs_specs]\ndefault = torch.distributed.elastic.multiprocessing:DefaultLogsSpecs\n")
+        .write_to(&site);
+    Wheel::new("torchaudio", "2.5.1").requires(&["torch==2.5.1"]).files(&[("torchaudio/__init__.py", 500), ("torchaudio/lib/libtorchaudio.so", MIB)]).write_to(&site);
+    Wheel::new("nvidia-cublas-cu12", "12.4.5.8").files(&[("nvidia/__init__.py", 0), ("nvidia/cublas/lib/libcublas.so.12", 2 * MIB)]).write_to(&site);
+    Wheel::new("triton", "3.1.0").files(&[("triton/__init__.py", 100), ("triton/_C/libtriton.so", MIB)]).write_to(&site);
     let app = app_layer(&[("app/ui/__init__.py", ""), ("app/ui/main.py", "import os\n\nimport httpx\nfrom fastapi import FastAPI\nfrom pydantic import BaseModel\n\nAPI = os.environ.get(\"API\", \"http://api:8000\")\napp = FastAPI()\n\n\nclass Q(BaseModel):\n    q: str\n\n\n@app.post(\"/ask\")\ndef ask(q: Q):\n    return httpx.post(API + \"/ask\", json=q.model_dump()).json()\n")]);
     image("ui-with-torch", &[v.layer(&[]), app], &["RUN pip install torch torchaudio httpx fastapi uvicorn", "COPY . /app"], "/app", &["python", "-m", "ui.main"], &[])
 }
@@ -213,7 +156,7 @@ fn item3_an_editable_install_is_read_as_the_app() {
     assert!(dev[0].bytes_saved > 1_000_000, "{}", dev[0].bytes_saved);
     assert!(!findings(&a, "unused-package").iter().any(|f| f.title.starts_with("pre-commit")));
     assert!(findings(&a, "unused-package").iter().any(|f| f.fix.action == Action::DropPackage { name: "pygments".into() }));
-    let w = why(&img, "myapp");
+    let w = why_json(&img, "myapp");
     assert!(w.matches[0].note.starts_with("the app itself: an editable install"), "{}", w.matches[0].note);
     let note = why_unused_names_what_was_checked(&img, "pygments");
     assert!(note.contains("an editable install's project among them"), "{note}");
@@ -237,7 +180,7 @@ fn item4_an_extra_is_active_only_when_its_versions_are_met() {
     assert!(unused(&a, "mdurl").is_none());
     let pc = unused(&a, "pre-commit").expect("pre-commit: markdown-it-py's code_style extra wants ~=3.0");
     assert_eq!(pc.confidence, "high", "{pc:?}");
-    let w = why(&img, "pre-commit");
+    let w = why_json(&img, "pre-commit");
     assert!(w.matches[0].paths.is_empty(), "{:?}", w.matches[0].paths);
     why_unused_names_what_was_checked(&img, "pre-commit");
     assert_eq!(findings(&a, "dev-tools").len(), 1);
@@ -286,8 +229,8 @@ fn item5_a_record_path_leaving_the_environment_owns_that_file_only() {
 /// Item 2, the model's own code: a model loaded with trust_remote_code=True may import anything.
 #[test]
 fn trust_remote_code_makes_unimported_packages_medium() {
-    let mut l = crate::util::wheels::wheel("einops", "0.8.0", &[], crate::util::wheels::MANY, &[("einops/__init__.py", 2 * MIB)]);
-    l.extend(crate::util::wheels::wheel("sentence-transformers", "3.3.1", &[], crate::util::wheels::MANY, &[("sentence_transformers/__init__.py", 2 * MIB)]));
+    let mut l = wheel("einops", "0.8.0", &[], MANY, &[("einops/__init__.py", 2 * MIB)]);
+    l.extend(wheel("sentence-transformers", "3.3.1", &[], MANY, &[("sentence_transformers/__init__.py", 2 * MIB)]));
     let app = app_layer(&[("app/embed.py", "from sentence_transformers import SentenceTransformer\n\nmodel = SentenceTransformer(\n    \"nomic-ai/nomic-embed-text-v1.5\", trust_remote_code=True)\n")]);
     let img = image("trust-remote-code", &[layer(&l), app], &["RUN pip install sentence-transformers einops", "COPY . /app"], "/app", &["python", "embed.py"], &[]);
     let a = analyzed(&img);
@@ -302,9 +245,9 @@ fn trust_remote_code_makes_unimported_packages_medium() {
 fn hf_model(root: &str, id: &str, size: usize) -> Vec<E<'static>> {
     let d = format!("{root}/models--{}", id.replace('/', "--"));
     vec![
-        E::File(leak(format!("{d}/blobs/{}", crate::util::sha(id.as_bytes()))), vec![id.len() as u8; size]),
-        E::File(leak(format!("{d}/blobs/{}", crate::util::sha(format!("{id}cfg").as_bytes()))), b"{}".to_vec()),
-        E::Symlink(leak(format!("{d}/snapshots/abc/model.safetensors")), leak(format!("../../blobs/{}", crate::util::sha(id.as_bytes())))),
+        E::File(leak(format!("{d}/blobs/{}", sha(id.as_bytes()))), vec![id.len() as u8; size]),
+        E::File(leak(format!("{d}/blobs/{}", sha(format!("{id}cfg").as_bytes()))), b"{}".to_vec()),
+        E::Symlink(leak(format!("{d}/snapshots/abc/model.safetensors")), leak(format!("../../blobs/{}", sha(id.as_bytes())))),
         E::File(leak(format!("{d}/refs/main")), b"abc".to_vec()),
     ]
 }
@@ -314,8 +257,8 @@ fn wrong_model() -> Img {
     let mut models = hf_model(hub, "Qwen/Qwen3-Reranker-4B", 3 * MIB);
     models.extend(hf_model(hub, "sentence-transformers/all-MiniLM-L6-v2", 2 * MIB));
     models.extend(hf_model(hub, "BAAI/bge-large-en-v1.5", 2 * MIB));
-    let mut l = crate::util::wheels::wheel("sentence-transformers", "3.3.1", &[], crate::util::wheels::MANY, &[("sentence_transformers/__init__.py", 1000)]);
-    l.extend(crate::util::wheels::wheel("httpx", "0.28.1", &[], crate::util::wheels::MANY, &[("httpx/__init__.py", 1000)]));
+    let mut l = wheel("sentence-transformers", "3.3.1", &[], MANY, &[("sentence_transformers/__init__.py", 1000)]);
+    l.extend(wheel("httpx", "0.28.1", &[], MANY, &[("httpx/__init__.py", 1000)]));
     let app = app_layer(&[
         ("app/config.py", "import os\n\nRERANKER_MODEL = os.getenv(\"RERANKER_MODEL\", \"Qwen/Qwen3-Reranker-0.6B\")\nEMBEDDING_MODEL = \"all-MiniLM-L6-v2\"\n"),
         ("app/main.py", "from sentence_transformers import SentenceTransformer\n\nfrom config import EMBEDDING_MODEL\n\nmodel = SentenceTransformer(EMBEDDING_MODEL)\n"),

@@ -2,21 +2,13 @@
 //! Requires-Dist and markers, RECORD, entry_points.txt) plus app code in /app, with the
 //! config's WORKDIR and CMD saying how the app starts.
 
-use crate::util::*;
-use slim::analyze::Options;
-use slim::facts::Analyzed;
-use slim::model::analysis::{Action, UnusedPackage};
-use slim::model::why::Why;
-
 use crate::util::wheels::{MIB, Wheel};
+use crate::util::*;
+use slim::model::analysis::Action;
 
 /// An installed wheel with its entry points.
 fn wheel(name: &str, version: &str, requires: &[&str], files: &[(&str, usize)], entry_points: &str) -> Vec<E<'static>> {
     Wheel::new(name, version).requires(requires).files(files).entry_points(entry_points).entries()
-}
-
-fn src(path: &'static str, text: &str) -> E<'static> {
-    E::File(path, text.as_bytes().to_vec())
 }
 
 /// The torch stack of a CUDA wheel on x86_64, as PyPI's metadata has it.
@@ -48,37 +40,9 @@ fn httpx_stack() -> Vec<E<'static>> {
     l
 }
 
-fn image(layers: &[Vec<u8>], workdir: &str, cmd: &[&str], arch: &str) -> Vec<u8> {
-    let cmd: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
-    let (workdir, arch) = (workdir.to_string(), arch.to_string());
-    docker_archive_cfg(layers, "t:1", false, move |c| {
-        c["config"]["WorkingDir"] = serde_json::json!(workdir);
-        c["config"]["Cmd"] = serde_json::json!(cmd);
-        c["architecture"] = serde_json::json!(arch);
-        let n = c["history"].as_array().unwrap().len();
-        c["history"][0]["created_by"] = serde_json::json!("RUN pip install torch httpx");
-        if n > 2 {
-            c["history"][1]["created_by"] = serde_json::json!("COPY . /app");
-        }
-    })
-}
-
-fn write(archive: Vec<u8>) -> Img {
-    Img::write(&archive)
-}
-
-fn analyzed(img: &Img) -> Analyzed {
-    img.analyzed(&Options::new(20))
-}
-
-fn unused<'a>(a: &'a Analyzed, name: &str) -> Option<&'a UnusedPackage> {
-    a.analysis.unused_packages.iter().find(|u| u.name == name)
-}
-
-fn why_json(img: &Img, package: &str) -> Why {
-    let out = slim().args(["why", package]).arg(&img.path).args(["--format", "json"]).env("NO_COLOR", "1").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+/// An image of these layers made by `pip install` then `COPY . /app`.
+fn image(layers: &[Vec<u8>]) -> Image {
+    Image::new(layers).steps(&["RUN pip install torch httpx", "COPY . /app"])
 }
 
 fn why_text(img: &Img, package: &str) -> String {
@@ -92,7 +56,7 @@ fn ui_image() -> Img {
     let mut base = torch_stack();
     base.extend(httpx_stack());
     let app = layer(&[src("app/ui/__init__.py", ""), src("app/ui/main.py", "\"\"\"The chat UI: it calls the RAG API over HTTP; no torch here.\"\"\"\nimport os\n\nimport httpx\n\nAPI = os.environ.get(\"API\", \"http://api:8000\")\n\n\ndef ask(q):\n    return httpx.post(API + \"/ask\", json={\"q\": q}).json()\n")]);
-    write(image(&[layer(&base), app], "/app", &["python", "-m", "ui.main"], "amd64"))
+    image(&[layer(&base), app]).workdir("/app").cmd(&["python", "-m", "ui.main"]).arch("amd64").write()
 }
 
 #[test]
@@ -144,7 +108,7 @@ fn markers_follow_the_image_platform() {
     let mut base = torch_stack();
     base.extend(httpx_stack());
     let app = layer(&[src("app/main.py", "import httpx\n")]);
-    let img = write(image(&[layer(&base), app], "/app", &["python", "main.py"], "arm64"));
+    let img = image(&[layer(&base), app]).workdir("/app").cmd(&["python", "main.py"]).arch("arm64").write();
     let a = analyzed(&img);
     let t = unused(&a, "torch").unwrap();
     assert_eq!(t.pulls_in, ["typing-extensions"]);
@@ -167,7 +131,7 @@ fn torch_is_used_through_sentence_transformers_imported_in_a_function() {
         src("app/src/companion/memory/vector_store.py", vs),
         src("app/src/companion/main.py", "import httpx\nfrom companion.memory import vector_store\n"),
     ]);
-    let img = write(image(&[layer(&base), app], "/app", &["python", "-m", "companion.main"], "amd64"));
+    let img = image(&[layer(&base), app]).workdir("/app").cmd(&["python", "-m", "companion.main"]).arch("amd64").write();
     let a = analyzed(&img);
     assert!(unused(&a, "torch").is_none(), "{:?}", a.analysis.unused_packages);
     assert!(a.analysis.unused_packages.is_empty(), "{:?}", a.analysis.unused_packages);
@@ -206,7 +170,7 @@ fn plugin_loaded_packages_are_medium_and_say_why() {
         src("app/settings.py", "INSTALLED_APPS = [\n    \"django.contrib.admin\",\n    \"corsheaders\",\n]\nDATABASES = {\"default\": {\"ENGINE\": \"django.db.backends.postgresql\"}}\n"),
         src("app/manage.py", "from django.core.management import execute_from_command_line\n"),
     ]);
-    let img = write(image(&[layer(&base), app], "/app", &["python", "main.py"], "amd64"));
+    let img = image(&[layer(&base), app]).workdir("/app").cmd(&["python", "main.py"]).arch("amd64").write();
     let a = analyzed(&img);
     let s3 = unused(&a, "myapp-s3-store").unwrap();
     assert_eq!(s3.confidence, "medium");
@@ -243,7 +207,7 @@ fn a_console_script_in_cmd_uses_its_distribution_and_its_installed_extra() {
     base.extend(wheel("fastapi", "0.115.0", &["starlette"], &[("fastapi/__init__.py", 2 * MIB)], ""));
     base.extend(wheel("starlette", "0.38.0", &["anyio"], &[("starlette/__init__.py", 2 * MIB)], ""));
     let app = layer(&[src("srv/api/main.py", "from fastapi import FastAPI\n\napp = FastAPI()\n")]);
-    let img = write(image(&[layer(&base), app], "/srv/api", &["uvicorn", "main:app", "--host", "0.0.0.0"], "amd64"));
+    let img = image(&[layer(&base), app]).workdir("/srv/api").cmd(&["uvicorn", "main:app", "--host", "0.0.0.0"]).arch("amd64").write();
     let a = analyzed(&img);
     let app = a.analysis.app.as_ref().unwrap();
     assert_eq!(app.direct, ["fastapi", "uvicorn"], "{app:?}");
@@ -275,7 +239,7 @@ fn relative_imports_stay_in_the_app_and_do_not_shadow_installed_packages() {
         src("app/pkg/sub/yaml.py", "X = 1\n"),
         src("app/pkg/sub/conf.py", "import yaml\nfrom .. import torch as t\nfrom ..torch import helper\n\ndef load(p):\n    return yaml.safe_load(open(p))\n"),
     ]);
-    let img = write(image(&[layer(&base), app], "/app", &["python", "-m", "pkg.main"], "amd64"));
+    let img = image(&[layer(&base), app]).workdir("/app").cmd(&["python", "-m", "pkg.main"]).arch("amd64").write();
     let a = analyzed(&img);
     let app = a.analysis.app.as_ref().unwrap();
     assert_eq!(app.direct, ["pyyaml"], "{app:?}");
@@ -292,7 +256,7 @@ fn a_namespace_package_is_split_by_record() {
     base.extend(wheel("protobuf", "5.28.0", &[], &[("google/protobuf/__init__.py", 3 * MIB)], ""));
     base.extend(wheel("google-cloud-bigquery", "3.25.0", &["google-api-core"], &[("google/cloud/bigquery/__init__.py", 4 * MIB)], ""));
     let app = layer(&[src("app/main.py", "from google.cloud import storage\nimport httpx\n")]);
-    let img = write(image(&[layer(&base), app], "/app", &["python", "main.py"], "amd64"));
+    let img = image(&[layer(&base), app]).workdir("/app").cmd(&["python", "main.py"]).arch("amd64").write();
     let a = analyzed(&img);
     let app = a.analysis.app.as_ref().unwrap();
     assert_eq!(app.direct, ["google-cloud-storage", "httpx"], "{app:?}");
@@ -304,7 +268,7 @@ fn a_namespace_package_is_split_by_record() {
 
 #[test]
 fn without_app_code_nothing_is_called_unused() {
-    let img = write(image(&[layer(&torch_stack())], "/", &["python3"], "amd64"));
+    let img = image(&[layer(&torch_stack())]).workdir("/").cmd(&["python3"]).arch("amd64").write();
     let a = analyzed(&img);
     let app = a.analysis.app.as_ref().unwrap();
     assert!(!app.found);
@@ -331,7 +295,7 @@ fn an_unknown_package_is_an_input_error_with_suggestions() {
 fn dpkg_packages_are_explained_by_depends() {
     let status = "Package: libc6\nStatus: install ok installed\nVersion: 2.36\nArchitecture: amd64\n\nPackage: libgomp1\nStatus: install ok installed\nVersion: 12.2\nArchitecture: amd64\nDepends: libc6 (>= 2.34)\n\nPackage: libopenblas0\nStatus: install ok installed\nVersion: 0.3.21\nArchitecture: amd64\nDepends: libopenblas0-pthread | libopenblas0-openmp\n\nPackage: libopenblas0-pthread\nStatus: install ok installed\nVersion: 0.3.21\nArchitecture: amd64\nProvides: libblas.so.3\nDepends: libc6, libgomp1\n";
     let l = layer(&[E::File("var/lib/dpkg/status", status.as_bytes().to_vec()), src("var/lib/dpkg/info/libgomp1:amd64.list", "/usr/lib/x86_64-linux-gnu/libgomp.so.1\n"), file("usr/lib/x86_64-linux-gnu/libgomp.so.1", 300_000)]);
-    let img = write(image(&[l], "/", &["bash"], "amd64"));
+    let img = image(&[l]).workdir("/").cmd(&["bash"]).arch("amd64").write();
     let w = why_json(&img, "libgomp1");
     let m = &w.matches[0];
     assert_eq!(m.kind, "dpkg");

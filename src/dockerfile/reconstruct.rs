@@ -40,28 +40,18 @@ pub fn from_history(image: &Image) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::resolve::{Config, Format, History};
 
     #[test]
     fn history_becomes_instructions() {
-        let h = |c: &str, e: bool| History { created_by: Some(c.into()), empty_layer: Some(e), comment: None };
-        let img = Image {
-            format: Format::OciDir,
-            reference: None,
-            platform: "linux/amd64".into(),
-            config_digest: String::new(),
-            config_verified: false,
-            config: Config {
-                history: Some(vec![
-                    h("/bin/sh -c #(nop) WORKDIR /app", true),
-                    h("/bin/sh -c pip install x", false),
-                    h("/bin/sh -c #(nop) COPY dir:abc in /app/ ", false),
-                    h("RUN /bin/sh -c apt-get update # buildkit", false),
-                ]),
-                ..Config::default()
-            },
-            layers: vec![],
-        };
+        let img = crate::image::config::image_with_history(
+            &[
+                ("/bin/sh -c #(nop) WORKDIR /app", true),
+                ("/bin/sh -c pip install x", false),
+                ("/bin/sh -c #(nop) COPY dir:abc in /app/ ", false),
+                ("RUN /bin/sh -c apt-get update # buildkit", false),
+            ],
+            0,
+        );
         let d = from_history(&img);
         assert!(d.contains("RECONSTRUCTED"));
         assert!(d.contains("\nWORKDIR /app\nRUN pip install x\nCOPY . /app/\nRUN apt-get update\n"), "{d}");

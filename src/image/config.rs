@@ -163,28 +163,31 @@ fn is_metadata_step(created_by: &str) -> bool {
     )
 }
 
+/// An image with this history ((created_by, empty_layer) in order) and `layers` layers, for
+/// unit tests of what is read from history (here and in dockerfile::reconstruct).
+#[cfg(test)]
+pub(crate) fn image_with_history(history: &[(&str, bool)], layers: usize) -> Image {
+    Image {
+        format: Format::OciDir,
+        reference: None,
+        platform: "linux/amd64".into(),
+        config_digest: String::new(),
+        config_verified: false,
+        config: Config {
+            history: Some(history.iter().map(|(c, e)| History { created_by: Some(c.to_string()), empty_layer: Some(*e), comment: None }).collect()),
+            ..Config::default()
+        },
+        layers: (0..layers).map(|i| LayerRef { name: i.to_string(), digest: None, size: None, media_type: None }).collect(),
+    }
+}
+
 #[cfg(test)]
 mod history_tests {
     use super::*;
 
-    fn image(history: &[(&str, bool)], layers: usize) -> Image {
-        Image {
-            format: Format::OciDir,
-            reference: None,
-            platform: "linux/amd64".into(),
-            config_digest: String::new(),
-            config_verified: false,
-            config: Config {
-                history: Some(history.iter().map(|(c, e)| History { created_by: Some(c.to_string()), empty_layer: Some(*e), comment: None }).collect()),
-                ..Config::default()
-            },
-            layers: (0..layers).map(|i| LayerRef { name: i.to_string(), digest: None, size: None, media_type: None }).collect(),
-        }
-    }
-
     #[test]
     fn a_layer_recorded_at_a_metadata_step_shows_the_steps_that_made_it() {
-        let img = image(
+        let img = image_with_history(
             &[
                 ("/bin/sh -c #(nop) ADD file:abc in / ", true),
                 ("/bin/sh -c #(nop) ENV A=b", true),

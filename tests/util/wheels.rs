@@ -72,8 +72,10 @@ impl Wheel {
         self
     }
 
-    pub fn entries(self) -> Vec<E<'static>> {
-        let (env, name, version) = (&self.env, &self.name, &self.version);
+    /// The wheel's files as pip lays them out, by path relative to site-packages: its own
+    /// files, then METADATA, entry_points.txt and WHEEL when asked, and a RECORD of them all.
+    fn layout(&self) -> Vec<(String, Vec<u8>)> {
+        let (name, version) = (&self.name, &self.version);
         let di = format!("{}-{version}.dist-info", name.replace('-', "_"));
         let mut meta = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n");
         for r in &self.requires {
@@ -93,21 +95,36 @@ impl Wheel {
             for (k, b) in name.bytes().enumerate().take(data.len()) {
                 data[k] = b;
             }
-            out.push(E::File(leak(format!("{env}/{rel}")), data));
+            out.push((rel.clone(), data));
         }
         record.push_str(&format!("{di}/METADATA,,\n"));
         if let Some(ep) = &self.entry_points {
             record.push_str(&format!("{di}/entry_points.txt,,\n"));
-            out.push(E::File(leak(format!("{env}/{di}/entry_points.txt")), ep.as_bytes().to_vec()));
+            out.push((format!("{di}/entry_points.txt"), ep.as_bytes().to_vec()));
         }
-        out.push(E::File(leak(format!("{env}/{di}/METADATA")), meta.into_bytes()));
+        out.push((format!("{di}/METADATA"), meta.into_bytes()));
         if let Some(tag) = &self.tag {
             record.push_str(&format!("{di}/WHEEL,,\n"));
-            out.push(E::File(leak(format!("{env}/{di}/WHEEL")), format!("Wheel-Version: 1.0\nTag: {tag}\n").into_bytes()));
+            out.push((format!("{di}/WHEEL"), format!("Wheel-Version: 1.0\nTag: {tag}\n").into_bytes()));
         }
         record.push_str(&format!("{di}/RECORD,,\n"));
-        out.push(E::File(leak(format!("{env}/{di}/RECORD")), record.into_bytes()));
+        out.push((format!("{di}/RECORD"), record.into_bytes()));
         out
+    }
+
+    /// The wheel as layer entries under its environment.
+    pub fn entries(self) -> Vec<E<'static>> {
+        self.layout().into_iter().map(|(rel, data)| E::File(leak(format!("{}/{rel}", self.env)), data)).collect()
+    }
+
+    /// The wheel installed into a real site-packages directory (a venv's, made into a layer
+    /// with the packages pip installed there).
+    pub fn write_to(self, site: &std::path::Path) {
+        for (rel, data) in self.layout() {
+            let p = site.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, data).unwrap();
+        }
     }
 }
 
