@@ -188,6 +188,10 @@ fn uv_pip_install_system_goes_into_the_builders_venv() {
     assert!(out.find("RUN pip install uv==0.5.11\n").unwrap() < venv, "uv stays out of the venv:\n{out}");
     assert!(out.contains("RUN uv pip install -r requirements.txt ./native\n"), "{out}");
     assert!(runtime.contains("COPY --from=slim-builder /opt/venv /opt/venv\nENV PATH=/opt/venv/bin:$PATH\n") && !runtime.contains("uv"), "{out}");
+    // A venv the Dockerfile makes itself (`uv venv`, .venv in the WORKDIR) is the one copied.
+    let df2 = df.replace("RUN uv pip install --system", "RUN uv venv --python 3.11 && uv pip install");
+    let (out, runtime, _) = staged(&img, dir.path(), &df2, true);
+    assert!(runtime.contains("COPY --from=slim-builder /app/.venv /app/.venv\nCOPY main.py") && !out.contains("/opt/venv"), "{out}");
 }
 
 #[test]

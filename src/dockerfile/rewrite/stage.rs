@@ -65,7 +65,8 @@ fn installs_installer(s: &Step) -> Vec<String> {
     names
 }
 
-/// The value an ENV or ARG step of `steps` gives `name` last, as written.
+/// The value an ENV or ARG step of `steps` gives `name` last, as written (none when it names
+/// another variable: slim does not know where that points).
 fn env_value(text: &str, steps: &[Step], name: &str) -> Option<String> {
     let mut v = None;
     for s in steps.iter().filter(|s| matches!(s.keyword.as_str(), "ENV" | "ARG")) {
@@ -79,7 +80,7 @@ fn env_value(text: &str, steps: &[Step], name: &str) -> Option<String> {
             v = Some(x.trim().to_string());
         }
     }
-    v
+    v.filter(|v| !v.contains('$') && !v.is_empty())
 }
 
 fn truthy(v: &str) -> bool {
@@ -196,10 +197,17 @@ pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<S
                 Env::Project(_) => {}
             }
         }
-        let mut b = body(s).replace("python3 -m pip install", "pip install").replace("python -m pip install", "pip install");
+        let mut b = body(s).to_string();
         if matches!(env, Env::Made { uv_pip: true, .. }) && is_py(k) {
-            b = b.replace(" --system", "");
+            // `uv pip install --system` goes into the builder's venv: the flag goes.
+            let at = s.span.end - b.len();
+            let flags: Vec<_> = cmds(s).iter().filter(|c| install_of(c).is_some_and(|i| i.tool == Tool::Pip { uv: true })).flat_map(|c| c.words.iter().filter(|w| w.is("--system"))).collect();
+            for w in flags.iter().rev() {
+                let r = word_removal(text, &w.span);
+                b.replace_range(r.start - at..r.end - at, "");
+            }
         }
+        let b = b.replace("python3 -m pip install", "pip install").replace("python -m pip install", "pip install");
         out.push_str(&b);
         out.push('\n');
     }
