@@ -223,7 +223,7 @@ pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<S
             name.starts_with("requirements") || name.starts_with("constraints") || matches!(name, "pyproject.toml" | "setup.py" | "setup.cfg" | "poetry.lock" | "uv.lock")
         }) || pip_text.contains(c.dest.trim_end_matches('/'))
     };
-    let kept_installer = (0..=last).any(|k| keep_installer(k));
+    let kept_installer = (0..=last).any(keep_installer);
     let mut gone = Vec::new();
     for (k, s) in steps[..=last].iter().enumerate() {
         match s.keyword.as_str() {
