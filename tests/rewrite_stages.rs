@@ -216,4 +216,8 @@ fn a_poetry_project_builds_into_a_venv_and_keeps_poetry_when_cmd_runs_it() {
     let df2 = df.replace("poetry config virtualenvs.create false", "poetry config virtualenvs.in-project true").replace("CMD [\"poetry\", \"run\", \"python\", \"main.py\"]", "CMD [\"/app/.venv/bin/python\", \"main.py\"]");
     let (out, runtime, _) = staged(&img, dir.path(), &df2, true);
     assert!(runtime.contains("COPY --from=slim-builder /app/.venv /app/.venv\nCOPY main.py ./\n") && !runtime.contains("poetry") && !out.contains("/opt/venv"), "{out}");
+    // poetry configured in a step of its own: that step stays in the builder with poetry.
+    let df3 = df2.replace("RUN poetry config virtualenvs.in-project true && poetry install", "RUN poetry config virtualenvs.in-project true\nRUN poetry install");
+    let (out, runtime, _) = staged(&img, dir.path(), &df3, true);
+    assert!(out.contains("RUN poetry config virtualenvs.in-project true\nRUN poetry install") && !runtime.contains("poetry"), "{out}");
 }

@@ -87,6 +87,12 @@ fn truthy(v: &str) -> bool {
     matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
 }
 
+/// Whether every command step `si` runs is one of `names`.
+fn only_runs(p: &crate::dockerfile::Parsed, si: usize, names: &[&str]) -> bool {
+    let run = commands_run(p, &[si]);
+    !run.is_empty() && run.iter().all(|(c, _)| names.contains(&c.as_str()))
+}
+
 /// Where the project's installs go: the environment the builder fills and the runtime copies.
 fn env_of(text: &str, steps: &[Step], project: &[usize]) -> Env {
     let insts: Vec<(usize, &Cmd, Tool)> = project.iter().flat_map(|&k| cmds(&steps[k]).iter().filter_map(move |c| install_of(c).map(|i| (k, c, i.tool)))).collect();
@@ -224,6 +230,7 @@ pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<S
         }) || pip_text.contains(c.dest.trim_end_matches('/'))
     };
     let kept_installer = (0..=last).any(keep_installer);
+    let dropped_commands: Vec<&str> = (0..=last).filter(|&k| !keep_installer(k)).flat_map(|k| installer_of[k].iter().flat_map(|n| installer_commands(n).iter().copied())).collect();
     let mut gone = Vec::new();
     for (k, s) in steps[..=last].iter().enumerate() {
         match s.keyword.as_str() {
@@ -245,6 +252,9 @@ pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<S
                     gone.push(k);
                 }
             }
+            // A step that only runs an installer left behind (`poetry config ...`, `uv venv`)
+            // is the build's: it stays in the builder.
+            "RUN" if !is_py(k) && !kept_installer && only_runs(&parsed, fin.start + k, &dropped_commands) => gone.push(k),
             "RUN" if !is_py(k) => {
                 // Keep runtime apt packages; leave the toolchain behind.
                 let Some(Ok(cs)) = s.script.as_ref().map(|x| &x.cmds) else {
