@@ -449,6 +449,8 @@ struct Scenario {
     applied: &'static [&'static str],
     /// Shell run in the slimmed image (as its USER) that must succeed.
     smoke: &'static str,
+    /// Lines the slimmed Dockerfile must have.
+    emits: &'static [&'static str],
 }
 
 fn run_scenario(sc: &Scenario, prepare: impl Fn(&Path)) -> (u64, u64, u64) {
@@ -469,6 +471,9 @@ fn run_scenario(sc: &Scenario, prepare: impl Fn(&Path)) -> (u64, u64, u64) {
     assert_records_hold(&df, &slimmed, ignore.as_deref(), &ctx, &r);
     for rule in sc.applied {
         assert!(changes(&r, rule).iter().any(|c| c["applied"] == true), "{}: {rule} applied\n{}\n{}", sc.name, r["changes"], slimmed);
+    }
+    for line in sc.emits {
+        assert!(slimmed.lines().any(|l| l == *line), "{}: emits {line:?}\n{slimmed}", sc.name);
     }
     let after = dir.path().join("after.tar");
     let after_tag = tag(&format!("sc-{}-after", sc.name));
@@ -501,6 +506,7 @@ fn scenario_seedlike_toolchain_lists_unused_package_venv_and_chown() {
         name: "seedlike",
         applied: &["build-toolchain", "cache-left", "unused-package", "layer-waste"],
         smoke: "python main.py | grep -q '^ok 0.27.2' && test ! -e /app/venv && test \"$(stat -c %U /app/main.py)\" = appuser && ! command -v gcc && command -v curl",
+        emits: &[],
     };
     let (before, _, measured) = run_scenario(&sc, |ctx| {
         // What a developer's checkout holds: a venv and data.
@@ -515,14 +521,44 @@ fn scenario_seedlike_toolchain_lists_unused_package_venv_and_chown() {
 #[test]
 #[ignore = "builds real images with buildah and uv from PyPI; run by .ci/run"]
 fn scenario_uv_project_keeps_uv_and_its_lock() {
-    let sc = Scenario { name: "uv-project", applied: &[], smoke: "/app/.venv/bin/python main.py | grep -q '^ok 0.27.2' && uv --version" };
+    let sc = Scenario { name: "uv-project", applied: &[], smoke: "/app/.venv/bin/python main.py | grep -q '^ok 0.27.2' && uv --version", emits: &[] };
     run_scenario(&sc, |_| {});
 }
 
 #[test]
 #[ignore = "builds real images with buildah and poetry from PyPI; run by .ci/run"]
 fn scenario_poetry_project_keeps_poetry_and_its_lock() {
-    let sc = Scenario { name: "poetry-project", applied: &[], smoke: "python main.py | grep -q '^ok 0.27.2' && poetry --version" };
+    let sc = Scenario { name: "poetry-project", applied: &[], smoke: "python main.py | grep -q '^ok 0.27.2' && poetry --version", emits: &[] };
+    run_scenario(&sc, |_| {});
+}
+
+/// uv builds the project's own C extension (a path dependency, setuptools from PyPI, gcc from
+/// build-essential): the builder stage runs `uv sync`, the runtime stage copies only /app/.venv,
+/// and neither the toolchain nor uv (nothing runs it after the build) ships.
+#[test]
+#[ignore = "builds real images with buildah, gcc from Debian, uv and setuptools from PyPI; run by .ci/run"]
+fn scenario_uv_native_builds_its_extension_in_a_builder_stage() {
+    let sc = Scenario {
+        name: "uv-native",
+        applied: &["build-toolchain"],
+        smoke: "/app/.venv/bin/python main.py | grep -q '^ok 5 0.9.0' && ! command -v gcc && ! command -v uv && test ! -e /root/.cache/uv",
+        emits: &["FROM python:3.11-slim AS slim-builder", "COPY --from=slim-builder /app/.venv /app/.venv"],
+    };
+    run_scenario(&sc, |_| {});
+}
+
+/// poetry builds the project's own C extension into the system environment: the builder stage
+/// installs it into a venv that poetry finds through VIRTUAL_ENV (poetry itself, installed
+/// before, stays outside it), the runtime stage copies the venv, and keeps poetry, which CMD runs.
+#[test]
+#[ignore = "builds real images with buildah, gcc from Debian, poetry and setuptools from PyPI; run by .ci/run"]
+fn scenario_poetry_native_builds_its_extension_in_a_builder_stage_and_keeps_poetry() {
+    let sc = Scenario {
+        name: "poetry-native",
+        applied: &["build-toolchain"],
+        smoke: "poetry run python main.py | grep -q '^ok 5 0.9.0' && python main.py | grep -q '^ok 5' && ! command -v gcc && /opt/venv/bin/python -c 'import fastsum' && test ! -e /opt/venv/bin/poetry && ! /opt/venv/bin/python -c 'import poetry'",
+        emits: &["FROM python:3.11-slim AS slim-builder", "COPY --from=slim-builder /opt/venv /opt/venv"],
+    };
     run_scenario(&sc, |_| {});
 }
 
@@ -666,6 +702,7 @@ fn scenario_ml_ui_drops_the_unused_package_the_wrong_model_and_shipped_archives(
         name: "ml-ui",
         applied: &["unused-package", "wrong-model", "package-archives"],
         smoke: "python main.py | grep -q '^ok 0.27.2 Qwen/Qwen3-Reranker-0.6B' && test ! -e /app/build-logs/apt-archives/gcc-12_12.2.0-14_amd64.deb && ! python -c 'import scipy' && test ! -e /root/.cache/huggingface/hub/models--Qwen--Qwen3-Reranker-4B",
+        emits: &[],
     };
     run_scenario(&sc, |ctx| {
         std::fs::create_dir_all(ctx.join("build-logs/apt-archives")).unwrap();

@@ -273,13 +273,14 @@ pub fn evaluate(set: &RuleSet, a: &Analyzed, dupes: Option<&dupes::Duplicates>) 
 /// every file they remove goes once (hidden copies too), every replacement is added.
 /// Only files written by `mutable` layers (those a Dockerfile step being rewritten made) can
 /// go: a fix in our RUN does not take files out of the base image's layers. Every file of a
-/// `dropped` layer goes (its step is no longer in the image and nothing copies its files).
-pub fn predict_after(a: &Analyzed, chosen: &[usize], mutable: &dyn Fn(usize, u16) -> bool, dropped: &[u16]) -> u64 {
+/// `dropped` layer goes (its step is no longer in the image and nothing copies its files), and
+/// so does every inode of `dropped_files`.
+pub fn predict_after(a: &Analyzed, chosen: &[usize], mutable: &dyn Fn(usize, u16) -> bool, dropped: &[u16], dropped_files: &[u32]) -> u64 {
     let mut gone = vec![false; a.tree.inodes.len()];
     let mut removed = 0u64;
     let mut added = 0u64;
-    for (g, ino) in gone.iter_mut().zip(&a.tree.inodes) {
-        if dropped.contains(&ino.layer) {
+    for (i, (g, ino)) in gone.iter_mut().zip(&a.tree.inodes).enumerate() {
+        if dropped.contains(&ino.layer) || dropped_files.binary_search(&(i as u32)).is_ok() {
             *g = true;
             removed += ino.size;
         }

@@ -43,6 +43,10 @@ pub struct Change {
     /// Layers whose step the output's final stage no longer has and whose files nothing copies
     /// in: every byte of them goes (a toolchain's apt RUN moved into a builder stage).
     pub dropped: Vec<u64>,
+    /// Files (inodes) that go although their layer's step stays in some form: what an install
+    /// moved into a builder stage wrote outside the Python environment the runtime copies
+    /// (caches, configuration).
+    pub dropped_files: Vec<u32>,
 }
 
 /// One edit as written: which output file, what text went in, what text went out.
@@ -138,7 +142,7 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Resu
         lines.sort();
         lines.dedup();
         let layers = pl.steps.iter().flat_map(|&s| plan::layers_of(p, s)).collect();
-        changes.push(Change { finding: fi, applied, what, lines, records, layers, dropped: vec![] });
+        changes.push(Change { finding: fi, applied, what, lines, records, layers, dropped: vec![], dropped_files: vec![] });
     }
 
     // Requirements files: the rewritten file goes beside the one it replaces, and the
@@ -201,22 +205,61 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Resu
     if let Some((fi, packages)) = multi_stage {
         let f = &findings[fi];
         match to_multi_stage(&out, &packages, f) {
-            Ok((ms, gone, edited_steps)) => {
-                out = ms;
+            Ok(st) => {
+                out = st.dockerfile;
                 // The steps of the edited text are the original's less those an edit removed whole:
                 // map the steps left behind in the builder back to their layers.
-                let removed_whole = |st: &Step| made.iter().any(|m| m.edit.text.is_empty() && m.edit.span.start <= st.span.start && m.edit.span.end >= st.span.end);
-                let kept: Vec<&Step> = p.steps[p.final_steps()].iter().filter(|st| !removed_whole(st)).collect();
-                let dropped: Vec<u64> = if kept.len() == edited_steps { gone.iter().filter_map(|&k| kept.get(k).and_then(|st| st.layer)).collect() } else { vec![] };
-                let records = vec![Record { file: "Dockerfile".into(), removed: String::new(), inserted: "COPY --from=slim-builder /opt/venv /opt/venv".into() }];
+                let removed_whole = |s: &Step| made.iter().any(|m| m.edit.text.is_empty() && m.edit.span.start <= s.span.start && m.edit.span.end >= s.span.end);
+                let kept: Vec<&Step> = p.steps[p.final_steps()].iter().filter(|s| !removed_whole(s)).collect();
+                let layers_at = |ks: &[usize]| -> Vec<u64> { if kept.len() == st.steps { ks.iter().filter_map(|&k| kept.get(k).and_then(|s| s.layer)).collect() } else { vec![] } };
+                let dropped = layers_at(&st.gone);
+                let dropped_files = outside_envs(a, &layers_at(&st.moved));
+                let copy = format!("COPY --from=slim-builder {} {}", st.env, st.env);
+                let records = vec![Record { file: "Dockerfile".into(), removed: String::new(), inserted: copy }];
                 let layers = p.steps.iter().filter_map(|s| s.layer).collect();
-                changes.push(Change { finding: fi, applied: true, what: "the build moves to a builder stage that makes a venv; the runtime stage copies the venv and the app, without the toolchain".into(), lines: p.steps[p.final_steps()].iter().filter(|s| s.keyword == "RUN").map(|s| s.line).collect(), records, layers, dropped });
+                let what = format!("the build moves to a builder stage that installs into {}; the runtime stage copies that environment and the app, without the toolchain", st.env);
+                changes.push(Change { finding: fi, applied: true, what, lines: p.steps[p.final_steps()].iter().filter(|s| s.keyword == "RUN").map(|s| s.line).collect(), records, layers, dropped, dropped_files });
             }
-            Err(why) => changes.push(Change { finding: fi, applied: false, what: why, lines: vec![], records: vec![], layers: vec![], dropped: vec![] }),
+            Err(why) => changes.push(Change { finding: fi, applied: false, what: why, lines: vec![], records: vec![], layers: vec![], dropped: vec![], dropped_files: vec![] }),
         }
     }
     changes.sort_by_key(|c| c.finding);
 
     let dockerignore = ignore::with(context, ignore);
     Ok(Outcome { dockerfile: out, dockerignore, requirements, projects, changes })
+}
+
+/// The files of `layers` outside every Python environment a distribution of those layers was
+/// installed into (the prefix above `lib/pythonX.Y`, or the environment itself): what a
+/// builder stage leaves behind when the runtime stage copies only the environment.
+fn outside_envs(a: &Analyzed, layers: &[u64]) -> Vec<u32> {
+    if layers.is_empty() {
+        return vec![];
+    }
+    let owners = &a.attribution.owners;
+    let roots: Vec<String> = a
+        .attribution
+        .dists
+        .iter()
+        .filter(|d| layers.contains(&u64::from(owners[d.owner as usize].layer)))
+        .map(|d| {
+            let env = d.env.trim_start_matches('/');
+            let root = env.find("/lib/python").map_or(env, |i| &env[..i]);
+            format!("{root}/")
+        })
+        .collect();
+    let t = &a.tree;
+    let mut out = Vec::new();
+    for (n, node) in t.nodes.iter().enumerate() {
+        if node.kind != crate::layers::tree::Kind::File || !layers.contains(&u64::from(t.inodes[node.inode as usize].layer)) {
+            continue;
+        }
+        let path = String::from_utf8_lossy(&t.path(n as u32)).trim_start_matches('/').to_string();
+        if !roots.iter().any(|r| path.starts_with(r.as_str())) {
+            out.push(node.inode);
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }

@@ -82,5 +82,6 @@ fn predict(done: &Analyzed, outcome: &Outcome) -> u64 {
     let applied: Vec<usize> = outcome.changes.iter().filter(|c| c.applied).map(|c| c.finding).collect();
     let edited: HashSet<u16> = outcome.changes.iter().filter(|c| c.applied).flat_map(|c| c.layers.iter().map(|&l| l as u16)).collect();
     let dropped: Vec<u16> = outcome.changes.iter().filter(|c| c.applied).flat_map(|c| c.dropped.iter().map(|&l| l as u16)).collect();
-    crate::rules::predict_after(done, &applied, &|_, l| edited.contains(&l), &dropped)
+    let files: Vec<u32> = outcome.changes.iter().filter(|c| c.applied).flat_map(|c| c.dropped_files.iter().copied()).collect();
+    crate::rules::predict_after(done, &applied, &|_, l| edited.contains(&l), &dropped, &files)
 }
