@@ -87,7 +87,7 @@ pub(super) fn build_toolchain(v: &View, out: &mut Vec<Draft>) {
     let (text, note) = if multi_stage {
         let list: Vec<String> = compiled.iter().map(|(n, _)| n.clone()).collect();
         (
-            format!("Something was compiled in the image ({}): build in a builder stage that makes a venv, and copy only the venv and the app into a runtime stage without the toolchain.", list.join(", ")),
+            format!("Something was compiled in the image ({}): build in a builder stage, and copy only the Python environment it fills (a venv; uv's or poetry's project environment) and the app into a runtime stage without the toolchain.", list.join(", ")),
             format!("built here: {}", compiled.iter().map(|(n, w)| format!("{n} ({w})")).collect::<Vec<_>>().join(", ")),
         )
     } else {
