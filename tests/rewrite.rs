@@ -444,6 +444,7 @@ fn a_package_dropped_from_a_requirements_file_the_build_copies_is_used_by_the_ou
 // again from the output, run, and weighed against the prediction.
 
 struct Scenario {
+    /// The fixture under fixtures/rewrite-scenarios, and after a `+` what `prepare` changes.
     name: &'static str,
     /// Rules whose changes must be applied.
     applied: &'static [&'static str],
@@ -454,11 +455,12 @@ struct Scenario {
 }
 
 fn run_scenario(sc: &Scenario, prepare: impl Fn(&Path)) -> (u64, u64, u64) {
+    let tag = |what: &str| tag(&what.replace('+', "-"));
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let build_image = root.join("../shared/tools/build-image");
     let dir = tempfile::tempdir().unwrap();
     let ctx = dir.path().join("ctx");
-    assert!(std::process::Command::new("cp").arg("-r").arg(root.join("fixtures/rewrite-scenarios").join(sc.name)).arg(&ctx).status().unwrap().success());
+    assert!(std::process::Command::new("cp").arg("-r").arg(root.join("fixtures/rewrite-scenarios").join(sc.name.split('+').next().unwrap())).arg(&ctx).status().unwrap().success());
     prepare(&ctx);
     let before = dir.path().join("before.tar");
     build(&build_image, &ctx, &before, None, &tag(&format!("sc-{}-before", sc.name)));
@@ -545,6 +547,24 @@ fn scenario_uv_native_builds_its_extension_in_a_builder_stage() {
         emits: &["FROM python:3.11-slim AS slim-builder", "COPY --from=slim-builder /app/.venv /app/.venv"],
     };
     run_scenario(&sc, |_| {});
+}
+
+/// The same project started with `uv run`: uv and the project's files stay in the runtime stage,
+/// and uv must not sync the copied environment again (it would compile the extension anew,
+/// with no gcc there).
+#[test]
+#[ignore = "builds real images with buildah, gcc from Debian, uv and setuptools from PyPI; run by .ci/run"]
+fn scenario_uv_native_started_by_uv_run_starts_without_the_toolchain() {
+    let sc = Scenario {
+        name: "uv-native+uv-run",
+        applied: &["build-toolchain"],
+        smoke: "uv run main.py | grep -q '^ok 5 0.9.0' && ! command -v gcc",
+        emits: &["COPY --from=slim-builder /app/.venv /app/.venv", "ENV UV_NO_SYNC=1", "CMD [\"uv\", \"run\", \"main.py\"]"],
+    };
+    run_scenario(&sc, |ctx| {
+        let df = std::fs::read_to_string(ctx.join("Dockerfile")).unwrap();
+        std::fs::write(ctx.join("Dockerfile"), df.replace("CMD [\"/app/.venv/bin/python\", \"main.py\"]", "CMD [\"uv\", \"run\", \"main.py\"]")).unwrap();
+    });
 }
 
 /// poetry builds the project's own C extension into the system environment: the builder stage

@@ -162,6 +162,10 @@ fn a_uv_project_builds_in_a_builder_stage_and_ships_only_its_environment() {
     let df3 = df.replace("CMD [\"/app/.venv/bin/python\", \"main.py\"]", "CMD [\"uv\", \"run\", \"main.py\"]");
     let (_, runtime, _) = staged(&img, dir.path(), &df3, true);
     assert!(runtime.contains("RUN pip install uv==0.5.11\n") && runtime.contains("COPY pyproject.toml uv.lock ./\n") && !runtime.contains("build-essential"), "{runtime}");
+    // ...and uv run takes the environment as copied, syncing nothing (only where uv runs).
+    assert!(runtime.contains("ENV UV_NO_SYNC=1\n"), "{runtime}");
+    let (_, runtime, _) = staged(&img, dir.path(), &df, true);
+    assert!(!runtime.contains("UV_NO_SYNC"), "{runtime}");
 }
 
 #[test]

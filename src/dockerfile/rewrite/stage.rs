@@ -299,6 +299,11 @@ pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<S
         Env::Made { .. } => out.push_str(&format!("ENV PATH={VENV}/bin:$PATH\n")),
         Env::Project(_) => {}
     }
+    if run_later.iter().any(|c| c == "uv") {
+        // `uv run` syncs the project environment first, and a path dependency it compiled is
+        // built again there: without the toolchain, the app would not start.
+        out.push_str("# slim: the environment comes whole from the builder: uv run must not sync it again (that would compile without the toolchain)\nENV UV_NO_SYNC=1\n");
+    }
     for s in &steps[last + 1..] {
         out.push_str(body(s));
         out.push('\n');
