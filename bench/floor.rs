@@ -31,11 +31,7 @@ fn octal(field: &[u8]) -> u64 {
         // GNU base-256
         return field[1..].iter().fold(0u64, |n, &b| (n << 8) | u64::from(b));
     }
-    field
-        .iter()
-        .skip_while(|&&b| b == b' ')
-        .take_while(|&&b| b != 0 && b != b' ')
-        .fold(0u64, |n, &b| n * 8 + u64::from(b.wrapping_sub(b'0') & 7))
+    field.iter().skip_while(|&&b| b == b' ').take_while(|&&b| b != 0 && b != b' ').fold(0u64, |n, &b| n * 8 + u64::from(b.wrapping_sub(b'0') & 7))
 }
 
 fn pax_size(data: &[u8]) -> Option<u64> {

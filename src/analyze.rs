@@ -4,13 +4,13 @@
 use crate::attribute::{self, groups::GroupTable};
 use crate::error::{Error, Result};
 use crate::facts::Analyzed;
-use crate::rules::{self, RuleSet};
 use crate::image::resolve::{self, Image, Selector};
 use crate::image::store::Source;
 use crate::layers::tree::{Kind, Tree};
 use crate::layers::walk::{Capture, Keep, LayerScan};
-use crate::show::display_path;
 use crate::model::analysis::{Analysis, DirBytes, FileBytes, ImageInfo, Layer, Totals, Verified, WastedFile};
+use crate::rules::{self, RuleSet};
+use crate::show::display_path;
 use indicatif::ProgressBar;
 
 pub struct Options<'a> {
@@ -90,11 +90,7 @@ fn finish(mut src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
     let mut tree = Tree::new();
     let mut layers = Vec::with_capacity(image.layers.len());
     let mut failed: Option<Error> = None;
-    let mut verified = Verified {
-        config: image.config_verified,
-        config_by: image.config_verified.then(|| "digest".into()),
-        ..Verified::default()
-    };
+    let mut verified = Verified { config: image.config_verified, config_by: image.config_verified.then(|| "digest".into()), ..Verified::default() };
     // Each layer is merged into the tree as soon as it and those below it are scanned, and its
     // entries dropped: the peak holds the tree and the layers still waiting, not every layer.
     let (cache, layer_refs) = (opts.cache.as_ref(), &image.layers);
@@ -225,47 +221,22 @@ fn describe(src: &Source, image: &Image, tree: &Tree, layers: Vec<Layer>, top: u
     let (final_bytes, final_files) = tree.final_totals();
     let layer_file_bytes: u64 = layers.iter().map(|l| l.file_bytes).sum();
 
-    let mut files: Vec<(u64, u32)> = tree
-        .final_files()
-        .into_iter()
-        .map(|n| (tree.inodes[tree.nodes[n as usize].inode as usize].size, n))
-        .collect();
+    let mut files: Vec<(u64, u32)> = tree.final_files().into_iter().map(|n| (tree.inodes[tree.nodes[n as usize].inode as usize].size, n)).collect();
     files.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let largest_files = files
-        .iter()
-        .take(top)
-        .map(|&(bytes, n)| FileBytes {
-            path: display_path(&tree.path(n)),
-            bytes,
-            layer: u64::from(tree.nodes[n as usize].layer),
-        })
-        .collect();
+    let largest_files = files.iter().take(top).map(|&(bytes, n)| FileBytes { path: display_path(&tree.path(n)), bytes, layer: u64::from(tree.nodes[n as usize].layer) }).collect();
 
     let (dir_bytes, dir_files) = tree.dir_sizes();
     let mut dirs: Vec<u32> = (1..tree.nodes.len() as u32).filter(|&n| tree.nodes[n as usize].kind == Kind::Dir).collect();
     let final_dirs = dirs.len() as u64;
     dirs.sort_unstable_by(|&a, &b| dir_bytes[b as usize].cmp(&dir_bytes[a as usize]).then(a.cmp(&b)));
-    let largest_dirs = dirs
-        .iter()
-        .take(top)
-        .map(|&n| DirBytes {
-            path: display_path(&tree.path(n)),
-            bytes: dir_bytes[n as usize],
-            files: dir_files[n as usize],
-        })
-        .collect();
+    let largest_dirs = dirs.iter().take(top).map(|&n| DirBytes { path: display_path(&tree.path(n)), bytes: dir_bytes[n as usize], files: dir_files[n as usize] }).collect();
 
     let mut waste: Vec<&crate::layers::tree::Waste> = tree.waste.iter().collect();
     waste.sort_unstable_by(|a, b| b.bytes.cmp(&a.bytes).then(a.node.cmp(&b.node)));
     let wasted_files = waste
         .iter()
         .take(top)
-        .map(|w| WastedFile {
-            path: display_path(&tree.path(w.node)),
-            bytes: w.bytes,
-            added_in: u64::from(w.added_in),
-            hidden_in: u64::from(w.hidden_in),
-        })
+        .map(|w| WastedFile { path: display_path(&tree.path(w.node)), bytes: w.bytes, added_in: u64::from(w.added_in), hidden_in: u64::from(w.hidden_in) })
         .collect();
 
     Analysis {

@@ -11,11 +11,7 @@ pub enum Error {
     Input { file: String, what: String },
     /// Something inside one layer blob is wrong.
     #[error("{file}: layer {layer}: {what}")]
-    Layer {
-        file: String,
-        layer: String,
-        what: String,
-    },
+    Layer { file: String, layer: String, what: String },
     /// The command line asks for something that cannot be done (e.g. an ambiguous image).
     #[error("{0}")]
     Usage(String),
@@ -26,18 +22,11 @@ pub enum Error {
 
 impl Error {
     pub fn input(file: impl fmt::Display, what: impl fmt::Display) -> Self {
-        Error::Input {
-            file: file.to_string(),
-            what: what.to_string(),
-        }
+        Error::Input { file: file.to_string(), what: what.to_string() }
     }
 
     pub fn layer(file: impl fmt::Display, layer: impl fmt::Display, what: impl fmt::Display) -> Self {
-        Error::Layer {
-            file: file.to_string(),
-            layer: layer.to_string(),
-            what: what.to_string(),
-        }
+        Error::Layer { file: file.to_string(), layer: layer.to_string(), what: what.to_string() }
     }
 }
 

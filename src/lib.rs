@@ -35,10 +35,7 @@ pub fn progress(quiet: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::new(0);
-    pb.set_style(
-        ProgressStyle::with_template("{spinner} reading layers {bar:30} {bytes}/{total_bytes} ({eta})")
-            .expect("static template"),
-    );
+    pb.set_style(ProgressStyle::with_template("{spinner} reading layers {bar:30} {bytes}/{total_bytes} ({eta})").expect("static template"));
     pb
 }
 
@@ -58,9 +55,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Man => {
             let mut out = Vec::new();
-            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
-                .render(&mut out)
-                .map_err(|e| error::Error::Output { file: "stdout".into(), what: e.to_string() })?;
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out).map_err(|e| error::Error::Output { file: "stdout".into(), what: e.to_string() })?;
             output::Sink::open(None, &output::Inputs::default())?.finish(&out)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -17,9 +17,16 @@ use std::sync::Mutex;
 
 pub enum Sink {
     Stdout,
-    File { tmp: tempfile::NamedTempFile, dest: PathBuf, mode: Option<u32> },
+    File {
+        tmp: tempfile::NamedTempFile,
+        dest: PathBuf,
+        mode: Option<u32>,
+    },
     /// A device, FIFO or socket, opened for writing as it is.
-    Special { file: std::fs::File, dest: PathBuf },
+    Special {
+        file: std::fs::File,
+        dest: PathBuf,
+    },
 }
 
 /// The files and directories a command reads, which no output may replace or land inside.
@@ -132,15 +139,11 @@ impl Sink {
         let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
         // A new file gets the mode any new file gets (0666 less the umask), not a temporary's 0600.
         use std::os::unix::fs::PermissionsExt;
-        let tmp = tempfile::Builder::new()
-            .prefix(".slim-")
-            .permissions(std::fs::Permissions::from_mode(mode.unwrap_or(0o666)))
-            .tempfile_in(dir)
-            .map_err(|e| {
-                // the error names the temporary's path, which means nothing to the user
-                let why = e.raw_os_error().map_or_else(|| e.kind().to_string(), |c| std::io::Error::from_raw_os_error(c).to_string());
-                Error::Output { file: dest.display().to_string(), what: format!("cannot create a file in {}: {why}", dir.display()) }
-            })?;
+        let tmp = tempfile::Builder::new().prefix(".slim-").permissions(std::fs::Permissions::from_mode(mode.unwrap_or(0o666))).tempfile_in(dir).map_err(|e| {
+            // the error names the temporary's path, which means nothing to the user
+            let why = e.raw_os_error().map_or_else(|| e.kind().to_string(), |c| std::io::Error::from_raw_os_error(c).to_string());
+            Error::Output { file: dest.display().to_string(), what: format!("cannot create a file in {}: {why}", dir.display()) }
+        })?;
         pending.push(tmp.path().to_path_buf());
         Ok(Sink::File { tmp, dest, mode })
     }

@@ -4,7 +4,7 @@
 use crate::analyze::{self, Options};
 use crate::error::{Error, Result};
 use crate::image::store::Source;
-use crate::model::analysis::{Analysis};
+use crate::model::analysis::Analysis;
 use std::io::{Read, Seek};
 
 /// The first byte that is not whitespace (or a UTF-8 byte-order mark) is `{`.
@@ -16,8 +16,7 @@ fn looks_like_json(head: &[u8]) -> bool {
 /// Read an analysis JSON: it must be the model, with a `schema_version` this slim reads.
 pub fn from_json(display: &str, bytes: &[u8]) -> Result<Analysis> {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| Error::input(display, format!("malformed JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::input(display, format!("malformed JSON: {e}")))?;
     match value.get("schema_version").and_then(|v| v.as_u64()) {
         None => {
             return Err(Error::input(display, "JSON without a schema_version: not an analysis written by slim analyze --format json"));

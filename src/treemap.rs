@@ -5,8 +5,8 @@
 
 use crate::attribute::{Attribution, groups::GroupTable};
 use crate::layers::tree::{Kind, Tree};
-use crate::show::display_path;
 use crate::model::analysis::MapNode;
+use crate::show::display_path;
 use std::collections::{BTreeMap, HashMap};
 
 /// A node smaller than this share of the image is folded into its parent's `rest`.
@@ -66,15 +66,8 @@ impl Owned<'_> {
             let e = &self.entries[&n];
             let ino = &tree.inodes[tree.nodes[n as usize].inode as usize];
             let path = display_path(&tree.path(n));
-            let node = MapNode {
-                level: "file".into(),
-                name: relative(&path, parent),
-                path: Some(path),
-                bytes: e.bytes,
-                files: 1,
-                layer: u64::from(ino.layer),
-                children: Vec::new(),
-            };
+            let node =
+                MapNode { level: "file".into(), name: relative(&path, parent), path: Some(path), bytes: e.bytes, files: 1, layer: u64::from(ino.layer), children: Vec::new() };
             return (node, ByLayer::from([(ino.layer, e.bytes)]));
         }
         loop {
@@ -88,15 +81,7 @@ impl Owned<'_> {
         let path = if n == 0 { "/".to_string() } else { display_path(&tree.path(n)) };
         let e = &self.entries[&n];
         let (children, by) = self.fold(&e.children, &path);
-        let node = MapNode {
-            level: "dir".into(),
-            name: relative(&path, parent),
-            path: Some(path),
-            bytes: e.bytes,
-            files: e.files,
-            layer: top_layer(&by),
-            children,
-        };
+        let node = MapNode { level: "dir".into(), name: relative(&path, parent), path: Some(path), bytes: e.bytes, files: e.files, layer: top_layer(&by), children };
         (node, by)
     }
 
@@ -128,15 +113,7 @@ impl Owned<'_> {
 }
 
 fn rest_node(count: u64, bytes: u64, layer: u64, what: &str) -> MapNode {
-    MapNode {
-        level: "rest".into(),
-        name: format!("{count} smaller {what}"),
-        path: None,
-        bytes,
-        files: 0,
-        layer,
-        children: Vec::new(),
-    }
+    MapNode { level: "rest".into(), name: format!("{count} smaller {what}"), path: None, bytes, files: 0, layer, children: Vec::new() }
 }
 
 /// `path` below `parent`: `/usr/lib/x` under `/usr` is `lib/x`.
@@ -183,11 +160,7 @@ fn fold_named(mut items: Vec<Named>, floor: u64, what: &str) -> (Vec<MapNode>, B
 fn named(level: &str, name: String, children: Vec<MapNode>, by: ByLayer) -> Named {
     let bytes = children.iter().map(|c| c.bytes).sum();
     let files = children.iter().map(|c| c.files).sum();
-    Named {
-        node: MapNode { level: level.into(), name, path: None, bytes, files, layer: top_layer(&by), children },
-        by,
-        files,
-    }
+    Named { node: MapNode { level: level.into(), name, path: None, bytes, files, layer: top_layer(&by), children }, by, files }
 }
 
 /// The treemap of the final filesystem as attributed.

@@ -1,8 +1,8 @@
 //! Attribution on images built in the test: RECORD-exact Python distributions (namespace
 //! splits, deletions, several environments, egg-info), dpkg, conda, npm, models, categories.
 
-use crate::util::*;
 use crate::util::wheels::{SP, Wheel};
+use crate::util::*;
 use slim::analyze::{self, Options};
 use slim::model::analysis::{Analysis, Owner};
 
@@ -127,7 +127,8 @@ fn record_paths_outside_site_packages_are_followed() {
 
 #[test]
 fn dpkg_packages_own_their_listed_files_through_usrmerge_symlinks() {
-    let status = b"Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:1.2.13\n\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1\n".to_vec();
+    let status =
+        b"Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:1.2.13\n\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1\n".to_vec();
     let list = b"/.\n/lib\n/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu/libz.so.1.2.13\n/usr/share/doc/zlib1g/copyright\n".to_vec();
     let l = layer(&[
         E::Dir("usr/lib/x86_64-linux-gnu"),
@@ -224,7 +225,16 @@ fn user_groups_come_before_the_built_in_ones() {
 #[test]
 fn vendored_dist_infos_belong_to_the_distribution_that_vendors_them() {
     // setuptools ships dist-infos of what it vendors; importlib never sees them.
-    let (mut l, bytes) = wheel(SP, "setuptools", "80.0.0", &[("setuptools/_vendor/packaging/__init__.py", 500), ("setuptools/_vendor/packaging-24.2.dist-info/METADATA", 40), ("setuptools/_vendor/packaging-24.2.dist-info/RECORD", 30)]);
+    let (mut l, bytes) = wheel(
+        SP,
+        "setuptools",
+        "80.0.0",
+        &[
+            ("setuptools/_vendor/packaging/__init__.py", 500),
+            ("setuptools/_vendor/packaging-24.2.dist-info/METADATA", 40),
+            ("setuptools/_vendor/packaging-24.2.dist-info/RECORD", 30),
+        ],
+    );
     l.push(E::File("app/deps/extra_pkg-1.0.dist-info/METADATA", b"Name: extra-pkg\nVersion: 1.0\n".to_vec()));
     let a = analyze(&[layer(&l)]);
     assert_eq!(owner(&a, "python", "setuptools")[0].bytes, bytes);

@@ -4,8 +4,8 @@
 
 use crate::util::*;
 use serde_json::{Value, json};
-use slim::model::verdict::Report;
 use slim::model::diff::{Change, Diff};
+use slim::model::verdict::Report;
 use std::path::{Path, PathBuf};
 
 fn stderr(o: &std::process::Output) -> String {
@@ -293,11 +293,7 @@ fn junit_has_one_testcase_per_check() {
     let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
     let names: Vec<_> = cases.iter().map(|c| c.attribute("name").unwrap()).collect();
     assert_eq!(names, ["budget", "max-wasted", "min-efficiency", "max-owner torch", "deny-rule cuda-on-cpu"]);
-    let failed: Vec<_> = cases
-        .iter()
-        .filter(|c| c.children().any(|n| n.has_tag_name("failure")))
-        .map(|c| c.attribute("name").unwrap())
-        .collect();
+    let failed: Vec<_> = cases.iter().filter(|c| c.children().any(|n| n.has_tag_name("failure"))).map(|c| c.attribute("name").unwrap()).collect();
     assert_eq!(failed, ["budget", "deny-rule cuda-on-cpu"]);
     let suite = doc.descendants().find(|n| n.has_tag_name("testsuite")).unwrap();
     assert_eq!(suite.attribute("tests"), Some("5"));
@@ -351,18 +347,9 @@ fn the_schema_rejects_what_is_not_sarif() {
 fn sarif_validates_and_points_at_dockerfile_lines() {
     let dir = tempfile::tempdir().unwrap();
     let a = write_json(dir.path(), "a.json", &saved(2_000_000_000, cuda_finding()));
-    std::fs::write(
-        dir.path().join("Dockerfile"),
-        "FROM python:3.11-slim\nWORKDIR /app\n# the heavy part\nRUN pip \\\n    install torch\nCOPY . .\n",
-    )
-    .unwrap();
-    let o = slim()
-        .current_dir(dir.path())
-        .arg("check")
-        .arg(&a)
-        .args(["--budget", "1.5GB", "--max-wasted", "1kB", "--format", "sarif", "--dockerfile", "Dockerfile"])
-        .output()
-        .unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM python:3.11-slim\nWORKDIR /app\n# the heavy part\nRUN pip \\\n    install torch\nCOPY . .\n").unwrap();
+    let o =
+        slim().current_dir(dir.path()).arg("check").arg(&a).args(["--budget", "1.5GB", "--max-wasted", "1kB", "--format", "sarif", "--dockerfile", "Dockerfile"]).output().unwrap();
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_valid_sarif(&v);
@@ -419,13 +406,7 @@ fn github_annotations_and_job_summary() {
     let a = write_json(dir.path(), "a.json", &saved(2_000_000_000, cuda_finding()));
     let summary = dir.path().join("summary.md");
     std::fs::write(&summary, "# earlier step\n").unwrap();
-    let o = slim()
-        .env("GITHUB_STEP_SUMMARY", &summary)
-        .arg("check")
-        .arg(&a)
-        .args(["--budget", "1.5GB", "--max-owner", "torch=3GB", "--format", "github"])
-        .output()
-        .unwrap();
+    let o = slim().env("GITHUB_STEP_SUMMARY", &summary).arg("check").arg(&a).args(["--budget", "1.5GB", "--max-owner", "torch=3GB", "--format", "github"]).output().unwrap();
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let out = stdout(&o);
     let errors: Vec<_> = out.lines().filter(|l| l.starts_with("::error ")).collect();
@@ -554,15 +535,8 @@ fn annotations_and_denied_findings_point_at_the_dockerfile() {
     let dir = tempfile::tempdir().unwrap();
     let a = write_json(dir.path(), "a.json", &saved(2_000_000_000, cuda_finding()));
     std::fs::write(dir.path().join("Dockerfile"), "FROM python:3.11-slim\nRUN pip \\\n    install torch\n").unwrap();
-    let run = |format: &str| {
-        slim()
-            .current_dir(dir.path())
-            .arg("check")
-            .arg(&a)
-            .args(["--deny-rule", "cuda-on-cpu", "--dockerfile", "Dockerfile", "--format", format])
-            .output()
-            .unwrap()
-    };
+    let run =
+        |format: &str| slim().current_dir(dir.path()).arg("check").arg(&a).args(["--deny-rule", "cuda-on-cpu", "--dockerfile", "Dockerfile", "--format", format]).output().unwrap();
     let o = run("github");
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let out = stdout(&o);

@@ -6,11 +6,7 @@ use slim::model::analysis::Analysis;
 use std::path::Path;
 
 fn good_image() -> Vec<u8> {
-    docker_archive(
-        &[layer(&[E::Dir("app"), file("app/big.bin", 4000), file("app/small", 10)]), layer(&[E::Whiteout("app/big.bin")])],
-        "demo:1",
-        false,
-    )
+    docker_archive(&[layer(&[E::Dir("app"), file("app/big.bin", 4000), file("app/small", 10)]), layer(&[E::Whiteout("app/big.bin")])], "demo:1", false)
 }
 
 /// Run `slim analyze FILE` on these bytes and expect a one-line error mentioning `needles`.
@@ -405,10 +401,7 @@ const HOSTILE: &[u8] = b"app/x\n::error::forged\x1b[2J\x1b]0;title\x07\r\xe2\x80
 fn hostile_names_are_escaped_in_every_text_format() {
     let dir = tempfile::tempdir().unwrap();
     let img = dir.path().join("image.tar");
-    let layers = [
-        layer(&[E::Dir("app"), E::RawFile(HOSTILE.to_vec(), vec![b'x'; 5000]), file("app/small", 10)]),
-        layer(&[E::RawFile(HOSTILE.to_vec(), vec![b'y'; 10])]),
-    ];
+    let layers = [layer(&[E::Dir("app"), E::RawFile(HOSTILE.to_vec(), vec![b'x'; 5000]), file("app/small", 10)]), layer(&[E::RawFile(HOSTILE.to_vec(), vec![b'y'; 10])])];
     std::fs::write(&img, docker_archive(&layers, "demo:1", false)).unwrap();
     let runs: Vec<Vec<&str>> = vec![
         vec!["analyze"],
@@ -626,11 +619,7 @@ fn pipes_named_by_path_are_read_in_one_pass() {
     let dir = tempfile::tempdir().unwrap();
     let p = write_in(dir.path(), "image.tar", &img);
     let bin = assert_cmd::cargo::cargo_bin("slim");
-    let out = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(format!("'{}' analyze <(cat '{}') --format json", bin.display(), p.display()))
-        .output()
-        .unwrap();
+    let out = std::process::Command::new("bash").arg("-c").arg(format!("'{}' analyze <(cat '{}') --format json", bin.display(), p.display())).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let b: Analysis = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(b.totals, a.totals);
@@ -785,15 +774,35 @@ fn malformed_inputs_table() {
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("diff_ids fewer than layers", docker_archive_cfg(&[l0.clone(), l0.clone()], "d:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([id(&l0)])), "diff_ids"),
         ("no diff_ids at all", docker_archive_cfg(&[l0.clone()], "d:1", false, |v| v["rootfs"] = serde_json::json!({})), "diff_ids"),
-        ("gzip layer, zero diff_id", docker_archive_cfg(&[gzip(&l0)], "d:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([format!("sha256:{}", "0".repeat(64))])), "diff_id mismatch"),
+        (
+            "gzip layer, zero diff_id",
+            docker_archive_cfg(&[gzip(&l0)], "d:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([format!("sha256:{}", "0".repeat(64))])),
+            "diff_id mismatch",
+        ),
         ("diff_id not sha256", docker_archive_cfg(&[l0.clone()], "d:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!(["md5:00"])), "only sha256"),
         ("hostile tar header", hostile_header, "header field"),
         ("symlink target beyond PATH_MAX", docker_archive(&[link_chain_layer(2, 1 << 20, 10)], "d:1", false), "PATH_MAX"),
         ("39 chained 4 KB symlinks, 8k entries beneath", docker_archive(&[link_chain_layer(39, 4000, 8000)], "d:1", false), "steps per path"),
         ("non-layer members past the metadata budget, before the manifest", with_junk_members(&good_image(), 5, true), "was not kept"),
-        ("PAX sparse file without a real size", docker_archive(&[pax_layer(&[("GNU.sparse.major", "1"), ("GNU.sparse.name", "x"), ("GNU.sparse.realsize", "lots")], "GNUSparseFile.1/x", b"0\n")], "d:1", false), "GNU.sparse.realsize"),
-        ("sparse file bigger than a filesystem", docker_archive(&[pax_layer(&[("GNU.sparse.major", "1"), ("GNU.sparse.name", "x"), ("GNU.sparse.realsize", "18446744073709551615")], "GNUSparseFile.1/x", b"0\n")], "d:1", false), "16 TiB"),
-        ("config not named by its digest, diff_id wrong", rename_config(&docker_archive_cfg(&[l0.clone()], "d:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([format!("sha256:{}", "1".repeat(64))])), "config.json"), "diff_id mismatch"),
+        (
+            "PAX sparse file without a real size",
+            docker_archive(&[pax_layer(&[("GNU.sparse.major", "1"), ("GNU.sparse.name", "x"), ("GNU.sparse.realsize", "lots")], "GNUSparseFile.1/x", b"0\n")], "d:1", false),
+            "GNU.sparse.realsize",
+        ),
+        (
+            "sparse file bigger than a filesystem",
+            docker_archive(
+                &[pax_layer(&[("GNU.sparse.major", "1"), ("GNU.sparse.name", "x"), ("GNU.sparse.realsize", "18446744073709551615")], "GNUSparseFile.1/x", b"0\n")],
+                "d:1",
+                false,
+            ),
+            "16 TiB",
+        ),
+        (
+            "config not named by its digest, diff_id wrong",
+            rename_config(&docker_archive_cfg(&[l0.clone()], "d:1", false, |v| v["rootfs"]["diff_ids"] = serde_json::json!([format!("sha256:{}", "1".repeat(64))])), "config.json"),
+            "diff_id mismatch",
+        ),
         ("path climbing out", docker_archive(&[layer(&[E::RawFile(b"../../etc/x\n\x1b[2J".to_vec(), vec![1])])], "d:1", false), "climbs out"),
     ];
     for (what, bytes, needle) in cases {

@@ -13,11 +13,7 @@ fn root() -> PathBuf {
 /// Every packaging of the pyapp fixture.
 fn packagings() -> Vec<PathBuf> {
     let dir = root().join("fixtures/images");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("pyapp"))
-        .collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("pyapp")).collect();
     v.sort();
     assert!(v.len() >= 7, "fixtures missing: run fixtures/build.sh ({v:?})");
     v
@@ -78,17 +74,8 @@ fn every_packaging_gives_the_same_analysis() {
 }
 
 fn oracle(layout: &Path, tag: &str) -> Value {
-    let out = std::process::Command::new("python3")
-        .arg(root().join("fixtures/oracle/rootfs_walk.py"))
-        .arg(layout)
-        .arg(tag)
-        .output()
-        .expect("python3 runs the oracle");
-    assert!(
-        out.status.success(),
-        "oracle failed (needs umoci: apt-get install umoci): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = std::process::Command::new("python3").arg(root().join("fixtures/oracle/rootfs_walk.py")).arg(layout).arg(tag).output().expect("python3 runs the oracle");
+    assert!(out.status.success(), "oracle failed (needs umoci: apt-get install umoci): {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 

@@ -28,12 +28,7 @@ fn the_fleet_queries_answer_from_slims_json() {
     let mut docs = Vec::new();
     for (name, fixture) in [("a", "pyapp-docker-archive.tar"), ("b", "pyapp-oci-archive-zstd.tar")] {
         let file = out.join(format!("{name}.json"));
-        crate::util::slim()
-            .args(["analyze", "--format", "json", "-o"])
-            .arg(&file)
-            .arg(format!("fixtures/images/{fixture}"))
-            .assert()
-            .success();
+        crate::util::slim().args(["analyze", "--format", "json", "-o"]).arg(&file).arg(format!("fixtures/images/{fixture}")).assert().success();
         docs.push(serde_json::from_slice::<Value>(&std::fs::read(&file).unwrap()).unwrap());
     }
     std::fs::write(tmp.path().join("fleet.sql"), sql).unwrap();

@@ -3,8 +3,8 @@
 //! off): a multi-member layer gives the analysis a single stream gives, and a cut or corrupt
 //! one fails with exit 2 and the same one-line message.
 
-use assert_cmd::Command;
 use crate::util::*;
+use assert_cmd::Command;
 use std::io::Write;
 
 const GZ: &str = "application/vnd.oci.image.layer.v1.tar+gzip";

@@ -120,8 +120,7 @@ fn paths_at(s: &str) -> Vec<Vec<String>> {
 /// The module each path in `code` names (the longest known prefix), as seen from `from`.
 fn imports(from: &Module, code: &str, known: &BTreeSet<Module>) -> BTreeSet<Module> {
     let mut out = BTreeSet::new();
-    let children: Vec<String> =
-        known.iter().filter(|m| m.len() == from.len() + 1 && m.starts_with(from)).map(|m| format!("{}::", m.last().unwrap())).collect();
+    let children: Vec<String> = known.iter().filter(|m| m.len() == from.len() + 1 && m.starts_with(from)).map(|m| format!("{}::", m.last().unwrap())).collect();
     let bytes: Vec<(usize, char)> = code.char_indices().collect();
     for (k, &(at, _)) in bytes.iter().enumerate() {
         if k > 0 && ident_char(bytes[k - 1].1) {
@@ -254,8 +253,7 @@ fn no_file_reaches_back() {
 
 #[test]
 fn the_reader_sees_imports() {
-    let known: BTreeSet<Module> =
-        [vec![], vec!["a".into()], vec!["a".into(), "b".into()], vec!["c".into()], vec!["c".into(), "d".into()]].into_iter().collect();
+    let known: BTreeSet<Module> = [vec![], vec!["a".into()], vec!["a".into(), "b".into()], vec!["c".into()], vec!["c".into(), "d".into()]].into_iter().collect();
     let from: Module = vec!["a".into(), "b".into()];
     let got = imports(&from, "use crate::{c::d::{X, Y}, a};\nuse super::Z;\nfn f() { crate::c::g(); }\n", &known);
     let want: BTreeSet<Module> = [vec!["c".into(), "d".into()], vec!["a".into()], vec!["c".into()]].into_iter().collect();

@@ -15,13 +15,7 @@ fn opts() -> Options<'static> {
 /// agree, and the invariants must hold.
 fn analyze_both(archive: &[u8]) -> Analysis {
     let a = analyze_archive(archive, &opts()).analysis;
-    let src = Source::open_stream(
-        "-".into(),
-        Choppy { inner: archive, state: 7, max: 700 },
-        &slim::analyze::capture,
-        &indicatif::ProgressBar::hidden(),
-    )
-    .unwrap();
+    let src = Source::open_stream("-".into(), Choppy { inner: archive, state: 7, max: 700 }, &slim::analyze::capture, &indicatif::ProgressBar::hidden()).unwrap();
     let b = analyze::run_source(src, &opts()).unwrap().analysis;
     let mut b2 = b.clone();
     b2.image.source = a.image.source.clone();
@@ -297,21 +291,13 @@ fn manifest_written_last_is_read_in_one_pass() {
 }
 
 fn one_pass(archive: &[u8]) -> Result<Analyzed, slim::error::Error> {
-    let src = Source::open_stream(
-        "-".into(),
-        archive,
-        &slim::analyze::capture,
-        &indicatif::ProgressBar::hidden(),
-    )?;
+    let src = Source::open_stream("-".into(), archive, &slim::analyze::capture, &indicatif::ProgressBar::hidden())?;
     analyze::run_source(src, &opts())
 }
 
 #[test]
 fn layers_in_every_compression_give_the_same_analysis() {
-    let plain = vec![
-        layer(&[E::Dir("app"), file("app/a", 300), file("app/b", 20)]),
-        layer(&[E::Whiteout("app/a"), file("app/c", 7)]),
-    ];
+    let plain = vec![layer(&[E::Dir("app"), file("app/a", 300), file("app/b", 20)]), layer(&[E::Whiteout("app/a"), file("app/c", 7)])];
     let media = "application/vnd.oci.image.layer.v1.tar";
     let base = analyze_both(&oci_layout(&plain, identity, media, "v1").tar());
     for (name, f) in [("gzip", gzip as fn(&[u8]) -> Vec<u8>), ("zstd", zstd)] {
@@ -381,12 +367,14 @@ fn two_platform_index() -> Vec<u8> {
     // A nested index, as Docker 25+ and buildx write, with an attestation beside it.
     let nested = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [d1, d2,
         {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": format!("sha256:{}", "0".repeat(64)), "size": 1,
-         "platform": {"os": "unknown", "architecture": "unknown"}}]})).unwrap();
+         "platform": {"os": "unknown", "architecture": "unknown"}}]}))
+    .unwrap();
     let nd = sha(&nested);
     files.push((format!("blobs/sha256/{nd}"), nested.clone()));
     let index = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [
         {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": format!("sha256:{nd}"), "size": nested.len(),
-         "annotations": {"org.opencontainers.image.ref.name": "multi:1"}}]})).unwrap();
+         "annotations": {"org.opencontainers.image.ref.name": "multi:1"}}]}))
+    .unwrap();
     files.push(("index.json".into(), index));
     Oci { files }.tar()
 }
@@ -415,7 +403,8 @@ fn several_images_need_a_choice() {
     let (c1, c2) = (config(&l1, "amd64"), config(&l2, "amd64"));
     let manifest = serde_json::to_vec(&serde_json::json!([
         {"Config": "c1.json", "RepoTags": ["app:one"], "Layers": ["a/layer.tar"]},
-        {"Config": "c2.json", "RepoTags": ["app:two"], "Layers": ["b/layer.tar"]}])).unwrap();
+        {"Config": "c2.json", "RepoTags": ["app:two"], "Layers": ["b/layer.tar"]}]))
+    .unwrap();
     let mut t = Tar::new();
     t.add("manifest.json", &manifest).add("c1.json", &c1).add("c2.json", &c2).add("a/layer.tar", &l1[0]).add("b/layer.tar", &l2[0]);
     let data = t.finish();
@@ -437,7 +426,8 @@ fn docker_quirks_null_manifests_and_no_layers() {
     let ed = sha(&empty);
     files.push((format!("blobs/sha256/{ed}"), empty.clone()));
     let index = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [desc,
-        {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": format!("sha256:{ed}"), "size": empty.len()}]})).unwrap();
+        {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": format!("sha256:{ed}"), "size": empty.len()}]}))
+    .unwrap();
     files.push(("index.json".into(), index));
     let a = one_pass(&Oci { files }.tar()).unwrap().analysis;
     assert_eq!(a.totals.layers, 0);
@@ -451,13 +441,7 @@ fn short_random_reads_do_not_change_the_result() {
     let data = gzip(&docker_archive(&[l0, l1], "t:1", true));
     let whole = one_pass(&data).unwrap().analysis;
     for seed in 1..6 {
-        let src = Source::open_stream(
-            "-".into(),
-            Choppy { inner: &data[..], state: seed, max: 33 },
-            &slim::analyze::capture,
-            &indicatif::ProgressBar::hidden(),
-        )
-        .unwrap();
+        let src = Source::open_stream("-".into(), Choppy { inner: &data[..], state: seed, max: 33 }, &slim::analyze::capture, &indicatif::ProgressBar::hidden()).unwrap();
         let a = analyze::run_source(src, &opts()).unwrap().analysis;
         assert_eq!(a.totals, whole.totals);
     }
@@ -549,19 +533,11 @@ fn efficiency_counts_a_deleted_file_as_size_0_and_a_deleted_directory_as_what_it
     // A directory whose only entry in a layer is a whiteout is no empty directory of that
     // layer: deleting it later is its only other occurrence. d/x 30 of 30, d/y min 0 of 30 + 0,
     // d 30 of 30 (not 0 of 0 + 30, as an empty directory in the middle layer would make it).
-    let a = analyze_both(&img(&[
-        layer(&[E::Dir("d"), file("d/x", 30), file("d/y", 30)]),
-        layer(&[E::Dir("d"), E::Whiteout("d/y")]),
-        layer(&[E::Whiteout("d")]),
-    ]));
+    let a = analyze_both(&img(&[layer(&[E::Dir("d"), file("d/x", 30), file("d/y", 30)]), layer(&[E::Dir("d"), E::Whiteout("d/y")]), layer(&[E::Whiteout("d")])]));
     assert_eq!(a.totals.efficiency, 60.0 / 90.0);
     // Hard links are entries of size 0, so content they share counts once when the directory
     // goes: d is empty in the middle layer (0), then deleted holding 50 (not 100).
-    let a = analyze_both(&img(&[
-        layer(&[E::Dir("d"), file("d/x", 50), E::Hardlink("d/l", "d/x"), file("keep", 50)]),
-        layer(&[E::Dir("d")]),
-        layer(&[E::Whiteout("d")]),
-    ]));
+    let a = analyze_both(&img(&[layer(&[E::Dir("d"), file("d/x", 50), E::Hardlink("d/l", "d/x"), file("keep", 50)]), layer(&[E::Dir("d")]), layer(&[E::Whiteout("d")])]));
     assert_eq!(a.totals.efficiency, 100.0 / 150.0);
 }
 

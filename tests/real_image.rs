@@ -7,7 +7,6 @@
 use serde_json::Value;
 use std::path::PathBuf;
 
-
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -121,17 +120,10 @@ fn the_readme_example_shows_each_seed_problem_with_the_bytes_an_unpacked_rootfs_
         .unwrap();
     assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
     let truth: Value = serde_json::from_slice(&py.stdout).unwrap();
-    let dist_bytes = |name: &str| {
-        truth["dists"].as_array().unwrap().iter().find(|d| d["name"] == name).unwrap_or_else(|| panic!("no dist {name}"))["bytes"].as_u64().unwrap()
-    };
+    let dist_bytes = |name: &str| truth["dists"].as_array().unwrap().iter().find(|d| d["name"] == name).unwrap_or_else(|| panic!("no dist {name}"))["bytes"].as_u64().unwrap();
     // the rootfs itself, for the paths no package owns
     let bundle = dir.path().join("bundle");
-    let st = std::process::Command::new("umoci")
-        .args(["unpack", "--rootless", "--image"])
-        .arg(format!("{}:latest", layout.display()))
-        .arg(&bundle)
-        .status()
-        .unwrap();
+    let st = std::process::Command::new("umoci").args(["unpack", "--rootless", "--image"]).arg(format!("{}:latest", layout.display())).arg(&bundle).status().unwrap();
     assert!(st.success(), "umoci unpack failed");
     let rootfs = bundle.join("rootfs");
     // the deleted export, as the layer that added it stores it (python's tarfile over the blob)

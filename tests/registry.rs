@@ -48,10 +48,7 @@ impl Registry {
         let config = work.join(format!("registry-{port}.yml"));
         std::fs::write(
             &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{extra}",
-                root.display()
-            ),
+            format!("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{extra}", root.display()),
         )
         .unwrap();
         let mut child = std::process::Command::new("docker-registry")
@@ -78,13 +75,7 @@ impl Drop for Registry {
 }
 
 fn skopeo_push(src: &str, dest: &str, extra: &[&str]) {
-    let out = std::process::Command::new("skopeo")
-        .args(["copy", "--quiet", "--dest-tls-verify=false"])
-        .args(extra)
-        .arg(src)
-        .arg(dest)
-        .output()
-        .expect("skopeo runs");
+    let out = std::process::Command::new("skopeo").args(["copy", "--quiet", "--dest-tls-verify=false"]).args(extra).arg(src).arg(dest).output().expect("skopeo runs");
     assert!(out.status.success(), "skopeo copy {src} {dest}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -92,11 +83,7 @@ fn skopeo_push(src: &str, dest: &str, extra: &[&str]) {
 /// and no layer cache (these tests are about fetching; the cache's own test turns it on).
 fn slim_at(home: &Path) -> Command {
     let mut c = crate::util::slim();
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("NO_COLOR", "1")
-        .env("SLIM_NO_CACHE", "1");
+    c.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("HOME", home).env("NO_COLOR", "1").env("SLIM_NO_CACHE", "1");
     c
 }
 
@@ -157,19 +144,15 @@ fn a_plain_http_registry_gives_the_local_analysis() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v2 = analyze_ok(slim_at(home).args(["analyze", "--format", "json", &format!("registry:{h}/pyapp:v2s2")]));
     assert_eq!(v2, analyze_ok(slim_at(home).args(["analyze", "--format", "json", &format!("oci:{}:x", dir.display())])));
-    let raw = std::process::Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{h}/pyapp:v2s2")])
-        .output()
-        .unwrap();
+    let raw = std::process::Command::new("skopeo").args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{h}/pyapp:v2s2")]).output().unwrap();
     let mt: Value = serde_json::from_slice(&raw.stdout).unwrap();
     assert_eq!(mt["mediaType"], "application/vnd.docker.distribution.manifest.v2+json");
 
     // Pinned by digest: the same analysis; a digest the registry does not have: exit 2.
-    let digest = format!("sha256:{}", sha256_hex(&std::process::Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{h}/pyapp:gzip")])
-        .output()
-        .unwrap()
-        .stdout));
+    let digest = format!(
+        "sha256:{}",
+        sha256_hex(&std::process::Command::new("skopeo").args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{h}/pyapp:gzip")]).output().unwrap().stdout)
+    );
     assert_eq!(analyze_ok(slim_at(home).args(["analyze", "--format", "json", &format!("registry:{h}/pyapp@{digest}")])), gz);
     let err = fails(slim_at(home).args(["analyze", &format!("registry:{h}/pyapp@sha256:{}", "0".repeat(64))]));
     assert!(err.contains("MANIFEST_UNKNOWN") || err.contains("404"), "{err}");
@@ -181,10 +164,7 @@ fn a_plain_http_registry_gives_the_local_analysis() {
     // Every command that takes an image takes a registry.
     slim_at(home).args(["check", "--budget", "1GB", &format!("registry:{h}/pyapp:gzip")]).assert().success();
     slim_at(home).args(["check", "--budget", "100KB", &format!("registry:{h}/pyapp:gzip")]).assert().code(1);
-    let d = slim_at(home)
-        .args(["diff", "--format", "json", &format!("registry:{h}/pyapp:gzip"), &format!("{FIX}/pyapp-oci-archive-gzip.tar")])
-        .output()
-        .unwrap();
+    let d = slim_at(home).args(["diff", "--format", "json", &format!("registry:{h}/pyapp:gzip"), &format!("{FIX}/pyapp-oci-archive-gzip.tar")]).output().unwrap();
     assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
     let d: Value = serde_json::from_slice(&d.stdout).unwrap();
     assert_eq!(d["totals"]["before"]["final_bytes"], d["totals"]["after"]["final_bytes"], "{d}");
@@ -445,12 +425,8 @@ fn faults_are_survived_and_the_result_is_the_clean_runs() {
 
     // 500 on the manifest, 429 (Retry-After: 1) on the config, the largest layer cut after
     // 60,000 bytes (resumed with Range), the second layer stalled past the timeout.
-    let (v, took, log) = timed(&[
-        ("/manifests/", Fault::Status(500), 1),
-        (&config, Fault::Status(429), 1),
-        (&big, Fault::DropAfter(60_000), 1),
-        (&second, Fault::Stall(Duration::from_secs(3)), 1),
-    ]);
+    let (v, took, log) =
+        timed(&[("/manifests/", Fault::Status(500), 1), (&config, Fault::Status(429), 1), (&big, Fault::DropAfter(60_000), 1), (&second, Fault::Stall(Duration::from_secs(3)), 1)]);
     assert_eq!(v, clean);
     let ranged: Vec<&String> = log.iter().filter(|l| l.contains(&big) && l.ends_with("+range")).collect();
     assert_eq!(ranged.len(), 1, "the cut blob is resumed with one Range request: {log:#?}");
@@ -645,7 +621,19 @@ fn bearer_tokens_from_a_token_service_the_registry_verifies() {
         skopeo_push(&format!("oci-archive:{FIX}/pyapp-oci-archive-gzip.tar"), &format!("docker://{}/team/pyapp:1", open.host()), &[]);
     }
     run(std::process::Command::new("openssl").current_dir(t).args([
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "token.key", "-out", "token.crt", "-days", "2", "-subj", "/CN=slim test token signer",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "token.key",
+        "-out",
+        "token.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=slim test token signer",
     ]));
     let (tport, log) = token_issuer(t, "tokenuser", "t0ken-Pa55");
     let extra = format!(
@@ -671,7 +659,19 @@ fn bearer_tokens_from_a_token_service_the_registry_verifies() {
     let other = t.join("other");
     std::fs::create_dir(&other).unwrap();
     run(std::process::Command::new("openssl").current_dir(&other).args([
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "token.key", "-out", "token.crt", "-days", "2", "-subj", "/CN=someone else",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "token.key",
+        "-out",
+        "token.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=someone else",
     ]));
     let (oport, _) = token_issuer(&other, "tokenuser", "t0ken-Pa55");
     drop(reg);
@@ -731,7 +731,9 @@ fn platforms_of_an_index_in_a_registry() {
     let img = format!("registry:{h}/multi:1");
     // skopeo compressed the layers on the way in: the oracle is what it reads back out.
     let back = t.join("back");
-    run(std::process::Command::new("skopeo").args(["copy", "--quiet", "--all", "--src-tls-verify=false", &format!("docker://{h}/multi:1")]).arg(format!("oci:{}:multi", back.display())));
+    run(std::process::Command::new("skopeo")
+        .args(["copy", "--quiet", "--all", "--src-tls-verify=false", &format!("docker://{h}/multi:1")])
+        .arg(format!("oci:{}:multi", back.display())));
     let localdir = format!("oci:{}:multi", back.display());
     for p in ["linux/amd64", "linux/arm64"] {
         let remote = analyze_ok(slim_at(home).args(["analyze", "--format", "json", "--platform", p, &img]));
@@ -771,13 +773,8 @@ fn registry_layers_go_through_the_same_layer_cache() {
     assert_eq!(analysis(&raw_cold), clean);
     // The local archive of the same blobs hits the entries the registry run wrote: none added.
     let before = std::fs::read_dir(cache.join("layers")).unwrap().count();
-    let local_warm = slim_at(home)
-        .env("SLIM_NO_CACHE", "0")
-        .args(["analyze", "--format", "json", "--cache-dir"])
-        .arg(&cache)
-        .arg(format!("{FIX}/pyapp-oci-archive-gzip.tar"))
-        .output()
-        .unwrap();
+    let local_warm =
+        slim_at(home).env("SLIM_NO_CACHE", "0").args(["analyze", "--format", "json", "--cache-dir"]).arg(&cache).arg(format!("{FIX}/pyapp-oci-archive-gzip.tar")).output().unwrap();
     assert_eq!(analysis(&local_warm.stdout), clean);
     assert_eq!(std::fs::read_dir(cache.join("layers")).unwrap().count(), before);
     // A layer altered in the registry: a hit trusts the manifest's digest (docs/input.md);

@@ -29,10 +29,7 @@ pub fn problem_image() -> Vec<u8> {
     pip.extend(wheel("numpy", "2.1.3", &[], MANY, &[("numpy/core/_multiarray_umath.so", 2 * MIB)]));
     pip.push(file("root/.cache/pip/http-v2/a/b/c/body", 2 * MIB));
     pip.push(file("tmp/build/sdist.tar", 3 * MIB));
-    let app = vec![
-        E::File("app/main.py", b"import requests\n\nprint(requests.get)\n".to_vec()),
-        file("app/.git/objects/pack/pack-1.pack", MIB),
-    ];
+    let app = vec![E::File("app/main.py", b"import requests\n\nprint(requests.get)\n".to_vec()), file("app/.git/objects/pack/pack-1.pack", MIB)];
     let clean = vec![E::Whiteout("tmp/build")];
     let steps = [
         "/bin/sh -c apt-get update && apt-get install -y python3.11",

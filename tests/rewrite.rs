@@ -2,9 +2,9 @@
 //! does not match, a Dockerfile reconstructed from history, and (in CI) the end-to-end proof
 //! that the slimmed Dockerfile builds, runs and weighs what was predicted.
 
-use assert_cmd::Command;
 use crate::util::wheels::*;
 use crate::util::*;
+use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -107,7 +107,10 @@ fn without_a_dockerfile_one_is_reconstructed_and_said_so() {
 fn package_swaps_rewrite_the_copied_requirements_file() {
     let dir = tempfile::tempdir().unwrap();
     let l = layer(&wheel("opencv-python", "4.10.0.84", &[], MANY, &[("cv2/cv2.abi3.so", 8 * MIB)]));
-    let img = Image::new(&[layer(&[file("app/requirements.txt", 40)]), l]).history(&["/bin/sh -c #(nop) COPY file:abc in /app/requirements.txt ", "/bin/sh -c pip install -r /app/requirements.txt"]).env(&[]).write_in(dir.path());
+    let img = Image::new(&[layer(&[file("app/requirements.txt", 40)]), l])
+        .history(&["/bin/sh -c #(nop) COPY file:abc in /app/requirements.txt ", "/bin/sh -c pip install -r /app/requirements.txt"])
+        .env(&[])
+        .write_in(dir.path());
     let ctx = dir.path().join("ctx");
     std::fs::create_dir(&ctx).unwrap();
     std::fs::write(ctx.join("requirements.txt"), "# vision\nopencv-python==4.10.0.84\nnumpy\n").unwrap();
@@ -206,7 +209,8 @@ fn the_slimmed_dockerfile_builds_runs_and_weighs_what_was_predicted() {
     let before_bytes = r["before_bytes"].as_u64().unwrap();
     eprintln!("rewrite e2e: before {before_bytes}, predicted after {predicted}, measured after {measured} (ratio {:.3})", measured as f64 / predicted as f64);
     let row = format!("rewrite-project\t{before_bytes}\t{predicted}\t{measured}\t{:+.2}%\tok\t{}\n", (measured as f64 / predicted as f64 - 1.0) * 100.0, applied.join(","));
-    let _ = std::fs::OpenOptions::new().create(true).append(true).open(root.join("target/rewrite-scenarios.tsv")).and_then(|mut f| std::io::Write::write_all(&mut f, row.as_bytes()));
+    let _ =
+        std::fs::OpenOptions::new().create(true).append(true).open(root.join("target/rewrite-scenarios.tsv")).and_then(|mut f| std::io::Write::write_all(&mut f, row.as_bytes()));
     assert!(measured < before_bytes);
     assert!((measured as f64 - predicted as f64).abs() <= predicted as f64 * 0.01, "predicted {predicted}, measured {measured}");
 }
@@ -285,7 +289,10 @@ fn an_install_left_with_nothing_goes_and_the_installer_a_later_step_runs_stays()
     l.extend(wheel("httpx", "0.27.2", &[], "py3-none-any", &[("httpx/__init__.py", 4000)]));
     l.extend(wheel("pandas", "2.2.3", &[], MANY, &[("pandas/__init__.py", 3 * MIB)]));
     let app = layer(&[src("app/main.py", "import httpx\nprint(httpx.__name__)\n")]);
-    let img = Image::new(&[layer(&l), app, layer(&[])]).history(&["/bin/sh -c pip install uv httpx && pip install --no-deps pandas", "COPY main.py /app/main.py", "/bin/sh -c uv --version"]).main_py().write_in(dir.path());
+    let img = Image::new(&[layer(&l), app, layer(&[])])
+        .history(&["/bin/sh -c pip install uv httpx && pip install --no-deps pandas", "COPY main.py /app/main.py", "/bin/sh -c uv --version"])
+        .main_py()
+        .write_in(dir.path());
     let ctx = dir.path().join("ctx");
     std::fs::create_dir(&ctx).unwrap();
     std::fs::write(ctx.join("main.py"), "import httpx\n").unwrap();
@@ -377,7 +384,10 @@ fn chown_is_moved_onto_the_copy_that_made_the_files_and_nothing_else_is_claimed(
     let ctx = dir.path().join("ctx");
     std::fs::create_dir_all(ctx.join("x")).unwrap();
     // chown of what COPY brought: moved onto the COPY, the step goes.
-    let img = Image::new(&[user.clone(), copy.clone(), chown.clone()]).history(&["/bin/sh -c useradd appuser", "COPY . /app", "/bin/sh -c chown -R appuser /app"]).main_py().write_in(dir.path());
+    let img = Image::new(&[user.clone(), copy.clone(), chown.clone()])
+        .history(&["/bin/sh -c useradd appuser", "COPY . /app", "/bin/sh -c chown -R appuser /app"])
+        .main_py()
+        .write_in(dir.path());
     let df = "FROM python:3.11-slim\nRUN useradd appuser\nCOPY . /app\nRUN chown -R appuser /app\nUSER appuser\n";
     let r = rewrite_in(&img, &ctx, df, &[]);
     let c = change(&r.report, "layer-waste");
@@ -387,7 +397,10 @@ fn chown_is_moved_onto_the_copy_that_made_the_files_and_nothing_else_is_claimed(
     assert_eq!(saved, (3 * MIB + 9 + 10) as u64, "the copies the chown made");
 
     // A chmod of part of the copied tree has no COPY flag: nothing changes, nothing is predicted.
-    let img = Image::new(&[user, copy, chown]).history(&["/bin/sh -c useradd appuser", "COPY . /app", "/bin/sh -c chown -R appuser /app && chmod -R 755 /app/x"]).main_py().write_in(dir.path());
+    let img = Image::new(&[user, copy, chown])
+        .history(&["/bin/sh -c useradd appuser", "COPY . /app", "/bin/sh -c chown -R appuser /app && chmod -R 755 /app/x"])
+        .main_py()
+        .write_in(dir.path());
     let df = "FROM python:3.11-slim\nRUN useradd appuser\nCOPY . /app\nRUN chown -R appuser /app && chmod -R 755 /app/x\n";
     let r = rewrite_in(&img, &ctx, df, &[]);
     let c = change(&r.report, "layer-waste");
@@ -426,7 +439,10 @@ fn a_package_dropped_from_a_requirements_file_the_build_copies_is_used_by_the_ou
     let mut l = wheel("httpx", "0.27.2", &[], "py3-none-any", &[("httpx/__init__.py", 4000)]);
     l.extend(wheel("pandas", "2.2.3", &[], MANY, &[("pandas/__init__.py", 3 * MIB)]));
     let app = layer(&[src("app/main.py", "import httpx\n")]);
-    let img = Image::new(&[req, layer(&l), app]).history(&["COPY requirements.txt .", "/bin/sh -c pip install --no-cache-dir -r requirements.txt", "COPY main.py ."]).main_py().write_in(dir.path());
+    let img = Image::new(&[req, layer(&l), app])
+        .history(&["COPY requirements.txt .", "/bin/sh -c pip install --no-cache-dir -r requirements.txt", "COPY main.py ."])
+        .main_py()
+        .write_in(dir.path());
     let ctx = dir.path().join("ctx");
     std::fs::create_dir(&ctx).unwrap();
     std::fs::write(ctx.join("requirements.txt"), "httpx==0.27.2\npandas==2.2.3\n").unwrap();
@@ -585,7 +601,10 @@ fn scenario_poetry_native_builds_its_extension_in_a_builder_stage_and_keeps_poet
 #[test]
 fn cpu_torch_for_a_uv_project_edits_what_the_lock_is_made_from() {
     let dir = tempfile::tempdir().unwrap();
-    let img = Image::new(&[layer(&[src("app/pyproject.toml", "x")]), torch_layer()]).history(&["COPY pyproject.toml uv.lock ./", "/bin/sh -c uv sync --frozen"]).env(&[]).write_in(dir.path());
+    let img = Image::new(&[layer(&[src("app/pyproject.toml", "x")]), torch_layer()])
+        .history(&["COPY pyproject.toml uv.lock ./", "/bin/sh -c uv sync --frozen"])
+        .env(&[])
+        .write_in(dir.path());
     let ctx = dir.path().join("ctx");
     std::fs::create_dir(&ctx).unwrap();
     let project = "[project]\nname = \"memory\"\nversion = \"0.1.0\"\n# embeddings\ndependencies = [\"sentence-transformers==3.3.1\"]\n";
@@ -766,7 +785,8 @@ fn the_readme_example_rewrite_builds_with_its_default_dockerignore_and_weighs_wh
     assert!(st.success(), "build-example.sh --context failed");
     let before = root.join("fixtures/images/example.tar");
     // as the README runs it: no --dockerignore, so it goes beside the output as Dockerfile.slim.dockerignore
-    let res = slim().arg("rewrite").arg(&before).arg("--dockerfile").arg(ctx.join("Dockerfile")).arg("-o").arg(ctx.join("Dockerfile.slim")).args(["--format", "json"]).output().unwrap();
+    let res =
+        slim().arg("rewrite").arg(&before).arg("--dockerfile").arg(ctx.join("Dockerfile")).arg("-o").arg(ctx.join("Dockerfile.slim")).args(["--format", "json"]).output().unwrap();
     assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
     let r: Value = serde_json::from_slice(&res.stdout).unwrap();
     for rule in ["layer-waste", "context-leak", "unused-package", "cache-left"] {
@@ -794,7 +814,12 @@ fn the_readme_example_rewrite_builds_with_its_default_dockerignore_and_weighs_wh
     // what the app imports is there; arrow and what only it pulled in are not, nor the caches
     let site = "usr/local/lib/python3.11/site-packages/";
     assert!(paths.iter().any(|(p, _)| p == &format!("{site}distro/__init__.py")), "{paths:?}");
-    assert!(!paths.iter().any(|(p, _)| ["arrow/", "dateutil/", "six.py"].iter().any(|x| p.starts_with(&format!("{site}{x}"))) || p.starts_with("root/.cache/pip") || p.starts_with("var/lib/apt/lists")), "{paths:?}");
+    assert!(
+        !paths.iter().any(|(p, _)| ["arrow/", "dateutil/", "six.py"].iter().any(|x| p.starts_with(&format!("{site}{x}")))
+            || p.starts_with("root/.cache/pip")
+            || p.starts_with("var/lib/apt/lists")),
+        "{paths:?}"
+    );
     // the app's smoke command: the image has no interpreter of its own (FROM scratch), so the
     // base it is meant for runs the app from the image's files
     let smoke = dir.path().join("smoke");

@@ -89,7 +89,12 @@ fn a_rewritten_requirements_file_never_replaces_one_of_the_users() {
 fn native_project(env: &str, installer: &str, junk: &'static str, steps: [&str; 6]) -> (std::path::PathBuf, tempfile::TempDir, u64) {
     let dir = tempfile::tempdir().unwrap();
     let tools = dpkg_layer(&[("gcc-12", "usr/lib/gcc/x86_64-linux-gnu/12/cc1", 4 * MIB), ("python3-dev", "usr/include/python3.11/Python.h", 200_000)], vec![]);
-    let inst = layer(&Wheel::new(installer, "1.0.0").entry_points(&format!("[console_scripts]\n{installer} = {installer}.__main__:main\n")).files(&[(&format!("{installer}/__init__.py"), 2 * MIB)]).entries());
+    let inst = layer(
+        &Wheel::new(installer, "1.0.0")
+            .entry_points(&format!("[console_scripts]\n{installer} = {installer}.__main__:main\n"))
+            .files(&[(&format!("{installer}/__init__.py"), 2 * MIB)])
+            .entries(),
+    );
     let project = layer(&[E::File("app/pyproject.toml", b"[project]\nname = \"sums\"\n".to_vec())]);
     let native = layer(&[E::File("app/native/fastsum.c", b"/* C */\n".to_vec())]);
     let mut built = Wheel::new("fastsum", "0.1.0").env(env).tag("cp311-cp311-linux_x86_64").files(&[("fastsum.cpython-311-x86_64-linux-gnu.so", 300_000)]).entries();
@@ -113,7 +118,17 @@ fn staged(img: &std::path::Path, dir: &std::path::Path, df: &str, force: bool) -
     let ctx = dir.join("ctx");
     std::fs::create_dir_all(&ctx).unwrap();
     std::fs::write(ctx.join("Dockerfile"), df).unwrap();
-    let res = slim().arg("rewrite").arg(img).arg("--dockerfile").arg(ctx.join("Dockerfile")).arg("-o").arg(ctx.join("Dockerfile.slim")).args(["--format", "json"]).args(force.then_some("--force")).output().unwrap();
+    let res = slim()
+        .arg("rewrite")
+        .arg(img)
+        .arg("--dockerfile")
+        .arg(ctx.join("Dockerfile"))
+        .arg("-o")
+        .arg(ctx.join("Dockerfile.slim"))
+        .args(["--format", "json"])
+        .args(force.then_some("--force"))
+        .output()
+        .unwrap();
     assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
     let r: Value = serde_json::from_slice(&res.stdout).unwrap();
     let out = std::fs::read_to_string(ctx.join("Dockerfile.slim")).unwrap();
@@ -139,7 +154,10 @@ fn a_uv_project_builds_in_a_builder_stage_and_ships_only_its_environment() {
     let df = "FROM python:3.11-slim\nRUN apt-get update && apt-get install -y build-essential python3-dev\nRUN pip install uv==0.5.11\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\nCOPY native/ native/\nRUN uv sync --frozen --no-cache\nCOPY main.py ./\nCMD [\"/app/.venv/bin/python\", \"main.py\"]\n";
     let (out, runtime, r) = staged(&img, dir.path(), df, false);
     let builder = &out[..out.len() - runtime.len()];
-    assert!(builder.contains("FROM python:3.11-slim AS slim-builder\nRUN apt-get update && apt-get install -y build-essential python3-dev\nRUN pip install uv==0.5.11\nWORKDIR /app\n"), "{out}");
+    assert!(
+        builder.contains("FROM python:3.11-slim AS slim-builder\nRUN apt-get update && apt-get install -y build-essential python3-dev\nRUN pip install uv==0.5.11\nWORKDIR /app\n"),
+        "{out}"
+    );
     assert!(builder.contains("RUN uv sync --frozen --no-cache\n") && !builder.contains("venv --without-pip"), "uv makes its own environment:\n{out}");
     assert!(runtime.contains("COPY --from=slim-builder /app/.venv /app/.venv\nCOPY main.py ./\nCMD"), "{out}");
     // Nothing runs uv after the build: neither the toolchain nor uv ships, nor the project's lock.
@@ -176,7 +194,9 @@ fn uv_pip_install_system_goes_into_the_builders_venv() {
     let (out, runtime, _) = staged(&img, dir.path(), df, false);
     // `--system` would put the packages beside the system's python, which the runtime stage
     // does not copy: the builder installs into its venv instead (found through VIRTUAL_ENV).
-    let venv = out.find("RUN python3 -m venv --without-pip /opt/venv\nENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH PIP_PYTHON=/opt/venv/bin/python UV_SYSTEM_PYTHON=0\n").expect(&out);
+    let venv = out
+        .find("RUN python3 -m venv --without-pip /opt/venv\nENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH PIP_PYTHON=/opt/venv/bin/python UV_SYSTEM_PYTHON=0\n")
+        .expect(&out);
     assert!(out.find("RUN pip install uv==0.5.11\n").unwrap() < venv, "uv stays out of the venv:\n{out}");
     assert!(out.contains("RUN uv pip install -r requirements.txt ./native\n"), "{out}");
     assert!(runtime.contains("COPY --from=slim-builder /opt/venv /opt/venv\nENV PATH=/opt/venv/bin:$PATH\n") && !runtime.contains("uv"), "{out}");
@@ -188,7 +208,14 @@ fn uv_pip_install_system_goes_into_the_builders_venv() {
 
 #[test]
 fn a_poetry_project_builds_into_a_venv_and_keeps_poetry_when_cmd_runs_it() {
-    let steps = [UV_STEPS[0], "/bin/sh -c pip install poetry==1.8.5", "COPY pyproject.toml poetry.lock ./ # buildkit", UV_STEPS[3], "/bin/sh -c poetry config virtualenvs.create false && poetry install --no-root", UV_STEPS[5]];
+    let steps = [
+        UV_STEPS[0],
+        "/bin/sh -c pip install poetry==1.8.5",
+        "COPY pyproject.toml poetry.lock ./ # buildkit",
+        UV_STEPS[3],
+        "/bin/sh -c poetry config virtualenvs.create false && poetry install --no-root",
+        UV_STEPS[5],
+    ];
     let (img, dir, _) = native_project(wheels::SP, "poetry", "root/.cache/pypoetry/artifacts/x.whl", steps);
     let df = "FROM python:3.11-slim\nRUN apt-get update && apt-get install -y build-essential python3-dev\nRUN pip install poetry==1.8.5\nWORKDIR /app\nCOPY pyproject.toml poetry.lock ./\nCOPY native/ native/\nRUN poetry config virtualenvs.create false && poetry install --no-root\nCOPY main.py ./\nCMD [\"poetry\", \"run\", \"python\", \"main.py\"]\n";
     let (out, runtime, r) = staged(&img, dir.path(), df, false);
@@ -205,7 +232,9 @@ fn a_poetry_project_builds_into_a_venv_and_keeps_poetry_when_cmd_runs_it() {
     assert!(saved >= tc["bytes_saved"].as_u64().unwrap() + 1_000_000, "{saved}");
 
     // Without `poetry run`, poetry goes too; with in-project venvs the runtime copies /app/.venv.
-    let df2 = df.replace("poetry config virtualenvs.create false", "poetry config virtualenvs.in-project true").replace("CMD [\"poetry\", \"run\", \"python\", \"main.py\"]", "CMD [\"/app/.venv/bin/python\", \"main.py\"]");
+    let df2 = df
+        .replace("poetry config virtualenvs.create false", "poetry config virtualenvs.in-project true")
+        .replace("CMD [\"poetry\", \"run\", \"python\", \"main.py\"]", "CMD [\"/app/.venv/bin/python\", \"main.py\"]");
     let (out, runtime, _) = staged(&img, dir.path(), &df2, true);
     assert!(runtime.contains("COPY --from=slim-builder /app/.venv /app/.venv\nCOPY main.py ./\n") && !runtime.contains("poetry") && !out.contains("/opt/venv"), "{out}");
     // poetry configured in a step of its own: that step stays in the builder with poetry.

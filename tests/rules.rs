@@ -1,10 +1,9 @@
 //! Every rule on an image built in the test that must trigger it, and one that must not.
 
-use crate::util::*;
 use crate::util::wheels::*;
+use crate::util::*;
 use slim::analyze::Options;
 use slim::model::analysis::{Action, Analysis, Finding};
-
 
 fn run(archive: Vec<u8>, opts: Options<'static>) -> Analysis {
     analyze_archive(&archive, &opts).analysis
@@ -23,10 +22,22 @@ fn of<'a>(a: &'a Analysis, rule: &str) -> Vec<&'a Finding> {
 }
 
 fn torch_image() -> Vec<E<'static>> {
-    let mut l = wheel("torch", "2.5.1", &["triton==3.1.0; platform_system == \"Linux\"", "nvidia-cublas-cu12==12.4.5.8"], MANY, &[("torch/lib/libtorch_cuda.so", 3 * MIB), ("torch/lib/libtorch_cpu.so", 2 * MIB), ("torch/__init__.py", 100)]);
+    let mut l = wheel(
+        "torch",
+        "2.5.1",
+        &["triton==3.1.0; platform_system == \"Linux\"", "nvidia-cublas-cu12==12.4.5.8"],
+        MANY,
+        &[("torch/lib/libtorch_cuda.so", 3 * MIB), ("torch/lib/libtorch_cpu.so", 2 * MIB), ("torch/__init__.py", 100)],
+    );
     l.extend(wheel("nvidia-cublas-cu12", "12.4.5.8", &[], MANY, &[("nvidia/cublas/lib/libcublas.so.12", 4 * MIB)]));
     l.extend(wheel("triton", "3.1.0", &[], MANY, &[("triton/_C/libtriton.so", 2 * MIB)]));
-    l.extend(wheel("sentence-transformers", "3.3.1", &["torch>=1.11.0", "transformers<5.0.0,>=4.41.0", "pytest; extra == \"dev\""], "py3-none-any", &[("sentence_transformers/__init__.py", 5000)]));
+    l.extend(wheel(
+        "sentence-transformers",
+        "3.3.1",
+        &["torch>=1.11.0", "transformers<5.0.0,>=4.41.0", "pytest; extra == \"dev\""],
+        "py3-none-any",
+        &[("sentence_transformers/__init__.py", 5000)],
+    ));
     l.extend(wheel("transformers", "4.46.3", &[], "py3-none-any", &[("transformers/__init__.py", 9000)]));
     l.extend(wheel("fastapi", "0.115.0", &[], "py3-none-any", &[("fastapi/__init__.py", 3000)]));
     l
@@ -78,7 +89,13 @@ fn cuda_on_cpu_triggers_without_gpu_hints_and_not_with_them() {
 /// version without one takes the nearest earlier row and says so.
 #[test]
 fn cuda_on_cpu_estimates_from_the_cpu_wheel_table() {
-    let mut img = wheel("torch", "2.5.1", &["nvidia-cublas-cu12"], MANY, &[("torch/lib/libtorch_cuda.so", 3 * MIB), ("torch/lib/libtorch_cpu.so", 2 * MIB), ("torch/__init__.py", 100), ("torch/__pycache__/__init__.cpython-311.pyc", 5000)]);
+    let mut img = wheel(
+        "torch",
+        "2.5.1",
+        &["nvidia-cublas-cu12"],
+        MANY,
+        &[("torch/lib/libtorch_cuda.so", 3 * MIB), ("torch/lib/libtorch_cpu.so", 2 * MIB), ("torch/__init__.py", 100), ("torch/__pycache__/__init__.cpython-311.pyc", 5000)],
+    );
     img.extend(wheel("nvidia-cublas-cu12", "12.4.5.8", &[], MANY, &[("nvidia/cublas/lib/libcublas.so.12", 4 * MIB)]));
     img.extend(wheel("triton", "3.1.0", &[], MANY, &[("triton/_C/libtriton.so", 2 * MIB)]));
     let a = analyze(&[layer(&img)]);
@@ -239,7 +256,10 @@ fn layer_waste_names_both_layers_and_the_fix() {
     let l1 = layer(&[E::File("app/data.bin", vec![1; 3 * MIB])]);
     let l2 = layer(&[file("tmp/build.tar", 2 * MIB)]);
     let l3 = layer(&[E::Whiteout("tmp/build.tar")]);
-    let a = with_history(&[l0, l1, l2, l3], &["/bin/sh -c #(nop) COPY dir:x in /app", "/bin/sh -c chmod -R g=u /app", "/bin/sh -c curl -o /tmp/build.tar x", "/bin/sh -c rm /tmp/build.tar"]);
+    let a = with_history(
+        &[l0, l1, l2, l3],
+        &["/bin/sh -c #(nop) COPY dir:x in /app", "/bin/sh -c chmod -R g=u /app", "/bin/sh -c curl -o /tmp/build.tar x", "/bin/sh -c rm /tmp/build.tar"],
+    );
     let f = of(&a, "layer-waste");
     assert_eq!(f.len(), 2, "{:?}", a.findings);
     let chmod = f.iter().find(|f| f.evidence.layers[1].index == 1).unwrap();
@@ -270,7 +290,10 @@ const TORCH_WHEEL: &str = "Wheel-Version: 1.0\nGenerator: bdist_wheel (0.34.2)\n
 
 #[test]
 fn build_toolchain_drops_or_goes_multi_stage_by_wheel_tags() {
-    let tools = dpkg_layer(&[("gcc-12", "usr/lib/gcc/x86_64-linux-gnu/12/cc1", 4 * MIB), ("zlib1g-dev", "usr/include/zlib.h", 100_000), ("zlib1g", "usr/lib/x86_64-linux-gnu/libz.so.1", 120_000)], vec![]);
+    let tools = dpkg_layer(
+        &[("gcc-12", "usr/lib/gcc/x86_64-linux-gnu/12/cc1", 4 * MIB), ("zlib1g-dev", "usr/include/zlib.h", 100_000), ("zlib1g", "usr/lib/x86_64-linux-gnu/libz.so.1", 120_000)],
+        vec![],
+    );
     let prebuilt = layer(&wheel("numpy", "2.1.3", &[], MANY, &[("numpy/core.so", 1000)]));
     let a = analyze(&[tools.clone(), prebuilt]);
     let f = of(&a, "build-toolchain");

@@ -166,10 +166,8 @@ fn random_stack(seed: u64) -> Option<Vec<Vec<u8>>> {
                 }
                 6 => {
                     // A regular file of the lower layers, by a path that reaches it.
-                    let live: Vec<String> = (1..tree.nodes.len() as u32)
-                        .filter(|&n| tree.nodes[n as usize].kind == Kind::File)
-                        .map(|n| String::from_utf8(tree.path(n)).unwrap())
-                        .collect();
+                    let live: Vec<String> =
+                        (1..tree.nodes.len() as u32).filter(|&n| tree.nodes[n as usize].kind == Kind::File).map(|n| String::from_utf8(tree.path(n)).unwrap()).collect();
                     if live.is_empty() || files_here.contains(&p) {
                         continue;
                     }
@@ -196,11 +194,7 @@ fn random_stack(seed: u64) -> Option<Vec<Vec<u8>>> {
                 }
             })
         };
-        let mut ops: Vec<Op> = ops
-            .iter()
-            .filter(|o| !matches!(o, Op::Hardlink(_, t) if targets_gone(t)))
-            .cloned()
-            .collect();
+        let mut ops: Vec<Op> = ops.iter().filter(|o| !matches!(o, Op::Hardlink(_, t) if targets_gone(t))).cloned().collect();
         // Whiteouts, then opaque markers, then the rest (see the module header).
         ops.sort_by_key(|o| match o {
             Op::Whiteout(_) => 0,
@@ -254,12 +248,7 @@ fn slim_view(done: &slim::facts::Analyzed, plain: &[Vec<u8>]) -> BTreeMap<String
 /// umoci's: the unpacked rootfs walked with lstat.
 fn umoci_view(layout: &Path, work: &Path) -> Result<BTreeMap<String, Final>, String> {
     let bundle = work.join("bundle");
-    let o = Command::new("umoci")
-        .args(["unpack", "--rootless", "--image"])
-        .arg(format!("{}:latest", layout.display()))
-        .arg(&bundle)
-        .output()
-        .unwrap();
+    let o = Command::new("umoci").args(["unpack", "--rootless", "--image"]).arg(format!("{}:latest", layout.display())).arg(&bundle).output().unwrap();
     if !o.status.success() {
         return Err(String::from_utf8_lossy(&o.stderr).into_owned());
     }
@@ -322,11 +311,8 @@ fn compare(plain: &[Vec<u8>], gz: bool) -> Result<Outcome, String> {
     let dir = tempfile::tempdir().unwrap();
     let layout = dir.path().join("oci");
     // slim's offsets are in the uncompressed stream either way.
-    let (compress, media): (fn(&[u8]) -> Vec<u8>, &str) = if gz {
-        (gzip, "application/vnd.oci.image.layer.v1.tar+gzip")
-    } else {
-        (identity, "application/vnd.oci.image.layer.v1.tar")
-    };
+    let (compress, media): (fn(&[u8]) -> Vec<u8>, &str) =
+        if gz { (gzip, "application/vnd.oci.image.layer.v1.tar+gzip") } else { (identity, "application/vnd.oci.image.layer.v1.tar") };
     oci_layout(plain, compress, media, "latest").write_dir(&layout);
     let theirs = umoci_view(&layout, dir.path());
     let ours = analyze::run(layout.to_str().unwrap(), &Options::new(5));
@@ -340,15 +326,9 @@ fn compare(plain: &[Vec<u8>], gz: bool) -> Result<Outcome, String> {
     canonical_inodes(&mut theirs);
     canonical_inodes(&mut ours);
     if ours != theirs {
-        let only = |a: &BTreeMap<String, Final>, b: &BTreeMap<String, Final>| {
-            a.iter().filter(|(k, v)| b.get(*k) != Some(v)).map(|(k, v)| format!("{k}: {v:?}")).collect::<Vec<_>>()
-        };
-        return Err(format!(
-            "slim and umoci differ\nslim only: {:?}\numoci only: {:?}\nstack:{}",
-            only(&ours, &theirs),
-            only(&theirs, &ours),
-            describe(plain)
-        ));
+        let only =
+            |a: &BTreeMap<String, Final>, b: &BTreeMap<String, Final>| a.iter().filter(|(k, v)| b.get(*k) != Some(v)).map(|(k, v)| format!("{k}: {v:?}")).collect::<Vec<_>>();
+        return Err(format!("slim and umoci differ\nslim only: {:?}\numoci only: {:?}\nstack:{}", only(&ours, &theirs), only(&theirs, &ours), describe(plain)));
     }
     // The totals the report prints, against the walk's (each inode once).
     let mut seen = std::collections::HashSet::new();
@@ -386,11 +366,7 @@ fn random_layer_stacks_merge_as_umoci_unpacks_them() {
             Err(e) => panic!("seed {seed} (SLIM_DIFF_SEED={seed} SLIM_DIFF_STACKS=1 to rerun): {e}"),
         }
     }
-    eprintln!(
-        "{stacks} stacks: {} compared ({paths} final paths), {refused} refused by both, {left_out} left out; {:.1?}",
-        stacks - refused - left_out,
-        start.elapsed()
-    );
+    eprintln!("{stacks} stacks: {} compared ({paths} final paths), {refused} refused by both, {left_out} left out; {:.1?}", stacks - refused - left_out, start.elapsed());
     assert!((refused + left_out) * 5 < stacks, "most stacks must be compared");
 }
 
@@ -400,24 +376,10 @@ fn chosen_stacks_merge_as_umoci_unpacks_them() {
     use Op::*;
     let s = |p: &str| p.to_string();
     let cases: Vec<(&str, Vec<Vec<Op>>)> = vec![
-        ("opaque marker in a symlinked directory", vec![
-            vec![Dir(s("x")), File(s("x/f"), 10), Symlink(s("s"), s("x"))],
-            vec![Opaque(s("s")), File(s("s/g"), 5)],
-        ]),
-        ("whiteout through a symlinked parent", vec![
-            vec![Dir(s("x")), File(s("x/f"), 10), Symlink(s("s"), s("/x"))],
-            vec![Whiteout(s("s/f"))],
-        ]),
-        ("hard link across layers outlives its first name", vec![
-            vec![File(s("a"), 10)],
-            vec![Hardlink(s("b"), s("a"))],
-            vec![Whiteout(s("a")), File(s("c"), 3)],
-        ]),
-        ("file replaced by a directory and back", vec![
-            vec![File(s("p"), 10)],
-            vec![Dir(s("p")), File(s("p/q"), 4)],
-            vec![File(s("p"), 7)],
-        ]),
+        ("opaque marker in a symlinked directory", vec![vec![Dir(s("x")), File(s("x/f"), 10), Symlink(s("s"), s("x"))], vec![Opaque(s("s")), File(s("s/g"), 5)]]),
+        ("whiteout through a symlinked parent", vec![vec![Dir(s("x")), File(s("x/f"), 10), Symlink(s("s"), s("/x"))], vec![Whiteout(s("s/f"))]]),
+        ("hard link across layers outlives its first name", vec![vec![File(s("a"), 10)], vec![Hardlink(s("b"), s("a"))], vec![Whiteout(s("a")), File(s("c"), 3)]]),
+        ("file replaced by a directory and back", vec![vec![File(s("p"), 10)], vec![Dir(s("p")), File(s("p/q"), 4)], vec![File(s("p"), 7)]]),
     ];
     for (what, layers) in cases {
         let plain: Vec<Vec<u8>> = layers.iter().enumerate().map(|(i, ops)| layer_tar(i, ops)).collect();

@@ -125,9 +125,7 @@ pub fn zstd(data: &[u8]) -> Vec<u8> {
 /// A config with one history entry per layer (plus an empty_layer CMD at the end).
 pub fn config(layers: &[Vec<u8>], arch: &str) -> Vec<u8> {
     let diff_ids: Vec<String> = layers.iter().map(|l| format!("sha256:{}", sha(l))).collect();
-    let mut history: Vec<serde_json::Value> = (0..layers.len())
-        .map(|i| serde_json::json!({"created_by": format!("/bin/sh -c step {i}")}))
-        .collect();
+    let mut history: Vec<serde_json::Value> = (0..layers.len()).map(|i| serde_json::json!({"created_by": format!("/bin/sh -c step {i}")})).collect();
     history.push(serde_json::json!({"created_by": "/bin/sh -c #(nop) CMD [\"sh\"]", "empty_layer": true}));
     serde_json::to_vec(&serde_json::json!({
         "architecture": arch, "os": "linux",

@@ -12,7 +12,6 @@ use slim::facts::Analyzed;
 use slim::model::analysis::{Action, Finding};
 use std::path::Path;
 
-
 /// An image of these layers with these steps, WORKDIR, CMD and PATH plus `env`, kept under
 /// `name` when SLIM_KEEP_IMAGES asks.
 fn image(name: &str, layers: &[Vec<u8>], steps: &[&str], workdir: &str, cmd: &[&str], env: &[&str]) -> Img {
@@ -50,14 +49,26 @@ fn ui_with_torch(dir: &Path) -> Img {
     let site = v.site_dir();
     let linux = "platform_system == \"Linux\" and platform_machine == \"x86_64\"";
     Wheel::new("torch", "2.5.1")
-        .requires(&[&format!("nvidia-cublas-cu12==12.4.5.8; {linux}"), &format!("triton==3.1.0; {linux}"), "typing-extensions>=4.8.0", "jinja2", "opt-einsum>=3.3; extra == \"opt-einsum\""])
+        .requires(&[
+            &format!("nvidia-cublas-cu12==12.4.5.8; {linux}"),
+            &format!("triton==3.1.0; {linux}"),
+            "typing-extensions>=4.8.0",
+            "jinja2",
+            "opt-einsum>=3.3; extra == \"opt-einsum\"",
+        ])
         .files(&[("torch/__init__.py", 1000), ("torch/lib/libtorch_cpu.so", 3 * MIB)])
         .entry_points("[console_scripts]\ntorchrun = torch.distributed.run:main\n\n[torchrun.logs_specs]\ndefault = torch.distributed.elastic.multiprocessing:DefaultLogsSpecs\n")
         .write_to(&site);
     Wheel::new("torchaudio", "2.5.1").requires(&["torch==2.5.1"]).files(&[("torchaudio/__init__.py", 500), ("torchaudio/lib/libtorchaudio.so", MIB)]).write_to(&site);
     Wheel::new("nvidia-cublas-cu12", "12.4.5.8").files(&[("nvidia/__init__.py", 0), ("nvidia/cublas/lib/libcublas.so.12", 2 * MIB)]).write_to(&site);
     Wheel::new("triton", "3.1.0").files(&[("triton/__init__.py", 100), ("triton/_C/libtriton.so", MIB)]).write_to(&site);
-    let app = app_layer(&[("app/ui/__init__.py", ""), ("app/ui/main.py", "import os\n\nimport httpx\nfrom fastapi import FastAPI\nfrom pydantic import BaseModel\n\nAPI = os.environ.get(\"API\", \"http://api:8000\")\napp = FastAPI()\n\n\nclass Q(BaseModel):\n    q: str\n\n\n@app.post(\"/ask\")\ndef ask(q: Q):\n    return httpx.post(API + \"/ask\", json=q.model_dump()).json()\n")]);
+    let app = app_layer(&[
+        ("app/ui/__init__.py", ""),
+        (
+            "app/ui/main.py",
+            "import os\n\nimport httpx\nfrom fastapi import FastAPI\nfrom pydantic import BaseModel\n\nAPI = os.environ.get(\"API\", \"http://api:8000\")\napp = FastAPI()\n\n\nclass Q(BaseModel):\n    q: str\n\n\n@app.post(\"/ask\")\ndef ask(q: Q):\n    return httpx.post(API + \"/ask\", json=q.model_dump()).json()\n",
+        ),
+    ]);
     image("ui-with-torch", &[v.layer(&[]), app], &["RUN pip install torch torchaudio httpx fastapi uvicorn", "COPY . /app"], "/app", &["python", "-m", "ui.main"], &[])
 }
 
@@ -74,7 +85,11 @@ fn item1_confidence_belongs_to_each_package() {
         assert!(ta.pulls_in.contains(&n.to_string()), "{n} in {:?}", ta.pulls_in);
     }
     // jinja2's own reason: starlette's code imports it; it stays on jinja2.
-    assert!(ta.pulls_in_reasons.iter().any(|r| r.starts_with("jinja2: starlette (used) imports it at /usr/local/lib/python3.") && r.contains("starlette/templating.py:")), "{:?}", ta.pulls_in_reasons);
+    assert!(
+        ta.pulls_in_reasons.iter().any(|r| r.starts_with("jinja2: starlette (used) imports it at /usr/local/lib/python3.") && r.contains("starlette/templating.py:")),
+        "{:?}",
+        ta.pulls_in_reasons
+    );
     assert!(!ta.pulls_in_reasons.iter().any(|r| r.starts_with("torch:") || r.starts_with("triton:") || r.starts_with("nvidia")), "{:?}", ta.pulls_in_reasons);
     let f: Vec<_> = findings(&a, "unused-package").into_iter().filter(|f| f.title.starts_with("torchaudio")).collect();
     assert_eq!(f[0].fix.action, Action::DropPackage { name: "torchaudio".into() });
@@ -105,7 +120,11 @@ fn item2_what_used_packages_import_lazily_is_at_least_medium() {
     let a = analyzed(&img);
     let sj = unused(&a, "simplejson").expect("simplejson: nothing requires it");
     assert_eq!(sj.confidence, "medium", "{sj:?}");
-    assert!(sj.reasons.iter().any(|r| r.starts_with("requests (used) imports it at /usr/local/lib/python3.") && r.contains("/requests/compat.py:") && r.ends_with("(in try)")), "{:?}", sj.reasons);
+    assert!(
+        sj.reasons.iter().any(|r| r.starts_with("requests (used) imports it at /usr/local/lib/python3.") && r.contains("/requests/compat.py:") && r.ends_with("(in try)")),
+        "{:?}",
+        sj.reasons
+    );
     let co = unused(&a, "colorama").unwrap();
     assert_eq!(co.confidence, "medium", "{co:?}");
     assert!(co.reasons.iter().any(|r| r.starts_with("loguru (used) imports it at") && r.contains("/loguru/_colorama.py:") && r.contains("(in function ")), "{:?}", co.reasons);
@@ -196,7 +215,15 @@ fn uv_environment(dir: &Path) -> (Img, String) {
     let st = std::process::Command::new(v.dir.join("bin/uv")).args(["pip", "install", "-q", "--python"]).arg(v.python()).arg("six==1.17.0").status().unwrap();
     assert!(st.success(), "uv pip install");
     let pyver = v.site.split('/').nth(1).unwrap().to_string();
-    let skip = |rel: &str| rel == "pyvenv.cfg" || rel.starts_with("bin/python") || rel == "lib64" || rel.starts_with("bin/pip") || rel.contains("site-packages/pip") || rel.starts_with("bin/activate") || rel.starts_with("bin/Activate");
+    let skip = |rel: &str| {
+        rel == "pyvenv.cfg"
+            || rel.starts_with("bin/python")
+            || rel == "lib64"
+            || rel.starts_with("bin/pip")
+            || rel.contains("site-packages/pip")
+            || rel.starts_with("bin/activate")
+            || rel.starts_with("bin/Activate")
+    };
     let venv_layer = layer_from(&[(&v.dir, "usr/local")], &[(v.dir.display().to_string(), "/usr/local".into())], &skip);
     let base = layer(&[
         E::File(leak(format!("usr/local/lib/{pyver}/os.py")), vec![b'#'; 40_000]),
@@ -231,7 +258,10 @@ fn item5_a_record_path_leaving_the_environment_owns_that_file_only() {
 fn trust_remote_code_makes_unimported_packages_medium() {
     let mut l = wheel("einops", "0.8.0", &[], MANY, &[("einops/__init__.py", 2 * MIB)]);
     l.extend(wheel("sentence-transformers", "3.3.1", &[], MANY, &[("sentence_transformers/__init__.py", 2 * MIB)]));
-    let app = app_layer(&[("app/embed.py", "from sentence_transformers import SentenceTransformer\n\nmodel = SentenceTransformer(\n    \"nomic-ai/nomic-embed-text-v1.5\", trust_remote_code=True)\n")]);
+    let app = app_layer(&[(
+        "app/embed.py",
+        "from sentence_transformers import SentenceTransformer\n\nmodel = SentenceTransformer(\n    \"nomic-ai/nomic-embed-text-v1.5\", trust_remote_code=True)\n",
+    )]);
     let img = image("trust-remote-code", &[layer(&l), app], &["RUN pip install sentence-transformers einops", "COPY . /app"], "/app", &["python", "embed.py"], &[]);
     let a = analyzed(&img);
     let e = unused(&a, "einops").unwrap();
@@ -266,7 +296,11 @@ fn wrong_model() -> Img {
     image(
         "wrong-model",
         &[layer(&l), layer(&models), app],
-        &["RUN pip install sentence-transformers httpx", "RUN huggingface-cli download Qwen/Qwen3-Reranker-4B && huggingface-cli download sentence-transformers/all-MiniLM-L6-v2 && huggingface-cli download BAAI/bge-large-en-v1.5", "COPY . /app"],
+        &[
+            "RUN pip install sentence-transformers httpx",
+            "RUN huggingface-cli download Qwen/Qwen3-Reranker-4B && huggingface-cli download sentence-transformers/all-MiniLM-L6-v2 && huggingface-cli download BAAI/bge-large-en-v1.5",
+            "COPY . /app",
+        ],
         "/app",
         &["python", "main.py"],
         &["EMBED_MODEL=BAAI/bge-small-en-v1.5"],

@@ -17,7 +17,13 @@ fn torch_stack() -> Vec<E<'static>> {
     let mut l = wheel(
         "torch",
         "2.5.1",
-        &[&format!("nvidia-cublas-cu12==12.4.5.8; {linux}"), &format!("nvidia-cudnn-cu12==9.1.0.70; {linux}"), &format!("triton==3.1.0; {linux}"), "typing-extensions>=4.8.0", "opt-einsum>=3.3; extra == \"opt-einsum\""],
+        &[
+            &format!("nvidia-cublas-cu12==12.4.5.8; {linux}"),
+            &format!("nvidia-cudnn-cu12==9.1.0.70; {linux}"),
+            &format!("triton==3.1.0; {linux}"),
+            "typing-extensions>=4.8.0",
+            "opt-einsum>=3.3; extra == \"opt-einsum\"",
+        ],
         &[("torch/__init__.py", 1000), ("torch/lib/libtorch_cpu.so", 3 * MIB)],
         "[console_scripts]\ntorchrun = torch.distributed.run:main\n",
     );
@@ -31,9 +37,21 @@ fn torch_stack() -> Vec<E<'static>> {
 /// httpx and what it needs on 3.11 (anyio's typing-extensions and exceptiongroup are for
 /// older pythons only).
 fn httpx_stack() -> Vec<E<'static>> {
-    let mut l = wheel("httpx", "0.27.2", &["anyio", "certifi", "httpcore==1.*", "idna", "sniffio", "h2<5,>=3; extra == \"http2\""], &[("httpx/__init__.py", 4000)], "[console_scripts]\nhttpx = httpx:main\n");
+    let mut l = wheel(
+        "httpx",
+        "0.27.2",
+        &["anyio", "certifi", "httpcore==1.*", "idna", "sniffio", "h2<5,>=3; extra == \"http2\""],
+        &[("httpx/__init__.py", 4000)],
+        "[console_scripts]\nhttpx = httpx:main\n",
+    );
     l.extend(wheel("httpcore", "1.0.5", &["certifi", "h11<0.15,>=0.13"], &[("httpcore/__init__.py", 3000)], ""));
-    l.extend(wheel("anyio", "4.4.0", &["idna>=2.8", "sniffio>=1.1", "exceptiongroup>=1.0.2; python_version < \"3.11\"", "typing-extensions>=4.1; python_version < \"3.11\""], &[("anyio/__init__.py", 3000)], ""));
+    l.extend(wheel(
+        "anyio",
+        "4.4.0",
+        &["idna>=2.8", "sniffio>=1.1", "exceptiongroup>=1.0.2; python_version < \"3.11\"", "typing-extensions>=4.1; python_version < \"3.11\""],
+        &[("anyio/__init__.py", 3000)],
+        "",
+    ));
     for (n, m) in [("certifi", "certifi/__init__.py"), ("h11", "h11/__init__.py"), ("idna", "idna/__init__.py"), ("sniffio", "sniffio/__init__.py")] {
         l.extend(wheel(n, "1.0", &[], &[(m, 2000)], ""));
     }
@@ -55,7 +73,13 @@ fn why_text(img: &Img, package: &str) -> String {
 fn ui_image() -> Img {
     let mut base = torch_stack();
     base.extend(httpx_stack());
-    let app = layer(&[src("app/ui/__init__.py", ""), src("app/ui/main.py", "\"\"\"The chat UI: it calls the RAG API over HTTP; no torch here.\"\"\"\nimport os\n\nimport httpx\n\nAPI = os.environ.get(\"API\", \"http://api:8000\")\n\n\ndef ask(q):\n    return httpx.post(API + \"/ask\", json={\"q\": q}).json()\n")]);
+    let app = layer(&[
+        src("app/ui/__init__.py", ""),
+        src(
+            "app/ui/main.py",
+            "\"\"\"The chat UI: it calls the RAG API over HTTP; no torch here.\"\"\"\nimport os\n\nimport httpx\n\nAPI = os.environ.get(\"API\", \"http://api:8000\")\n\n\ndef ask(q):\n    return httpx.post(API + \"/ask\", json={\"q\": q}).json()\n",
+        ),
+    ]);
     image(&[layer(&base), app]).workdir("/app").cmd(&["python", "-m", "ui.main"]).arch("amd64").write()
 }
 
@@ -120,7 +144,13 @@ fn markers_follow_the_image_platform() {
 #[test]
 fn torch_is_used_through_sentence_transformers_imported_in_a_function() {
     let mut base = torch_stack();
-    base.extend(wheel("sentence-transformers", "3.3.1", &["torch>=1.11.0", "transformers<5.0.0,>=4.41.0", "pytest; extra == \"dev\""], &[("sentence_transformers/__init__.py", 5000)], ""));
+    base.extend(wheel(
+        "sentence-transformers",
+        "3.3.1",
+        &["torch>=1.11.0", "transformers<5.0.0,>=4.41.0", "pytest; extra == \"dev\""],
+        &[("sentence_transformers/__init__.py", 5000)],
+        "",
+    ));
     base.extend(wheel("transformers", "4.46.3", &["typing-extensions"], &[("transformers/__init__.py", 9000)], ""));
     base.extend(httpx_stack());
     let vs = "\"\"\"Long-term memory in Qdrant.\"\"\"\nimport logging\n\nfrom ..settings import EMBEDDING_MODEL\n\nlogger = logging.getLogger(__name__)\n\n\ndef get_embedding_model():\n    try:\n        from sentence_transformers import SentenceTransformer\n    except ImportError:\n        return None\n    return SentenceTransformer(EMBEDDING_MODEL)\n";
@@ -167,7 +197,10 @@ fn plugin_loaded_packages_are_medium_and_say_why() {
     base.extend(wheel("psycopg2-binary", "2.9.9", &[], &[("psycopg2/__init__.py", 2 * MIB)], ""));
     let app = layer(&[
         src("app/main.py", "import httpx\nfrom importlib.metadata import entry_points\n\nSTORES = {e.name: e for e in entry_points(group=\"myapp.stores\")}\n"),
-        src("app/settings.py", "INSTALLED_APPS = [\n    \"django.contrib.admin\",\n    \"corsheaders\",\n]\nDATABASES = {\"default\": {\"ENGINE\": \"django.db.backends.postgresql\"}}\n"),
+        src(
+            "app/settings.py",
+            "INSTALLED_APPS = [\n    \"django.contrib.admin\",\n    \"corsheaders\",\n]\nDATABASES = {\"default\": {\"ENGINE\": \"django.db.backends.postgresql\"}}\n",
+        ),
         src("app/manage.py", "from django.core.management import execute_from_command_line\n"),
     ]);
     let img = image(&[layer(&base), app]).workdir("/app").cmd(&["python", "main.py"]).arch("amd64").write();
@@ -294,7 +327,11 @@ fn an_unknown_package_is_an_input_error_with_suggestions() {
 #[test]
 fn dpkg_packages_are_explained_by_depends() {
     let status = "Package: libc6\nStatus: install ok installed\nVersion: 2.36\nArchitecture: amd64\n\nPackage: libgomp1\nStatus: install ok installed\nVersion: 12.2\nArchitecture: amd64\nDepends: libc6 (>= 2.34)\n\nPackage: libopenblas0\nStatus: install ok installed\nVersion: 0.3.21\nArchitecture: amd64\nDepends: libopenblas0-pthread | libopenblas0-openmp\n\nPackage: libopenblas0-pthread\nStatus: install ok installed\nVersion: 0.3.21\nArchitecture: amd64\nProvides: libblas.so.3\nDepends: libc6, libgomp1\n";
-    let l = layer(&[E::File("var/lib/dpkg/status", status.as_bytes().to_vec()), src("var/lib/dpkg/info/libgomp1:amd64.list", "/usr/lib/x86_64-linux-gnu/libgomp.so.1\n"), file("usr/lib/x86_64-linux-gnu/libgomp.so.1", 300_000)]);
+    let l = layer(&[
+        E::File("var/lib/dpkg/status", status.as_bytes().to_vec()),
+        src("var/lib/dpkg/info/libgomp1:amd64.list", "/usr/lib/x86_64-linux-gnu/libgomp.so.1\n"),
+        file("usr/lib/x86_64-linux-gnu/libgomp.so.1", 300_000),
+    ]);
     let img = image(&[l]).workdir("/").cmd(&["bash"]).arch("amd64").write();
     let w = why_json(&img, "libgomp1");
     let m = &w.matches[0];

@@ -74,12 +74,7 @@ pub fn auto_installed(text: &str) -> Vec<String> {
 
 /// Package names a Depends/Recommends field names (alternatives all count; versions dropped).
 pub fn names_in(field: &str) -> Vec<String> {
-    field
-        .split([',', '|'])
-        .filter_map(|d| d.split_whitespace().next())
-        .map(|n| n.split(':').next().unwrap_or(n).to_string())
-        .filter(|n| !n.is_empty())
-        .collect()
+    field.split([',', '|']).filter_map(|d| d.split_whitespace().next()).map(|n| n.split(':').next().unwrap_or(n).to_string()).filter(|n| !n.is_empty()).collect()
 }
 
 /// Claim the files of every installed package. Returns the packages read.

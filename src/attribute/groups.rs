@@ -81,10 +81,7 @@ impl GroupTable {
 
     pub fn group_of(&self, kind: OwnerKind, name: &str) -> Option<&str> {
         let kind = kind.name();
-        self.groups
-            .iter()
-            .find(|g| g.members.iter().any(|m| m.split_once(':').is_some_and(|(k, p)| k == kind && glob(p, name))))
-            .map(|g| g.name.as_str())
+        self.groups.iter().find(|g| g.members.iter().any(|m| m.split_once(':').is_some_and(|(k, p)| k == kind && glob(p, name)))).map(|g| g.name.as_str())
     }
 
     /// Totals per group over the owners' live files.

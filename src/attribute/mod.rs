@@ -15,8 +15,8 @@ pub mod npm;
 pub mod python;
 
 use crate::layers::tree::{Kind, Tree};
-use crate::show::display_path;
 use crate::model::analysis::{Group, Model, Owner};
+use crate::show::display_path;
 use hashbrown::HashMap;
 
 /// The metadata files attribution reads, captured while layers are scanned (one pass).
@@ -30,10 +30,7 @@ pub fn wants(path: &[u8], size: u64) -> bool {
     };
     let parent = dir.rsplit(|&b| b == b'/').next().unwrap_or_default();
     if parent.ends_with(b".dist-info") {
-        return matches!(
-            name,
-            b"RECORD" | b"METADATA" | b"WHEEL" | b"entry_points.txt" | b"top_level.txt" | b"direct_url.json"
-        );
+        return matches!(name, b"RECORD" | b"METADATA" | b"WHEEL" | b"entry_points.txt" | b"top_level.txt" | b"direct_url.json");
     }
     if parent.ends_with(b".egg-info") {
         return matches!(name, b"PKG-INFO" | b"installed-files.txt" | b"top_level.txt" | b"requires.txt" | b"entry_points.txt");
@@ -167,13 +164,8 @@ impl Claims {
 /// (`KEY=value`), for PYTHONPATH.
 pub fn attribute(tree: &mut Tree, table: &groups::GroupTable, env: &[String]) -> Attribution {
     let mut claims = Claims::new(tree.inodes.len());
-    let pythonpath: Vec<Vec<u8>> = env
-        .iter()
-        .filter_map(|e| e.strip_prefix("PYTHONPATH="))
-        .flat_map(|v| v.split(':'))
-        .map(|p| crate::layers::tree::lexical(p.as_bytes()))
-        .filter(|p| !p.is_empty())
-        .collect();
+    let pythonpath: Vec<Vec<u8>> =
+        env.iter().filter_map(|e| e.strip_prefix("PYTHONPATH=")).flat_map(|v| v.split(':')).map(|p| crate::layers::tree::lexical(p.as_bytes())).filter(|p| !p.is_empty()).collect();
     let dists = python::claim(tree, &mut claims, &pythonpath);
     let dpkg = dpkg::claim(tree, &mut claims);
     python::claim_conda(tree, &mut claims);
@@ -189,15 +181,7 @@ pub fn attribute(tree: &mut Tree, table: &groups::GroupTable, env: &[String]) ->
         let path = tree.path(n);
         let cat = categories::category(&path);
         let id = *cats.entry(cat).or_insert_with(|| {
-            claims.add_owner(OwnerInfo {
-                kind: OwnerKind::Category,
-                name: cat.into(),
-                version: None,
-                location: None,
-                unrecorded: false,
-                editable: false,
-                layer: 0,
-            })
+            claims.add_owner(OwnerInfo { kind: OwnerKind::Category, name: cat.into(), version: None, location: None, unrecorded: false, editable: false, layer: 0 })
         });
         let ino = tree.nodes[n as usize].inode;
         claims.set(ino, id);

@@ -4,8 +4,8 @@
 
 use super::Claims;
 use crate::layers::tree::{ROOT, Tree};
-use crate::show::display_path;
 use crate::model::analysis::Model;
+use crate::show::display_path;
 use hashbrown::HashMap;
 
 /// Weight formats by file extension.

@@ -8,13 +8,8 @@ use hashbrown::HashMap;
 
 pub fn claim(tree: &Tree, claims: &mut Claims) {
     let mut roots: HashMap<u32, u32> = HashMap::new();
-    let mut metas: Vec<(Vec<u8>, u32)> = tree
-        .contents
-        .keys()
-        .copied()
-        .filter(|&n| &*tree.nodes[n as usize].name == b"package.json" && tree.is_live(n))
-        .map(|n| (tree.path(n), n))
-        .collect();
+    let mut metas: Vec<(Vec<u8>, u32)> =
+        tree.contents.keys().copied().filter(|&n| &*tree.nodes[n as usize].name == b"package.json" && tree.is_live(n)).map(|n| (tree.path(n), n)).collect();
     metas.sort();
     for (_, n) in metas {
         let pkg = tree.nodes[n as usize].parent;

@@ -104,11 +104,7 @@ fn join(base: &[u8], rel: &str) -> Vec<u8> {
 /// Rows of a RECORD file: the path column (CSV, paths may be quoted).
 pub fn record_paths(record: &[u8]) -> Vec<String> {
     let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(record);
-    rdr.byte_records()
-        .filter_map(Result::ok)
-        .filter_map(|r| r.get(0).map(|p| String::from_utf8_lossy(p).into_owned()))
-        .filter(|p| !p.is_empty())
-        .collect()
+    rdr.byte_records().filter_map(Result::ok).filter_map(|r| r.get(0).map(|p| String::from_utf8_lossy(p).into_owned())).filter(|p| !p.is_empty()).collect()
 }
 
 /// Is `env` a directory Python imports distributions from: a site-packages or dist-packages
@@ -151,11 +147,7 @@ pub fn claim(tree: &mut Tree, claims: &mut Claims, pythonpath: &[Vec<u8>]) -> Ve
             _ => {}
         }
     }
-    let mut dirs: Vec<(Vec<u8>, u32)> = parts
-        .keys()
-        .filter(|&&d| is_environment(tree, tree.nodes[d as usize].parent, pythonpath))
-        .map(|&d| (tree.path(d), d))
-        .collect();
+    let mut dirs: Vec<(Vec<u8>, u32)> = parts.keys().filter(|&&d| is_environment(tree, tree.nodes[d as usize].parent, pythonpath)).map(|&d| (tree.path(d), d)).collect();
     dirs.sort();
     let mut dists = Vec::new();
     for (dir_path, dir) in dirs {
@@ -199,9 +191,7 @@ pub fn claim(tree: &mut Tree, claims: &mut Claims, pythonpath: &[Vec<u8>]) -> Ve
         if requires.is_empty() {
             requires = requires_from_txt(text(tree, p.requires_txt).as_deref().unwrap_or(""));
         }
-        let wheel_tags = text(tree, p.wheel)
-            .map(|w| headers(&w).into_iter().filter(|(k, _)| k == "Tag").map(|(_, v)| v).collect())
-            .unwrap_or_default();
+        let wheel_tags = text(tree, p.wheel).map(|w| headers(&w).into_iter().filter(|(k, _)| k == "Tag").map(|(_, v)| v).collect()).unwrap_or_default();
         let mut files = Vec::new();
         let rel_paths: Vec<(Vec<u8>, String)> = if let Some(rec) = p.record.and_then(|r| tree.contents.get(&r)) {
             record_paths(rec).into_iter().map(|r| (env_path.clone(), r)).collect()

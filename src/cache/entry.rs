@@ -20,9 +20,7 @@ pub fn build_id() -> &'static str {
     static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ID.get_or_init(|| {
         let exe = std::env::current_exe().and_then(std::fs::metadata).ok();
-        let (len, mtime) = exe
-            .map(|m| (m.len(), m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos())))
-            .unwrap_or_default();
+        let (len, mtime) = exe.map(|m| (m.len(), m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos()))).unwrap_or_default();
         format!("slim {} {len} {mtime}", env!("CARGO_PKG_VERSION"))
     })
 }

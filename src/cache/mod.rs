@@ -104,7 +104,10 @@ impl Cache {
             Ok(_) => true,
             Err(e) if std::fs::read_dir(&dir).is_ok() && matches!(e.kind(), std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied) => {
                 if !WARNED.swap(true, Ordering::Relaxed) {
-                    eprintln!("slim: note: layer cache {} is read-only: its entries are used, layers it does not hold are read and not kept", crate::escape::escape(&root.display().to_string()));
+                    eprintln!(
+                        "slim: note: layer cache {} is read-only: its entries are used, layers it does not hold are read and not kept",
+                        crate::escape::escape(&root.display().to_string())
+                    );
                 }
                 false
             }
@@ -165,14 +168,11 @@ impl Cache {
         if data.len() as u64 > self.max {
             return;
         }
-        let written = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .tempfile_in(&self.dir)
-            .and_then(|mut t| {
-                t.write_all(&data)?;
-                t.persist(&path).map_err(|e| e.error)?;
-                Ok(())
-            });
+        let written = tempfile::Builder::new().prefix(".tmp-").tempfile_in(&self.dir).and_then(|mut t| {
+            t.write_all(&data)?;
+            t.persist(&path).map_err(|e| e.error)?;
+            Ok(())
+        });
         if let Err(e) = written {
             self.broken.store(true, Ordering::Relaxed);
             warn_once(self.dir.parent().unwrap_or(&self.dir), e);

@@ -37,10 +37,9 @@ fn key(src: &Source, lref: &LayerRef, diff_id: Option<&str>) -> Option<(String, 
         // A file changed moments ago may change again within the same tick of the filesystem's
         // clock, keeping its identity: not keyed until it has been still for a while (git's
         // "racily clean" entries).
-        Some(p) if std::time::SystemTime::now().duration_since(p.changed).is_ok_and(|d| d >= RACY) => Some((
-            format!("layer v1 file {} at {} len {} diff {diff} hashed {}", p.identity, p.offset, p.len, src.verify),
-            Some(p.len),
-        )),
+        Some(p) if std::time::SystemTime::now().duration_since(p.changed).is_ok_and(|d| d >= RACY) => {
+            Some((format!("layer v1 file {} at {} len {} diff {diff} hashed {}", p.identity, p.offset, p.len, src.verify), Some(p.len)))
+        }
         Some(_) => None,
     }
 }
@@ -63,16 +62,9 @@ pub fn scan_layers_each(
     let Some(cache) = cache else {
         return src.scan_layers_each(&names, capture, progress, each);
     };
-    let keys: Vec<Option<(String, Option<u64>)>> = layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| key(src, l, diff_ids.get(i).and_then(|d| d.as_deref())))
-        .collect();
+    let keys: Vec<Option<(String, Option<u64>)>> = layers.iter().enumerate().map(|(i, l)| key(src, l, diff_ids.get(i).and_then(|d| d.as_deref()))).collect();
     let remote = src.container == crate::image::store::Container::Registry;
-    let hit: Vec<bool> = keys
-        .iter()
-        .map(|k| k.as_ref().is_some_and(|(k, _)| cache.has(k)) && !(verify && remote))
-        .collect();
+    let hit: Vec<bool> = keys.iter().map(|k| k.as_ref().is_some_and(|(k, _)| cache.has(k)) && !(verify && remote)).collect();
     // Keep a fresh scan, unless the content budget ran out (what it kept is then not all a
     // scan keeps, and which files depends on the order layers were read in).
     let keep = |i: usize, scan: &LayerScan| {

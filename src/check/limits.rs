@@ -142,7 +142,6 @@ impl fmt::Display for Ratio {
     }
 }
 
-
 /// `--max-owner NAME=SIZE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnerLimit {
@@ -220,9 +219,7 @@ impl Limits {
             || !self.deny_rule.is_empty()
             || self.max_growth.is_some();
         if !any {
-            return Some(format!(
-                "nothing to check: give a limit such as --budget 1.5GB (or a [check] table in {CONFIG_FILE}, see docs/GUIDE.md)"
-            ));
+            return Some(format!("nothing to check: give a limit such as --budget 1.5GB (or a [check] table in {CONFIG_FILE}, see docs/GUIDE.md)"));
         }
         let known = |r: &str| rules.rules.iter().any(|d| d.name == r || d.id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(r)));
         if let Some(unknown) = self.deny_rule.iter().find(|r| !known(r)) {

@@ -59,24 +59,15 @@ pub fn evaluate(a: &Analysis, baseline: Option<&Analysis>, limits: &Limits) -> R
             });
         }
         for f in a.largest_files.iter().filter(|f| c.layers.contains(&f.layer)).take(CONTRIBUTORS) {
-            c.contributors.push(Contributor {
-                kind: "file".into(),
-                name: f.path.clone(),
-                bytes: f.bytes,
-                note: None,
-                layer: Some(f.layer),
-            });
+            c.contributors.push(Contributor { kind: "file".into(), name: f.path.clone(), bytes: f.bytes, note: None, layer: Some(f.layer) });
         }
         checks.push(c);
     }
     if let Some(l) = limits.min_efficiency {
         let passed = t.efficiency >= l.value();
         let contributors = if passed { Vec::new() } else { where_waste_is(a) };
-        let message = if passed {
-            format!("efficiency {} meets the minimum of {l}", pct(t.efficiency))
-        } else {
-            format!("efficiency {} is below the minimum of {l}", pct(t.efficiency))
-        };
+        let message =
+            if passed { format!("efficiency {} meets the minimum of {l}", pct(t.efficiency)) } else { format!("efficiency {} is below the minimum of {l}", pct(t.efficiency)) };
         checks.push(CheckResult {
             key: "min-efficiency".into(),
             subject: None,
@@ -114,11 +105,8 @@ pub fn evaluate(a: &Analysis, baseline: Option<&Analysis>, limits: &Limits) -> R
 fn bytes_check(key: &str, subject: Option<&str>, measure: &str, measured: u64, limit: Size) -> CheckResult {
     let passed = measured <= limit.bytes;
     let (m, l) = two_sizes(measured, limit);
-    let message = if passed {
-        format!("{measure} {m} is within the limit of {l}")
-    } else {
-        format!("{measure} {m} is over the limit of {l} by {}", limit.show(measured - limit.bytes))
-    };
+    let message =
+        if passed { format!("{measure} {m} is within the limit of {l}") } else { format!("{measure} {m} is over the limit of {l} by {}", limit.show(measured - limit.bytes)) };
     CheckResult {
         key: key.into(),
         subject: subject.map(str::to_string),
@@ -179,13 +167,7 @@ fn where_bytes_are(a: &Analysis) -> Vec<Contributor> {
         out.push(Contributor { kind: "group".into(), name: g.name.clone(), bytes: g.bytes, note: None, layer: None });
     }
     for o in a.owners.iter().take(CONTRIBUTORS) {
-        out.push(Contributor {
-            kind: "owner".into(),
-            name: owner_label(&o.kind, &o.name, o.version.as_deref(), o.location.as_deref()),
-            bytes: o.bytes,
-            note: None,
-            layer: None,
-        });
+        out.push(Contributor { kind: "owner".into(), name: owner_label(&o.kind, &o.name, o.version.as_deref(), o.location.as_deref()), bytes: o.bytes, note: None, layer: None });
     }
     out
 }
@@ -227,11 +209,7 @@ fn owner_check(a: &Analysis, o: &OwnerLimit) -> CheckResult {
     let wanted = normalize_name(name);
     let rows: Vec<_> = match group {
         Some(g) => a.owners.iter().filter(|r| r.group.as_deref() == Some(g.name.as_str())).collect(),
-        None => a
-            .owners
-            .iter()
-            .filter(|r| kind.is_none_or(|k| k == r.kind) && normalize_name(&r.name) == wanted)
-            .collect(),
+        None => a.owners.iter().filter(|r| kind.is_none_or(|k| k == r.kind) && normalize_name(&r.name) == wanted).collect(),
     };
     let measured = match group {
         Some(g) => g.bytes,
@@ -301,19 +279,11 @@ fn growth_check(base: &Analysis, a: &Analysis, l: Ratio) -> CheckResult {
     let (before, after) = (base.totals.final_bytes, a.totals.final_bytes);
     // after ≤ before × (1 + l), in integers.
     let passed = u128::from(after) * l.den <= u128::from(before) * (l.den + l.num);
-    let growth = if before == 0 {
-        if after == 0 { 0.0 } else { f64::INFINITY }
-    } else {
-        (after as f64 - before as f64) / before as f64
-    };
+    let growth = if before == 0 { if after == 0 { 0.0 } else { f64::INFINITY } } else { (after as f64 - before as f64) / before as f64 };
     let change = if after >= before { format!("+{}", human(after - before)) } else { format!("-{}", human(before - after)) };
     let shown = if growth.is_finite() { format!("{}{}", if growth > 0.0 { "+" } else { "" }, pct(growth)) } else { "from nothing".into() };
     let verdict = if passed { "within" } else { "over" };
-    let message = format!(
-        "final filesystem {} against the baseline's {}: {change} ({shown}), {verdict} the allowed growth of {l}",
-        human(after),
-        human(before)
-    );
+    let message = format!("final filesystem {} against the baseline's {}: {change} ({shown}), {verdict} the allowed growth of {l}", human(after), human(before));
     let mut contributors = Vec::new();
     if !passed {
         let d = diff::diff(base, a);

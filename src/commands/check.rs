@@ -1,8 +1,8 @@
 //! `slim check IMAGE`: limits from flags over `slim.toml`, one verdict, exit 0 or 1.
 
 use crate::check::{self, Limits};
-use crate::dockerfile::{Parsed, steps};
 use crate::cli::{CheckArgs, CheckFormat};
+use crate::dockerfile::{Parsed, steps};
 use crate::error::{Error, Result};
 use crate::report::Doc;
 use crate::{output, saved};

@@ -62,10 +62,7 @@ pub fn run(a: RewriteArgs) -> Result<ExitCode> {
     for (file, body) in &outcome.requirements {
         let p = context.join(file);
         if std::fs::symlink_metadata(&p).is_ok() && std::fs::read(&p).ok().as_deref() != Some(body.as_bytes()) {
-            return Err(Error::input(
-                p.display(),
-                "exists and is not what this rewrite writes there (the rewritten requirements the output COPYs); move it away and run again",
-            ));
+            return Err(Error::input(p.display(), "exists and is not what this rewrite writes there (the rewritten requirements the output COPYs); move it away and run again"));
         }
     }
 

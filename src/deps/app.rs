@@ -331,11 +331,7 @@ fn top_dir(p: &[u8]) -> &[u8] {
 }
 
 fn resolve_word(w: &str, workdir: &[u8]) -> Vec<u8> {
-    if w.starts_with('/') {
-        lexical(w.as_bytes())
-    } else {
-        lexical(&[workdir, b"/", w.as_bytes()].concat())
-    }
+    if w.starts_with('/') { lexical(w.as_bytes()) } else { lexical(&[workdir, b"/", w.as_bytes()].concat()) }
 }
 
 #[cfg(test)]

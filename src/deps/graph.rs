@@ -51,7 +51,13 @@ pub fn machine(arch: &str, variant: Option<&str>) -> String {
         "amd64" => "x86_64".into(),
         "arm64" => "aarch64".into(),
         "386" => "i686".into(),
-        "arm" => if variant == Some("v6") { "armv6l".into() } else { "armv7l".into() },
+        "arm" => {
+            if variant == Some("v6") {
+                "armv6l".into()
+            } else {
+                "armv7l".into()
+            }
+        }
         "ppc64le" | "s390x" | "riscv64" => arch.into(),
         other => other.into(),
     }
@@ -163,11 +169,7 @@ fn parse_req(raw: &str, env: Option<&MarkerEnvironment>) -> Option<Req> {
             names.dedup();
             let eval = |extras: &[ExtraName]| env.map(|e| r.marker.evaluate(e, extras)).unwrap_or(true);
             let base = eval(&[]);
-            let under = if base {
-                Vec::new()
-            } else {
-                names.iter().filter(|x| ExtraName::from_str(x).is_ok_and(|x| eval(&[x]))).cloned().collect()
-            };
+            let under = if base { Vec::new() } else { names.iter().filter(|x| ExtraName::from_str(x).is_ok_and(|x| eval(&[x]))).cloned().collect() };
             let spec = match &r.version_or_url {
                 Some(pep508_rs::VersionOrUrl::VersionSpecifier(s)) => Some(s.clone()),
                 _ => None,
@@ -244,7 +246,8 @@ impl PyGraph {
                     }
                 }
             }
-            let inferred: HashSet<(usize, String)> = extra_needs.iter().filter(|(k, (all, there))| all == there && *all > 0 && !requested.contains(*k)).map(|(k, _)| k.clone()).collect();
+            let inferred: HashSet<(usize, String)> =
+                extra_needs.iter().filter(|(k, (all, there))| all == there && *all > 0 && !requested.contains(*k)).map(|(k, _)| k.clone()).collect();
             for (from, raw, r) in reqs {
                 let to = index[r.name.as_str()];
                 if r.base {

@@ -260,7 +260,14 @@ impl Usage {
             }
             match editable_project(tree, d).filter(|dir| app.files.iter().any(|f| f.path.starts_with(dir) && f.path.get(dir.len()) == Some(&b'/'))) {
                 Some(_) => app_dists[i] = true,
-                None => sites[i].push(Site { file: d.env.clone(), line: 0, text: format!("{} is installed in editable mode: the app itself", d.name), how: "editable", context: vec![], module: d.name.clone() }),
+                None => sites[i].push(Site {
+                    file: d.env.clone(),
+                    line: 0,
+                    text: format!("{} is installed in editable mode: the app itself", d.name),
+                    how: "editable",
+                    context: vec![],
+                    module: d.name.clone(),
+                }),
             }
         }
         let found = !app.files.is_empty() || command_hit;
@@ -335,7 +342,29 @@ impl Usage {
         }
         let bytes: Vec<u64> = inodes.iter().map(|v| v.iter().map(|&i| tree.inodes[i as usize].size).sum()).collect();
 
-        let mut u = Usage { app, found, graph, dpkg, modules, sites, used, inodes, bytes, dynamic, group_loads, mentions, unresolved, imports, unused: Vec::new(), lib_sites, scanned, lib_files, lib_imports, remote_code, app_dists };
+        let mut u = Usage {
+            app,
+            found,
+            graph,
+            dpkg,
+            modules,
+            sites,
+            used,
+            inodes,
+            bytes,
+            dynamic,
+            group_loads,
+            mentions,
+            unresolved,
+            imports,
+            unused: Vec::new(),
+            lib_sites,
+            scanned,
+            lib_files,
+            lib_imports,
+            remote_code,
+            app_dists,
+        };
         if u.found {
             u.unused = unused::compute(&u, attribution);
         }

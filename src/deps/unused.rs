@@ -18,7 +18,29 @@ pub const TOOLING: &[&str] = &["pip", "setuptools", "wheel", "distribute"];
 /// Frameworks that load packages named only in their settings (a database `ENGINE`, a cache
 /// `BACKEND`) and do not declare them as extras: consumer → what it may load.
 const LOADED_BY_SETTINGS: &[(&str, &[&str])] = &[
-    ("django", &["psycopg2", "psycopg2-binary", "psycopg", "psycopg-binary", "psycopg-c", "mysqlclient", "pymysql", "oracledb", "cx-oracle", "mssql-django", "pyodbc", "redis", "hiredis", "pymemcache", "pylibmc", "django-redis", "channels-redis", "whitenoise"]),
+    (
+        "django",
+        &[
+            "psycopg2",
+            "psycopg2-binary",
+            "psycopg",
+            "psycopg-binary",
+            "psycopg-c",
+            "mysqlclient",
+            "pymysql",
+            "oracledb",
+            "cx-oracle",
+            "mssql-django",
+            "pyodbc",
+            "redis",
+            "hiredis",
+            "pymemcache",
+            "pylibmc",
+            "django-redis",
+            "channels-redis",
+            "whitenoise",
+        ],
+    ),
     ("flask-sqlalchemy", &["psycopg2", "psycopg2-binary", "psycopg", "psycopg-binary", "pymysql", "mysqlclient", "oracledb", "pyodbc", "pg8000"]),
     ("celery", &["redis", "hiredis", "pymongo", "sqlalchemy", "boto3", "librabbitmq"]),
 ];
@@ -161,7 +183,16 @@ pub fn compute(u: &Usage, a: &Attribution) -> Vec<Entry> {
         if total == 0 {
             return;
         }
-        out.push(Entry { dist: d, pulls_in, required_by: req, confidence: if why.is_empty() { "high" } else { "medium" }, reasons: why, pulls_in_reasons: theirs, bytes, total_bytes: total });
+        out.push(Entry {
+            dist: d,
+            pulls_in,
+            required_by: req,
+            confidence: if why.is_empty() { "high" } else { "medium" },
+            reasons: why,
+            pulls_in_reasons: theirs,
+            bytes,
+            total_bytes: total,
+        });
     };
     for (k, &r) in roots.iter().enumerate() {
         let mut mine: Vec<usize> = (0..n).filter(|&i| i != r && reaches[k][i] && count[i] == 1).collect();

@@ -239,7 +239,10 @@ fn dpkg_match(done: &Ask, p: usize) -> WhyMatch {
             .take(MAX_PATHS)
             .map(|c| WhyPath {
                 text: c.iter().map(|&s| g.packages[s].name.as_str()).collect::<Vec<_>>().join(" ← "),
-                steps: c.iter().map(|&s| WhyStep { name: g.packages[s].name.clone(), version: g.packages[s].version.clone(), bytes: 0, alone_bytes: 0, required_as: None, extra: None }).collect(),
+                steps: c
+                    .iter()
+                    .map(|&s| WhyStep { name: g.packages[s].name.clone(), version: g.packages[s].version.clone(), bytes: 0, alone_bytes: 0, required_as: None, extra: None })
+                    .collect(),
                 sites: Vec::new(),
                 more_sites: 0,
             })

@@ -390,7 +390,11 @@ fn script_of(text: &str, r: &parse_dockerfile::RunInstruction, vars: &shell::Var
             let end = sh.span.start + text[sh.span.clone()].trim_end().len();
             Script { form: Form::Shell, cmds: shell::commands(&text[sh.span.start..end], sh.span.start, vars), append_at: Some(end) }
         }
-        Command::Shell(sh) if r.here_docs.len() == 1 && (text[sh.span.clone()].trim().is_empty() || text[sh.span.clone()].trim().starts_with("<<") && !text[sh.span.clone()].trim()[2..].contains(char::is_whitespace)) => {
+        Command::Shell(sh)
+            if r.here_docs.len() == 1
+                && (text[sh.span.clone()].trim().is_empty()
+                    || text[sh.span.clone()].trim().starts_with("<<") && !text[sh.span.clone()].trim()[2..].contains(char::is_whitespace)) =>
+        {
             // `RUN <<EOF` with the script as the heredoc's body.
             let h = &r.here_docs[0];
             let body = h.span.clone();
@@ -406,7 +410,8 @@ fn script_of(text: &str, r: &parse_dockerfile::RunInstruction, vars: &shell::Var
         Command::Exec(e) => match exec_shell_script(text, &e.value) {
             Some((start, script)) => Script { form: Form::Shell, cmds: shell::commands(script, start, vars), append_at: None },
             None => {
-                let words: Vec<shell::Word> = e.value.iter().map(|w| shell::Word { span: w.span.clone(), value: Some(w.value.to_string()), raw: text[w.span.clone()].to_string() }).collect();
+                let words: Vec<shell::Word> =
+                    e.value.iter().map(|w| shell::Word { span: w.span.clone(), value: Some(w.value.to_string()), raw: text[w.span.clone()].to_string() }).collect();
                 let cmd = shell::Cmd { span: e.span.clone(), words, removal: Some(e.span.clone()), alone: true };
                 Script { form: Form::Exec, cmds: Ok(vec![cmd]), append_at: None }
             }

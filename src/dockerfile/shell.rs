@@ -285,14 +285,7 @@ mod tests {
         let s = "DEBIAN_FRONTEND=noninteractive apt-get update && apt-get install -y gcc \\\n    \"g++\" 'curl' \\\n && (cd /x; rm -rf a) ; echo 'a && b' | tee x";
         assert_eq!(
             names(s),
-            [
-                vec!["apt-get", "update"],
-                vec!["apt-get", "install", "-y", "gcc", "g++", "curl"],
-                vec!["cd", "/x"],
-                vec!["rm", "-rf", "a"],
-                vec!["echo", "a && b"],
-                vec!["tee", "x"],
-            ]
+            [vec!["apt-get", "update"], vec!["apt-get", "install", "-y", "gcc", "g++", "curl"], vec!["cd", "/x"], vec!["rm", "-rf", "a"], vec!["echo", "a && b"], vec!["tee", "x"],]
         );
         let c = cmds(s);
         assert_eq!(c[4].removal, None, "a pipeline's command is not removed alone");

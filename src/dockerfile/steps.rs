@@ -72,7 +72,6 @@ impl Parsed {
         }
         Ok(self.final_steps().filter(|&i| Self::makes_layer(&self.steps[i]) && self.steps[i].layer.is_none()).collect())
     }
-
 }
 
 fn collapse(s: &str) -> String {
@@ -234,10 +233,7 @@ CMD [\"python\", \"main.py\"]
     #[test]
     fn buildah_history_keeps_flags_and_exec_form() {
         let df = "FROM scratch\nWORKDIR /app\nCOPY app/ /app/\nRUN --mount=type=bind,target=/bb \\\n    [\"/bb\", \"sh\", \"-c\", \"rm x\"]\n";
-        let layers = [
-            (0, Some("/bin/sh -c #(nop) COPY dir:304e in /app/ ")),
-            (1, Some("/bin/sh -c --mount=type=bind,target=/bb     [\"/bb\", \"sh\", \"-c\", \"rm x\"]")),
-        ];
+        let layers = [(0, Some("/bin/sh -c #(nop) COPY dir:304e in /app/ ")), (1, Some("/bin/sh -c --mount=type=bind,target=/bb     [\"/bb\", \"sh\", \"-c\", \"rm x\"]"))];
         let m = map("Dockerfile", df, &layers).unwrap();
         assert_eq!(m.of(0), Some((3, 3)));
         assert_eq!(m.of(1), Some((4, 5)));

@@ -2,9 +2,9 @@
 //! layouts) or `index.json` (OCI), walk nested indexes, pick the image and platform, and read
 //! the config. Every blob read in full is checked against its descriptor's size and digest.
 
-use crate::io::blob::{check_digest, digest_like, sha256_hex};
 use super::store::{Container, Source};
 use crate::error::{Error, Result};
+use crate::io::blob::{check_digest, digest_like, sha256_hex};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
 // The image types live in config.rs; the stages name them through here, as before the split.
 pub use super::config::{Config, Format, History, Image, LayerRef, RootFs, RunConfig};
@@ -17,10 +17,7 @@ use std::collections::HashMap;
 fn check_diff_ids(img: &Image, src: &Source) -> Result<()> {
     let ids = img.config.rootfs.as_ref().and_then(|r| r.diff_ids.as_deref()).unwrap_or_default();
     if ids.len() != img.layers.len() {
-        return Err(Error::input(
-            &src.display,
-            format!("the config lists {} diff_ids but the manifest {} layers", ids.len(), img.layers.len()),
-        ));
+        return Err(Error::input(&src.display, format!("the config lists {} diff_ids but the manifest {} layers", ids.len(), img.layers.len())));
     }
     for id in ids {
         if !id.starts_with("sha256:") {
@@ -66,10 +63,7 @@ fn read_verified(src: &Source, name: &str, digest: Option<&str>, size: Option<u6
     let bytes = src.meta(name)?;
     if let Some(size) = size {
         if bytes.len() as u64 != size {
-            return Err(Error::input(
-                &src.display,
-                format!("{name}: size mismatch: the descriptor says {size} bytes, the blob has {}", bytes.len()),
-            ));
+            return Err(Error::input(&src.display, format!("{name}: size mismatch: the descriptor says {size} bytes, the blob has {}", bytes.len())));
         }
     }
     if let Some(want) = digest {
@@ -112,11 +106,7 @@ fn platform_matches(have: &str, want: &str) -> bool {
 }
 
 fn config_platform(c: &Config) -> String {
-    platform_string(
-        c.os.as_deref().unwrap_or("unknown"),
-        c.architecture.as_deref().unwrap_or("unknown"),
-        c.variant.as_deref(),
-    )
+    platform_string(c.os.as_deref().unwrap_or("unknown"), c.architecture.as_deref().unwrap_or("unknown"), c.variant.as_deref())
 }
 
 /// Resolve the one image the user means.
@@ -132,8 +122,7 @@ pub fn resolve(src: &Source, sel: &Selector) -> Result<Image> {
         if v.is_null() {
             v = Value::Array(Vec::new());
         }
-        let entries: Vec<DockerEntry> = serde_json::from_value(v)
-            .map_err(|e| Error::input(&src.display, format!("manifest.json: not a docker save manifest: {e}")))?;
+        let entries: Vec<DockerEntry> = serde_json::from_value(v).map_err(|e| Error::input(&src.display, format!("manifest.json: not a docker save manifest: {e}")))?;
         if !entries.is_empty() {
             let oci = src.has("index.json") || src.has("oci-layout");
             return resolve_docker(src, sel, entries, if oci { Format::DockerArchiveOci } else { Format::DockerArchive });
@@ -148,10 +137,7 @@ pub fn resolve(src: &Source, sel: &Selector) -> Result<Image> {
         };
         return resolve_oci(src, sel, format);
     }
-    Err(Error::input(
-        &src.display,
-        "a tar archive, but not a container image (no manifest.json or index.json)",
-    ))
+    Err(Error::input(&src.display, "a tar archive, but not a container image (no manifest.json or index.json)"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,29 +156,14 @@ fn resolve_docker(src: &Source, sel: &Selector, entries: Vec<DockerEntry>, forma
         Some(want) => entries.iter().filter(|e| tags(e).iter().any(|t| ref_matches(t, want))).collect(),
         None => entries.iter().collect(),
     };
-    let list = || {
-        entries
-            .iter()
-            .map(|e| tags(e).first().cloned().unwrap_or_else(|| format!("<untagged {}>", e.config)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let list = || entries.iter().map(|e| tags(e).first().cloned().unwrap_or_else(|| format!("<untagged {}>", e.config))).collect::<Vec<_>>().join(", ");
     let entry = match chosen.as_slice() {
         [] => {
-            return Err(Error::Usage(format!(
-                "{}: no image {} here; the archive holds: {}",
-                src.display,
-                sel.image.as_deref().unwrap_or(""),
-                list()
-            )));
+            return Err(Error::Usage(format!("{}: no image {} here; the archive holds: {}", src.display, sel.image.as_deref().unwrap_or(""), list())));
         }
         [one] => *one,
         _ => {
-            return Err(Error::Usage(format!(
-                "{}: several images in one archive ({}); choose one with --image NAME:TAG",
-                src.display,
-                list()
-            )));
+            return Err(Error::Usage(format!("{}: several images in one archive ({}); choose one with --image NAME:TAG", src.display, list())));
         }
     };
     // docker load and go-containerregistry take the config by its name, whatever the name: one
@@ -204,37 +175,15 @@ fn resolve_docker(src: &Source, sel: &Selector, entries: Vec<DockerEntry>, forma
     let platform = config_platform(&config);
     if let Some(want) = &sel.platform {
         if !platform_matches(&platform, want) {
-            return Err(Error::Usage(format!(
-                "{}: no platform {want} here; the archive holds: {platform}",
-                src.display
-            )));
+            return Err(Error::Usage(format!("{}: no platform {want} here; the archive holds: {platform}", src.display)));
         }
     }
-    let layers = entry
-        .layers
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|name| LayerRef {
-            digest: digest_from_name(&name),
-            size: None,
-            media_type: None,
-            name,
-        })
-        .collect();
+    let layers = entry.layers.clone().unwrap_or_default().into_iter().map(|name| LayerRef { digest: digest_from_name(&name), size: None, media_type: None, name }).collect();
     let reference = match &sel.image {
         Some(want) => Some(want.clone()),
         None => tags(entry).first().cloned(),
     };
-    let image = Image {
-        format,
-        reference,
-        platform,
-        config_verified: config_digest.is_some(),
-        config_digest: config_digest.unwrap_or_else(|| sha256_hex(&raw)),
-        config,
-        layers,
-    };
+    let image = Image { format, reference, platform, config_verified: config_digest.is_some(), config_digest: config_digest.unwrap_or_else(|| sha256_hex(&raw)), config, layers };
     check_diff_ids(&image, src)?;
     Ok(image)
 }
@@ -276,7 +225,15 @@ fn read_index(src: &Source, name: &str, digest: Option<&str>, size: Option<u64>)
 ///
 /// Names come from the outside in: the name an outer index gives an entry names the image, and
 /// names annotated inside a nested index come after it.
-fn collect(src: &Source, index: &ImageIndex, names: &[String], depth: u32, out: &mut Vec<Candidate>, skipped: &mut Vec<String>, seen: &mut HashMap<String, (usize, usize)>) -> Result<()> {
+fn collect(
+    src: &Source,
+    index: &ImageIndex,
+    names: &[String],
+    depth: u32,
+    out: &mut Vec<Candidate>,
+    skipped: &mut Vec<String>,
+    seen: &mut HashMap<String, (usize, usize)>,
+) -> Result<()> {
     if depth > 8 {
         return Err(Error::input(&src.display, "image indexes nested more than 8 deep"));
     }
@@ -291,9 +248,7 @@ fn collect(src: &Source, index: &ImageIndex, names: &[String], depth: u32, out: 
                 my_names.push(n.clone());
             }
         }
-        let platform = d.platform().as_ref().map(|p| {
-            platform_string(&p.os().to_string(), &p.architecture().to_string(), p.variant().as_deref())
-        });
+        let platform = d.platform().as_ref().map(|p| platform_string(&p.os().to_string(), &p.architecture().to_string(), p.variant().as_deref()));
         if platform.as_deref().is_some_and(|p| p.starts_with("unknown/")) {
             continue;
         }
@@ -317,11 +272,7 @@ fn collect(src: &Source, index: &ImageIndex, names: &[String], depth: u32, out: 
             collect(src, &nested, &my_names, depth + 1, out, skipped, seen)?;
             seen.insert(digest, (from, out.len()));
         } else if is_manifest(mt) {
-            out.push(Candidate {
-                desc: d.clone(),
-                names: my_names,
-                platform,
-            });
+            out.push(Candidate { desc: d.clone(), names: my_names, platform });
         } else {
             skipped.push(mt.to_string());
         }
@@ -350,11 +301,8 @@ fn resolve_oci(src: &Source, sel: &Selector, format: Format) -> Result<Image> {
     }
     let mut cands = merged;
     if cands.is_empty() {
-        let what = if skipped.is_empty() {
-            "the image index lists no image manifests".to_string()
-        } else {
-            format!("unknown media type in the image index: {}", skipped.join(", "))
-        };
+        let what =
+            if skipped.is_empty() { "the image index lists no image manifests".to_string() } else { format!("unknown media type in the image index: {}", skipped.join(", ")) };
         return Err(Error::input(&src.display, what));
     }
     if let Some(want) = &sel.image {
@@ -416,23 +364,10 @@ fn resolve_oci(src: &Source, sel: &Selector, format: Format) -> Result<Image> {
             return Err(Error::input(&src.display, format!("{}: unknown layer media type {mt}", blob_name(l))));
         }
         check_digest(&l.digest().to_string()).map_err(|e| Error::input(&src.display, format!("layer {}: {e}", layers.len())))?;
-        layers.push(LayerRef {
-            name: blob_name(l),
-            digest: Some(l.digest().to_string()),
-            size: Some(l.size()),
-            media_type: Some(mt),
-        });
+        layers.push(LayerRef { name: blob_name(l), digest: Some(l.digest().to_string()), size: Some(l.size()), media_type: Some(mt) });
     }
     let reference = sel.image.clone().or_else(|| cand.names.first().cloned());
-    let image = Image {
-        format,
-        reference,
-        platform,
-        config_digest,
-        config_verified: true,
-        config,
-        layers,
-    };
+    let image = Image { format, reference, platform, config_digest, config_verified: true, config, layers };
     check_diff_ids(&image, src)?;
     Ok(image)
 }
@@ -442,8 +377,7 @@ fn load_manifest(src: &Source, d: &Descriptor) -> Result<(ImageManifest, Config,
     let raw = read_verified(src, &name, Some(&d.digest().to_string()), Some(d.size()))?;
     let mut v: Value = parse_json(src, &name, &raw)?;
     nulls_to_lists(&mut v, &["layers"]);
-    let m: ImageManifest =
-        serde_json::from_value(v).map_err(|e| Error::input(&src.display, format!("{name}: not an image manifest: {e}")))?;
+    let m: ImageManifest = serde_json::from_value(v).map_err(|e| Error::input(&src.display, format!("{name}: not an image manifest: {e}")))?;
     let c = m.config();
     let cname = blob_name(c);
     let cdigest = c.digest().to_string();

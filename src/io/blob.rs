@@ -16,12 +16,7 @@ pub struct Slice<'f> {
 
 impl<'f> Slice<'f> {
     pub fn new(file: &'f File, start: u64, len: u64) -> Self {
-        Slice {
-            file,
-            start,
-            len,
-            pos: 0,
-        }
+        Slice { file, start, len, pos: 0 }
     }
 
     pub fn len(&self) -> u64 {
@@ -41,10 +36,7 @@ impl Read for Slice<'_> {
         let want = (buf.len() as u64).min(self.len - self.pos) as usize;
         let n = self.file.read_at(&mut buf[..want], self.start + self.pos)?;
         if n == 0 && want > 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "file ends before the blob does (truncated archive)",
-            ));
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file ends before the blob does (truncated archive)"));
         }
         self.pos += n as u64;
         Ok(n)
@@ -78,11 +70,7 @@ pub struct Tally<R> {
 
 impl<R: Read> Tally<R> {
     pub fn new(inner: R, hash: bool) -> Self {
-        Tally {
-            inner,
-            bytes: 0,
-            hasher: hash.then(Hasher::spawn),
-        }
+        Tally { inner, bytes: 0, hasher: hash.then(Hasher::spawn) }
     }
 
     /// Read to EOF, then return (bytes, "sha256:<hex>" if hashing).
@@ -299,16 +287,7 @@ impl Prefetched {
                 }
             }
         });
-        (
-            Prefetched {
-                rx,
-                spare,
-                cur: Vec::new(),
-                at: 0,
-                done: false,
-            },
-            handle,
-        )
+        (Prefetched { rx, spare, cur: Vec::new(), at: 0, done: false }, handle)
     }
 }
 

@@ -53,12 +53,7 @@ pub fn looks_like_tar(block: &[u8]) -> bool {
         return true;
     }
     let stored = parse_octal(&block[148..156]);
-    let sum: u32 = block[..148]
-        .iter()
-        .chain(&block[156..])
-        .map(|&b| u32::from(b))
-        .sum::<u32>()
-        + 8 * 32;
+    let sum: u32 = block[..148].iter().chain(&block[156..]).map(|&b| u32::from(b)).sum::<u32>() + 8 * 32;
     stored == Some(sum)
 }
 

@@ -197,13 +197,8 @@ impl<R: BufRead> Read for MultiGz<R> {
                     }
                     if eof {
                         // Deflate data cut short, or its trailer (as flate2 tells them apart).
-                        let in_trailer = block_state == sys::isal_block_state_ISAL_CHECKSUM_CHECK
-                            || block_state == sys::isal_block_state_ISAL_BLOCK_INPUT_DONE;
-                        return Err(if in_trailer {
-                            io::ErrorKind::UnexpectedEof.into()
-                        } else {
-                            io::Error::new(io::ErrorKind::UnexpectedEof, "incomplete deflate stream")
-                        });
+                        let in_trailer = block_state == sys::isal_block_state_ISAL_CHECKSUM_CHECK || block_state == sys::isal_block_state_ISAL_BLOCK_INPUT_DONE;
+                        return Err(if in_trailer { io::ErrorKind::UnexpectedEof.into() } else { io::Error::new(io::ErrorKind::UnexpectedEof, "incomplete deflate stream") });
                     }
                 }
                 Phase::BadTrailer => {

@@ -142,16 +142,7 @@ impl Tree {
             link_work: 0,
             link_budget: LINK_WORK_BASE,
         };
-        t.nodes.push(Node {
-            name: Box::new([]),
-            parent: ROOT,
-            kind: Kind::Dir,
-            layer: 0,
-            dir: 0,
-            inode: NONE,
-            eff_cum: 0,
-            eff_min: u64::MAX,
-        });
+        t.nodes.push(Node { name: Box::new([]), parent: ROOT, kind: Kind::Dir, layer: 0, dir: 0, inode: NONE, eff_cum: 0, eff_min: u64::MAX });
         t.dirs.push(HashTable::new());
         t
     }
@@ -162,9 +153,7 @@ impl Tree {
             return None;
         }
         let h = self.hasher.hash_one(name);
-        self.dirs[d as usize]
-            .find(h, |&i| &*self.nodes[i as usize].name == name)
-            .copied()
+        self.dirs[d as usize].find(h, |&i| &*self.nodes[i as usize].name == name).copied()
     }
 
     /// Children of a directory node, tombstones included.
@@ -178,16 +167,7 @@ impl Tree {
 
     fn new_child(&mut self, parent: u32, name: &[u8], kind: Kind, layer: u16) -> u32 {
         let idx = self.nodes.len() as u32;
-        self.nodes.push(Node {
-            name: name.into(),
-            parent,
-            kind,
-            layer,
-            dir: NONE,
-            inode: NONE,
-            eff_cum: 0,
-            eff_min: u64::MAX,
-        });
+        self.nodes.push(Node { name: name.into(), parent, kind, layer, dir: NONE, inode: NONE, eff_cum: 0, eff_min: u64::MAX });
         let d = self.dir_table(parent);
         let h = self.hasher.hash_one(name);
         let nodes = &self.nodes;
@@ -231,10 +211,7 @@ impl Tree {
             (Some(n), Some(Kind::Symlink)) => {
                 *links += 1;
                 if *links > MAX_LINKS {
-                    return Err(format!(
-                        "too many levels of symbolic links at {} (a symlink loop or a hostile chain)",
-                        quote(&self.path(n))
-                    ));
+                    return Err(format!("too many levels of symbolic links at {} (a symlink loop or a hostile chain)", quote(&self.path(n))));
                 }
                 let target = self.symlinks.get(&n).cloned().unwrap_or_default();
                 self.link_work += 1 + target.iter().filter(|&&b| b == b'/').count() as u64;
@@ -249,10 +226,7 @@ impl Tree {
             }
             (Some(n), Some(Kind::File | Kind::Other)) => match create {
                 Some(layer) => {
-                    self.warnings.push(format!(
-                        "{:?} is not a directory but layer {layer} puts entries under it; replaced",
-                        lossy(&self.path(n))
-                    ));
+                    self.warnings.push(format!("{:?} is not a directory but layer {layer} puts entries under it; replaced", lossy(&self.path(n))));
                     self.remove(n, layer, true);
                     self.set_kind(n, Kind::Dir, layer);
                     Ok(Some(n))
@@ -366,10 +340,7 @@ impl Tree {
 
     /// (bytes, files) of the regular files of the merged filesystem, hard links once.
     pub fn final_totals(&self) -> (u64, u64) {
-        self.inodes
-            .iter()
-            .filter(|i| i.links > 0)
-            .fold((0, 0), |(b, f), i| (b + i.size, f + 1))
+        self.inodes.iter().filter(|i| i.links > 0).fold((0, 0), |(b, f), i| (b + i.size, f + 1))
     }
 
     /// dive's efficiency score: Σ smallest size seen per path ÷ Σ all sizes seen per path.

@@ -66,9 +66,7 @@ pub fn scan_seekable<R: Read + Seek>(mut r: R, blob_len: u64, capture: Capture, 
     }
     check_tar_head(&head)?;
     let mut ar = tar::Archive::new(r);
-    let entries = ar
-        .entries_with_seek()
-        .map_err(|e| format!("not a tar archive: {e}"))?;
+    let entries = ar.entries_with_seek().map_err(|e| format!("not a tar archive: {e}"))?;
     let mut out = Vec::new();
     for e in entries {
         let e = e.map_err(|e| format!("bad tar entry: {}", tar_error(&e)))?;
@@ -76,22 +74,11 @@ pub fn scan_seekable<R: Read + Seek>(mut r: R, blob_len: u64, capture: Capture, 
         let stored = if e.header().entry_type().is_gnu_sparse() { e.header().entry_size().unwrap_or(0) } else { e.size() };
         let end = e.raw_file_position().saturating_add(stored);
         if end > blob_len {
-            return Err(format!(
-                "entry {} runs past the end of the blob (truncated layer)",
-                quote(&e.path_bytes())
-            ));
+            return Err(format!("entry {} runs past the end of the blob (truncated layer)", quote(&e.path_bytes())));
         }
         push_entry(e, capture, budget, &mut out, None)?;
     }
-    Ok(LayerScan {
-        entries: out,
-        compression: Compression::None,
-        blob_bytes: blob_len,
-        tar_bytes: blob_len,
-        digest: None,
-        diff_digest: None,
-        hashes: Vec::new(),
-    })
+    Ok(LayerScan { entries: out, compression: Compression::None, blob_bytes: blob_len, tar_bytes: blob_len, digest: None, diff_digest: None, hashes: Vec::new() })
 }
 
 fn check_tar_head(head: &[u8]) -> Result<(), String> {
@@ -117,15 +104,7 @@ pub fn scan_stream<R: Read>(r: R, capture: Capture, budget: &Budget, hash: bool)
     };
     let (blob_bytes, digest) = raw.finish().map_err(|e| ctx(c, e))?;
     let diff_digest = if c == Compression::None { digest.clone() } else { diff_digest };
-    Ok(LayerScan {
-        entries,
-        compression: c,
-        blob_bytes,
-        tar_bytes,
-        digest,
-        diff_digest,
-        hashes,
-    })
+    Ok(LayerScan { entries, compression: c, blob_bytes, tar_bytes, digest, diff_digest, hashes })
 }
 
 /// Read a compressed layer blob that is read in full anyway with its reading and sha256 on a
@@ -137,28 +116,17 @@ pub fn scan_prefetched<R: Read + Send>(r: R, capture: Capture, budget: &Budget) 
         let c = Compression::sniff(&head);
         let scanned = {
             let chained = Cursor::new(head.clone()).chain(&mut pre);
-            compress::decoder_buf(c, chained)
-                .map_err(|e| ctx(c, e))
-                .and_then(|decoded| scan_decoded(decoded, c, &head, capture, budget))
-                .and_then(|r| {
-                    io::copy(&mut pre, &mut io::sink()).map_err(|e| ctx(c, e))?;
-                    Ok(r)
-                })
+            compress::decoder_buf(c, chained).map_err(|e| ctx(c, e)).and_then(|decoded| scan_decoded(decoded, c, &head, capture, budget)).and_then(|r| {
+                io::copy(&mut pre, &mut io::sink()).map_err(|e| ctx(c, e))?;
+                Ok(r)
+            })
         };
         drop(pre);
         let read = reader.join().map_err(|_| "the thread reading the blob panicked".to_string())?;
         let (entries, tar_bytes, hashes, diff_digest) = scanned?;
         let (blob_bytes, digest) = read.map_err(|e| ctx(c, e))?;
         let diff_digest = if c == Compression::None { Some(digest.clone()) } else { diff_digest };
-        Ok(LayerScan {
-            entries,
-            compression: c,
-            blob_bytes,
-            tar_bytes,
-            digest: Some(digest),
-            diff_digest,
-            hashes,
-        })
+        Ok(LayerScan { entries, compression: c, blob_bytes, tar_bytes, digest: Some(digest), diff_digest, hashes })
     })
 }
 
@@ -190,10 +158,7 @@ fn scan_decoded(decoded: Box<dyn Read + '_>, c: Compression, head: &[u8], captur
         _ => decoded,
     };
     // The decoded stream is what the config's diff_id names: hashed on a thread of its own.
-    let mut counted = Counter {
-        inner: Tally::new(decoded, c != Compression::None),
-        count: tar_count.clone(),
-    };
+    let mut counted = Counter { inner: Tally::new(decoded, c != Compression::None), count: tar_count.clone() };
     let mut tar_head = Vec::new();
     if c == Compression::None {
         check_tar_head(head)?;
@@ -215,7 +180,6 @@ fn scan_decoded(decoded: Box<dyn Read + '_>, c: Compression, head: &[u8], captur
     let (_, diff_digest) = counted.inner.finish().map_err(ctx)?;
     Ok((entries, tar_count.get(), hashes, diff_digest))
 }
-
 
 #[cfg(test)]
 mod tests {

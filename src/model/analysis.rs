@@ -290,9 +290,15 @@ pub struct Fix {
 pub enum Action {
     AdviceOnly,
     /// Install these distributions from another index (CPU wheels of torch).
-    PipIndexUrl { packages: Vec<String>, index_url: String },
+    PipIndexUrl {
+        packages: Vec<String>,
+        index_url: String,
+    },
     /// Replace a requirement with a lighter drop-in.
-    PackageSwap { from: String, to: String },
+    PackageSwap {
+        from: String,
+        to: String,
+    },
     /// Add `--no-cache-dir` to pip installs.
     PipNoCacheDir,
     /// `rm -rf /var/lib/apt/lists/*` (and `--no-install-recommends`) in the installing RUN.
@@ -300,19 +306,37 @@ pub enum Action {
     /// `ENV PYTHONDONTWRITEBYTECODE=1`.
     NoBytecode,
     /// Delete the paths in the RUN that created them (merge the creating and deleting RUNs).
-    MergeRuns { create_layer: u64, delete_layer: u64 },
+    MergeRuns {
+        create_layer: u64,
+        delete_layer: u64,
+    },
     /// `COPY --chown` instead of a later `chown -R`/`chmod -R`.
-    CopyChown { layer: u64 },
+    CopyChown {
+        layer: u64,
+    },
     /// Drop build toolchain packages; `multi_stage` when something was compiled.
-    DropToolchain { packages: Vec<String>, multi_stage: bool },
+    DropToolchain {
+        packages: Vec<String>,
+        multi_stage: bool,
+    },
     /// Add patterns to `.dockerignore`.
-    Dockerignore { patterns: Vec<String> },
+    Dockerignore {
+        patterns: Vec<String>,
+    },
     /// Remove a distribution from the pip install line / requirements.
-    DropPackage { name: String },
+    DropPackage {
+        name: String,
+    },
     /// Stop baking a model the app does not load (wrong-model). `paths` are the model's
     /// directories in the image; the step at `layer` brought them. When `step_brings_only_it`,
     /// that whole step (RUN or COPY) goes; else a COPY gets a .dockerignore entry for the
     /// source of `paths`, a RUN loses the command that downloads `model`. `wanted` is the model
     /// the app names, to fetch at start or mount (said in the fix text, not built in).
-    DropModel { model: String, layer: u64, paths: Vec<String>, step_brings_only_it: bool, wanted: String },
+    DropModel {
+        model: String,
+        layer: u64,
+        paths: Vec<String>,
+        step_brings_only_it: bool,
+        wanted: String,
+    },
 }

@@ -335,9 +335,6 @@ mod tests {
         assert_eq!(sum, a.totals.final_bytes as i64 - b.totals.final_bytes as i64);
         assert_eq!(d.unchanged_owners, 1);
         let names: Vec<_> = d.owners.iter().map(|o| (o.name.as_str(), o.change)).collect();
-        assert_eq!(
-            names,
-            [("torch", Change::Grew), ("numpy", Change::Shrank), ("new", Change::Appeared), ("old", Change::Vanished)]
-        );
+        assert_eq!(names, [("torch", Change::Grew), ("numpy", Change::Shrank), ("new", Change::Appeared), ("old", Change::Vanished)]);
     }
 }

@@ -1,8 +1,8 @@
 //! The text verdict of `slim check`: every check with its limit, measured value and result,
 //! then, for each failure, where the bytes are.
 
-use crate::model::verdict::{CheckResult, Report};
 use super::table;
+use crate::model::verdict::{CheckResult, Report};
 use std::fmt::Write;
 
 /// `img.tar (demo:1, linux/amd64)`.

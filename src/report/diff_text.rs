@@ -1,11 +1,11 @@
 //! The text report of `slim diff`: totals before and after, then layers, owners and groups
 //! that changed. The owner table adds up: its total is the change of the final filesystem.
 
-use crate::show::human;
-use crate::model::diff::{Change, Diff};
-use crate::model::analysis::Totals;
-use crate::show::short_step;
 use super::table;
+use crate::model::analysis::Totals;
+use crate::model::diff::{Change, Diff};
+use crate::show::human;
+use crate::show::short_step;
 use std::fmt::Write;
 
 /// `+1.5 MiB`, `-300 B`, `0 B`.
@@ -132,14 +132,8 @@ pub fn render(d: &Diff, top: usize) -> String {
         }
     }
     let counts = |c: Change| d.owners.iter().filter(|o| o.change == c).count();
-    let _ = writeln!(
-        out,
-        "\nowners: {} grew, {} shrank, {} appeared, {} vanished",
-        counts(Change::Grew),
-        counts(Change::Shrank),
-        counts(Change::Appeared),
-        counts(Change::Vanished)
-    );
+    let _ =
+        writeln!(out, "\nowners: {} grew, {} shrank, {} appeared, {} vanished", counts(Change::Grew), counts(Change::Shrank), counts(Change::Appeared), counts(Change::Vanished));
     out
 }
 

@@ -2,8 +2,8 @@
 //! findings, pointing at Dockerfile lines when `--dockerfile` is given, then the text report
 //! for the log. The markdown summary for `$GITHUB_STEP_SUMMARY` is `markdown::check`.
 
-use crate::model::verdict::Report;
 use crate::dockerfile::steps::StepLines;
+use crate::model::verdict::Report;
 use std::fmt::Write;
 
 /// Escape the message of a workflow command.

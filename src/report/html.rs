@@ -48,18 +48,16 @@ fn embeddable_json(page: &Page) -> String {
 }
 
 pub fn render(title: &str, page: &Page) -> String {
-    let csp = format!(
-        "default-src 'none'; script-src {}; style-src {}; img-src 'none'; base-uri 'none'; form-action 'none'",
-        hash(SCRIPT),
-        hash(STYLE)
-    );
+    let csp = format!("default-src 'none'; script-src {}; style-src {}; img-src 'none'; base-uri 'none'; form-action 'none'", hash(SCRIPT), hash(STYLE));
     let mut out = String::with_capacity(SCRIPT.len() + STYLE.len() + 4096);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str(&format!("<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">\n"));
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     out.push_str(&format!("<title>{}</title>\n", escape(title)));
     out.push_str(&format!("<style>{STYLE}</style>\n</head>\n<body>\n"));
-    out.push_str("<noscript><p>This report draws itself with JavaScript; the same numbers are in <code>slim analyze --format text</code> and <code>--format json</code>.</p></noscript>\n");
+    out.push_str(
+        "<noscript><p>This report draws itself with JavaScript; the same numbers are in <code>slim analyze --format text</code> and <code>--format json</code>.</p></noscript>\n",
+    );
     out.push_str("<main id=\"app\"></main>\n");
     out.push_str(&format!("<script type=\"application/json\" id=\"slim-data\">{}</script>\n", embeddable_json(page)));
     out.push_str(&format!("<script>{SCRIPT}</script>\n</body>\n</html>\n"));

@@ -42,13 +42,7 @@ pub fn render(r: &Report) -> String {
             body.push_str("where to look:\n");
             super::check_text::contributors(&mut body, c, "  ");
         }
-        let _ = writeln!(
-            out,
-            ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
-            escape(&c.message),
-            escape(&c.key),
-            escape(&body)
-        );
+        let _ = writeln!(out, ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>", escape(&c.message), escape(&c.key), escape(&body));
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out

@@ -2,21 +2,17 @@
 //! and the `slim diff` tables.
 
 use super::diff_text::{signed, total_cells, total_rows, versions};
-use crate::show::human;
-use crate::model::verdict::Report;
-use crate::model::diff::Diff;
 use crate::model::analysis::Analysis;
+use crate::model::diff::Diff;
+use crate::model::verdict::Report;
+use crate::show::human;
 use crate::show::short_step;
 use std::fmt::Write;
 
 /// A table cell: pipes escaped, one line, no control characters (names come from the image).
 fn cell(s: &str) -> String {
     let s = s.replace('\\', "\\\\").replace('|', "\\|").replace(['\n', '\r'], " ");
-    if s.chars().any(char::is_control) {
-        s.chars().map(|c| if c.is_control() { format!("\\u{{{:x}}}", c as u32) } else { c.to_string() }).collect()
-    } else {
-        s
-    }
+    if s.chars().any(char::is_control) { s.chars().map(|c| if c.is_control() { format!("\\u{{{:x}}}", c as u32) } else { c.to_string() }).collect() } else { s }
 }
 
 /// GitHub's limit for a comment body (and what a job summary shows comfortably).
@@ -74,7 +70,8 @@ fn analysis_rows(a: &Analysis, top: usize) -> String {
     }
     out.push_str("\n#### Owners\n\n| kind | name | version | size | files | share |\n|---|---|---|--:|--:|--:|\n");
     for o in a.owners.iter().take(top) {
-        let _ = writeln!(out, "| {} | {} | {} | {} | {} | {} |", o.kind, code(&o.name), cell(o.version.as_deref().unwrap_or("")), human(o.bytes), o.files, pct(o.bytes, t.final_bytes));
+        let _ =
+            writeln!(out, "| {} | {} | {} | {} | {} | {} |", o.kind, code(&o.name), cell(o.version.as_deref().unwrap_or("")), human(o.bytes), o.files, pct(o.bytes, t.final_bytes));
     }
     if a.owners.len() > top {
         let rest = &a.owners[top..];
@@ -108,19 +105,9 @@ pub fn check(r: &Report) -> String {
     let mut out = String::new();
     let failed = r.failed();
     let n = r.checks.len();
-    let verdict = if failed == 0 {
-        format!("✅ slim check passed: {n} of {n} checks")
-    } else {
-        format!("❌ slim check failed: {failed} of {n} checks")
-    };
+    let verdict = if failed == 0 { format!("✅ slim check passed: {n} of {n} checks") } else { format!("❌ slim check failed: {failed} of {n} checks") };
     let _ = writeln!(out, "### {verdict}\n");
-    let _ = writeln!(
-        out,
-        "{} ({}, {})\n",
-        code(&r.image.source),
-        cell(r.image.reference.as_deref().unwrap_or("untagged")),
-        cell(&r.image.platform)
-    );
+    let _ = writeln!(out, "{} ({}, {})\n", code(&r.image.source), cell(r.image.reference.as_deref().unwrap_or("untagged")), cell(&r.image.platform));
     out.push_str("| | check | limit | measured | |\n|---|---|--:|--:|---|\n");
     for c in &r.checks {
         let mark = if c.passed { "✅" } else { "❌" };

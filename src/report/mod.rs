@@ -7,8 +7,8 @@ pub mod github;
 pub mod html;
 pub mod junit;
 pub mod markdown;
-pub mod sarif;
 pub mod rewrite;
+pub mod sarif;
 pub mod text;
 pub mod why;
 
@@ -20,11 +20,21 @@ use crate::model::{analysis::Analysis, diff::Diff, rewrite::RewriteReport, verdi
 /// A model to draw, with what its renderers read beside it.
 pub enum Doc<'a> {
     /// `slim analyze`: the tables keep `top` rows.
-    Analysis { analysis: &'a Analysis, top: usize },
+    Analysis {
+        analysis: &'a Analysis,
+        top: usize,
+    },
     /// `slim check`: the analysis it judged (for HTML) and the Dockerfile lines of each layer
     /// (for annotations that point at them).
-    Verdict { verdict: &'a Report, analysis: &'a Analysis, steps: Option<&'a StepLines> },
-    Diff { diff: &'a Diff, top: usize },
+    Verdict {
+        verdict: &'a Report,
+        analysis: &'a Analysis,
+        steps: Option<&'a StepLines>,
+    },
+    Diff {
+        diff: &'a Diff,
+        top: usize,
+    },
     Why(&'a Why),
     Rewrite(&'a RewriteReport),
 }
@@ -61,15 +71,11 @@ pub fn render(doc: &Doc, format: Format) -> Option<String> {
         (Doc::Verdict { verdict, steps, .. }, Sarif) => sarif::render(verdict, *steps),
         (Doc::Verdict { verdict, steps, .. }, Github) => safe(github::render(verdict, *steps)),
         (Doc::Verdict { verdict, .. }, Markdown) => safe(markdown::check(verdict)),
-        (Doc::Verdict { verdict, analysis, .. }, Html) => {
-            html::render(&format!("slim check: {}", verdict.image.source), &html::Page::Check { check: verdict, analysis })
-        }
+        (Doc::Verdict { verdict, analysis, .. }, Html) => html::render(&format!("slim check: {}", verdict.image.source), &html::Page::Check { check: verdict, analysis }),
 
         (Doc::Diff { diff, top }, Text) => safe(diff_text::render(diff, *top)),
         (Doc::Diff { diff, top }, Markdown) => safe(markdown::diff(diff, *top)),
-        (Doc::Diff { diff, .. }, Html) => {
-            html::render(&format!("slim diff: {} → {}", diff.before.image.source, diff.after.image.source), &html::Page::Diff { diff })
-        }
+        (Doc::Diff { diff, .. }, Html) => html::render(&format!("slim diff: {} → {}", diff.before.image.source, diff.after.image.source), &html::Page::Diff { diff }),
 
         (Doc::Why(w), Text) => safe(why::render(w)),
 
@@ -93,10 +99,7 @@ pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
 pub(crate) fn table(header: &[&str], right: &[usize]) -> comfy_table::Table {
     use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
     let mut t = Table::new();
-    t.load_style(presets::NOTHING)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .force_no_tty()
-        .set_header(header.to_vec());
+    t.load_style(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled).force_no_tty().set_header(header.to_vec());
     for &c in right {
         if let Some(col) = t.column_mut(c) {
             col.set_cell_alignment(CellAlignment::Right);

@@ -2,9 +2,9 @@
 //! check. With `--dockerfile`, a result about a layer points at the Dockerfile step that made
 //! it (see `dockerfile::steps`); a result about the whole image points at the final `FROM`.
 
-use crate::model::verdict::Report;
 use crate::dockerfile::steps::StepLines;
 use crate::model::analysis::Finding;
+use crate::model::verdict::Report;
 use serde_json::{Value, json};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -45,8 +45,7 @@ pub fn render(r: &Report, steps: Option<&StepLines>) -> String {
         rules.push(rule);
         rule_ids.len() - 1
     };
-    let denied: Vec<&str> =
-        r.checks.iter().filter(|c| c.key == "deny-rule").filter_map(|c| c.subject.as_deref()).collect();
+    let denied: Vec<&str> = r.checks.iter().filter(|c| c.key == "deny-rule").filter_map(|c| c.subject.as_deref()).collect();
     let mut results = Vec::new();
     for f in &r.findings {
         let is_denied = denied.iter().any(|d| *d == f.rule || d.eq_ignore_ascii_case(&f.id));

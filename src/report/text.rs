@@ -1,9 +1,9 @@
 //! The text report: what a person reads in ten seconds. Tables list the top rows, then
 //! "and K more", then a total that equals the sum of all rows.
 
-use crate::show::{human, short_step};
-use crate::model::analysis::Analysis;
 use super::table;
+use crate::model::analysis::Analysis;
+use crate::show::{human, short_step};
 use std::fmt::Write;
 
 fn pct(part: u64, whole: u64) -> String {
@@ -15,14 +15,7 @@ pub fn render(a: &Analysis, top: usize) -> String {
     let t = &a.totals;
     let i = &a.image;
     let whole = if i.compression == "none" { String::new() } else { format!(", {}-compressed", i.compression) };
-    let _ = writeln!(
-        out,
-        "{} ({}{whole}) {} {}",
-        i.source,
-        i.format,
-        i.reference.as_deref().unwrap_or("(untagged)"),
-        i.platform
-    );
+    let _ = writeln!(out, "{} ({}{whole}) {} {}", i.source, i.format, i.reference.as_deref().unwrap_or("(untagged)"), i.platform);
     let _ = writeln!(
         out,
         "{} layers, {} compressed, {} in layers; final filesystem {} in {} files; wasted {} ({}); efficiency {:.1}%",
@@ -71,12 +64,7 @@ pub fn render(a: &Analysis, top: usize) -> String {
     let shown = a.largest_files.len().min(top) as u64;
     let shown_bytes: u64 = a.largest_files.iter().take(top).map(|f| f.bytes).sum();
     if t.final_files > shown {
-        ft.add_row(vec![
-            human(t.final_bytes - shown_bytes),
-            pct(t.final_bytes - shown_bytes, t.final_bytes),
-            String::new(),
-            format!("and {} more files", t.final_files - shown),
-        ]);
+        ft.add_row(vec![human(t.final_bytes - shown_bytes), pct(t.final_bytes - shown_bytes, t.final_bytes), String::new(), format!("and {} more files", t.final_files - shown)]);
     }
     ft.add_row(vec![human(t.final_bytes), pct(t.final_bytes, t.final_bytes), String::new(), "total".into()]);
     let _ = writeln!(out, "{ft}");
@@ -105,12 +93,7 @@ pub fn render(a: &Analysis, top: usize) -> String {
         let shown = a.wasted_files.len().min(top) as u64;
         let shown_bytes: u64 = a.wasted_files.iter().take(top).map(|w| w.bytes).sum();
         if t.wasted_files > shown {
-            wt.add_row(vec![
-                human(t.wasted_bytes - shown_bytes),
-                String::new(),
-                String::new(),
-                format!("and {} more files", t.wasted_files - shown),
-            ]);
+            wt.add_row(vec![human(t.wasted_bytes - shown_bytes), String::new(), String::new(), format!("and {} more files", t.wasted_files - shown)]);
         }
         wt.add_row(vec![human(t.wasted_bytes), String::new(), String::new(), "total".into()]);
         let _ = writeln!(out, "{wt}");
@@ -184,15 +167,7 @@ fn render_owners(out: &mut String, a: &Analysis, top: usize) {
         let rest = &a.owners[top..];
         let bytes: u64 = rest.iter().map(|o| o.bytes).sum();
         let files: u64 = rest.iter().map(|o| o.files).sum();
-        ot.add_row(vec![
-            String::new(),
-            format!("and {} more owners", rest.len()),
-            String::new(),
-            human(bytes),
-            files.to_string(),
-            pct(bytes, t.final_bytes),
-            String::new(),
-        ]);
+        ot.add_row(vec![String::new(), format!("and {} more owners", rest.len()), String::new(), human(bytes), files.to_string(), pct(bytes, t.final_bytes), String::new()]);
     }
     let total: u64 = a.owners.iter().map(|o| o.bytes).sum();
     let files: u64 = a.owners.iter().map(|o| o.files).sum();

@@ -70,7 +70,13 @@ pub fn render_unused(out: &mut String, a: &Analysis, top: usize) {
         return;
     }
     let roots = if app.roots.is_empty() { String::new() } else { format!(" in {}", app.roots.join(", ")) };
-    let _ = writeln!(out, "  {} Python files{roots}, {} imports; imports directly: {}", app.files, app.imports, if app.direct.is_empty() { "nothing installed".to_string() } else { app.direct.join(", ") });
+    let _ = writeln!(
+        out,
+        "  {} Python files{roots}, {} imports; imports directly: {}",
+        app.files,
+        app.imports,
+        if app.direct.is_empty() { "nothing installed".to_string() } else { app.direct.join(", ") }
+    );
     if !app.command.is_empty() {
         let _ = writeln!(out, "  command line runs: {}", app.command.join(", "));
     }
@@ -86,7 +92,11 @@ pub fn render_unused(out: &mut String, a: &Analysis, top: usize) {
         return;
     }
     for u in a.unused_packages.iter().take(top) {
-        let with = if u.pulls_in.is_empty() { String::new() } else { format!(" (with {}: {})", u.pulls_in.iter().take(6).cloned().collect::<Vec<_>>().join(", ") + if u.pulls_in.len() > 6 { ", …" } else { "" }, human(u.total_bytes)) };
+        let with = if u.pulls_in.is_empty() {
+            String::new()
+        } else {
+            format!(" (with {}: {})", u.pulls_in.iter().take(6).cloned().collect::<Vec<_>>().join(", ") + if u.pulls_in.len() > 6 { ", …" } else { "" }, human(u.total_bytes))
+        };
         let _ = writeln!(out, "  {} {} [{}] {}{with}", u.name, u.version.as_deref().unwrap_or(""), u.confidence, human(u.bytes));
         if !u.required_by.is_empty() {
             let _ = writeln!(out, "      required only by unused {}", u.required_by.join(", "));

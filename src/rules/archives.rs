@@ -5,10 +5,10 @@
 
 use super::view::View;
 use super::{Draft, step};
-use crate::facts::Analyzed;
 use crate::attribute::OwnerKind;
-use crate::show::human;
+use crate::facts::Analyzed;
 use crate::model::analysis::Action;
+use crate::show::human;
 use hashbrown::HashMap;
 
 /// Largest `.tar.gz` whose contents are kept to look for an sdist's `PKG-INFO`.
@@ -17,10 +17,25 @@ const MAX_SDIST: u64 = 8 << 20;
 /// Directories package managers keep their downloads in (cache-left's business).
 fn in_cache(path: &str) -> bool {
     let p = format!("/{path}/");
-    ["/var/cache/apt/", "/.cache/pip/", "/.cache/uv/", "/.cache/pypoetry/", "/.cache/conda/", "/.conda/pkgs/", "/var/cache/dnf/", "/var/cache/yum/", "/var/cache/zypp/", "/ensurepip/_bundled/", "/usr/share/python-wheels/"]
-        .iter()
-        .any(|c| p.contains(c))
-        || p.split('/').collect::<Vec<_>>().windows(2).any(|w| w[1] == "pkgs" && ["conda", "miniconda3", "miniforge3", "mambaforge", "micromamba", "anaconda3"].iter().any(|c| w[0].starts_with(c)))
+    [
+        "/var/cache/apt/",
+        "/.cache/pip/",
+        "/.cache/uv/",
+        "/.cache/pypoetry/",
+        "/.cache/conda/",
+        "/.conda/pkgs/",
+        "/var/cache/dnf/",
+        "/var/cache/yum/",
+        "/var/cache/zypp/",
+        "/ensurepip/_bundled/",
+        "/usr/share/python-wheels/",
+    ]
+    .iter()
+    .any(|c| p.contains(c))
+        || p.split('/')
+            .collect::<Vec<_>>()
+            .windows(2)
+            .any(|w| w[1] == "pkgs" && ["conda", "miniconda3", "miniforge3", "mambaforge", "micromamba", "anaconda3"].iter().any(|c| w[0].starts_with(c)))
 }
 
 /// Keep the contents of a small `.tar.gz` (is it an sdist?) while layers are read.
@@ -121,7 +136,10 @@ pub fn find(a: &Analyzed, out: &mut Vec<Draft>) {
         let (text, action) = if copied && !from_stage {
             (format!("Keep them out of the build context: add {} to .dockerignore.", patterns.join(", ")), Action::Dockerignore { patterns })
         } else if copied {
-            ("Copy only what the app needs from the builder stage (not its downloaded or built packages), or delete them in the builder before the COPY.".to_string(), Action::AdviceOnly)
+            (
+                "Copy only what the app needs from the builder stage (not its downloaded or built packages), or delete them in the builder before the COPY.".to_string(),
+                Action::AdviceOnly,
+            )
         } else {
             ("Delete the archives in the same RUN that downloads or builds them (install from them, then rm), or use a cache mount.".to_string(), Action::AdviceOnly)
         };

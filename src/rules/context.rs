@@ -52,7 +52,11 @@ pub(super) fn context_leak(v: &View, out: &mut Vec<Draft>) {
             Some(("**/.*_cache", false))
         } else if name == ".env" || name.starts_with(".env.") {
             Some(("**/.env*", true))
-        } else if name.ends_with(".key") || name.starts_with("id_rsa") || name.starts_with("id_ed25519") || (name.ends_with(".pem") && (name.contains("key") || name.contains("private"))) {
+        } else if name.ends_with(".key")
+            || name.starts_with("id_rsa")
+            || name.starts_with("id_ed25519")
+            || (name.ends_with(".pem") && (name.contains("key") || name.contains("private")))
+        {
             Some(("**/*.key", true))
         } else {
             None
@@ -79,7 +83,12 @@ pub(super) fn context_leak(v: &View, out: &mut Vec<Draft>) {
             inos.clone(),
             0,
             "Files that COPY/ADD brought in from the build context and nothing at run time needs; a .dockerignore keeps them out.".into(),
-            v.evidence(inos, vec![], ls.iter().map(|&l| step(v.a, u64::from(l))).collect(), if *secret { vec!["a secret in an image is readable by anyone who can pull it: rotate it".into()] } else { vec![] }),
+            v.evidence(
+                inos,
+                vec![],
+                ls.iter().map(|&l| step(v.a, u64::from(l))).collect(),
+                if *secret { vec!["a secret in an image is readable by anyone who can pull it: rotate it".into()] } else { vec![] },
+            ),
             format!("Add {pat} to .dockerignore."),
             Action::Dockerignore { patterns: vec![pat.to_string()] },
         );

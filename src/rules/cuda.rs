@@ -43,8 +43,7 @@ fn cuda_only(name: &str) -> bool {
 /// The CPU-wheel row for a torch release: its own, else the nearest earlier release in the table,
 /// else the nearest later one. The bool is true for an exact match.
 fn cpu_torch_row<'a>(rows: &'a [CpuTorch], release: &[u64]) -> Option<(&'a CpuTorch, bool)> {
-    let parsed: Vec<(Vec<u64>, &CpuTorch)> =
-        rows.iter().filter_map(|r| r.version.parse::<pep440_rs::Version>().ok().map(|v| (v.release().to_vec(), r))).collect();
+    let parsed: Vec<(Vec<u64>, &CpuTorch)> = rows.iter().filter_map(|r| r.version.parse::<pep440_rs::Version>().ok().map(|v| (v.release().to_vec(), r))).collect();
     if let Some((_, r)) = parsed.iter().find(|(v, _)| v.as_slice() == release) {
         return Some((r, true));
     }
@@ -96,11 +95,7 @@ pub(super) fn cuda_on_cpu(set: &RuleSet, v: &View, out: &mut Vec<Draft>) {
                 // Bytecode pip compiled at install is not in a wheel; the CPU wheel's .py files
                 // are the same, so this image's torch bytecode is added back as it is.
                 let bytecode: u64 = torch_all.iter().filter(|&&i| v.path(i).contains("/__pycache__/")).map(|&i| v.size(i)).sum();
-                let which = if exact {
-                    String::new()
-                } else {
-                    format!(", from its nearest row ({}): no public size of torch {}'s CPU wheel was found", r.version, torch.version)
-                };
+                let which = if exact { String::new() } else { format!(", from its nearest row ({}): no public size of torch {}'s CPU wheel was found", r.version, torch.version) };
                 // The saving is the same either way (torch, nvidia-*, triton, less the CPU
                 // wheel); the files listed as going are the CUDA ones unless the CPU wheel is
                 // smaller than what would stay of this one, so that a finding taking torch
@@ -158,7 +153,10 @@ pub(super) fn cuda_on_cpu(set: &RuleSet, v: &View, out: &mut Vec<Draft>) {
             added,
             format!("{how} No GPU hint was found (CUDA base image, NVIDIA_* variables, com.nvidia labels, --gpus). Estimated saving {}.", human(saved)),
             v.evidence(&removed, owners, vec![step(v.a, v.layer_of_dist(torch))], notes),
-            format!("Install the CPU wheels: pip install {} --index-url https://download.pytorch.org/whl/cpu (before the packages that depend on torch, so pip keeps them).", packages.join(" ")),
+            format!(
+                "Install the CPU wheels: pip install {} --index-url https://download.pytorch.org/whl/cpu (before the packages that depend on torch, so pip keeps them).",
+                packages.join(" ")
+            ),
             Action::PipIndexUrl { packages, index_url: "https://download.pytorch.org/whl/cpu".into() },
         ));
     }

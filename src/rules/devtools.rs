@@ -6,8 +6,8 @@
 use super::view::View;
 use super::{Draft, RuleSet, step};
 use crate::facts::Analyzed;
-use crate::show::human;
 use crate::model::analysis::Action;
+use crate::show::human;
 
 /// Is `file` (as shown) test code: under a tests directory, or test_*.py / conftest.py?
 fn is_test_file(file: &str) -> bool {
@@ -37,7 +37,8 @@ pub fn find(set: &RuleSet, a: &Analyzed, out: &mut Vec<Draft>) {
         if !test_sites.is_empty() {
             notes.push(format!("imported only by test code ({}): the running app does not need it", test_sites.join(", ")));
         }
-        let needed_by: Vec<String> = u.graph.dependents(d).iter().filter(|(f, _)| u.used[*f] && !set.dev_tools.contains(&dists[*f].name)).map(|(f, _)| dists[*f].name.clone()).collect();
+        let needed_by: Vec<String> =
+            u.graph.dependents(d).iter().filter(|(f, _)| u.used[*f] && !set.dev_tools.contains(&dists[*f].name)).map(|(f, _)| dists[*f].name.clone()).collect();
         let others: Vec<String> = gone.iter().filter(|&&g| g != d).map(|&g| dists[g].name.clone()).collect();
         if !others.is_empty() {
             notes.push(format!("goes with it: {}", others.join(", ")));
@@ -60,7 +61,8 @@ pub fn find(set: &RuleSet, a: &Analyzed, out: &mut Vec<Draft>) {
             format!("{} {} is a development tool installed in the runtime image ({})", dist.name, dist.version, human(v.bytes(&removed))),
             removed.clone(),
             0,
-            "Linters, formatters, test runners and hook managers run while developing or in CI, never in the running container; the saving is its files and what only it pulls in.".into(),
+            "Linters, formatters, test runners and hook managers run while developing or in CI, never in the running container; the saving is its files and what only it pulls in."
+                .into(),
             v.evidence(&removed, gone.iter().map(|&g| format!("python:{}", dists[g].name)).collect(), vec![step(a, layer)], notes),
             text,
             action,

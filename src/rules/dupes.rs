@@ -1,11 +1,11 @@
 //! Content-equal files for the `duplicate-files` rule: only files of at least 1 MiB whose
 //! sizes collide are hashed, reading just their byte ranges again (xxh3-128).
 
+use super::Draft;
+use super::view::{MAX_PATHS, View};
 use crate::image::resolve::Image;
 use crate::image::store::Source;
 use crate::layers::tree::Tree;
-use super::view::{MAX_PATHS, View};
-use super::Draft;
 use crate::model::analysis::Action;
 use crate::show::human;
 use hashbrown::HashMap;

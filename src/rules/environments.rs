@@ -1,8 +1,8 @@
 //! multiple-environments: several Python interpreters, or distributions installed in more than
 //! one environment.
 
-use super::view::{MAX_PATHS, View};
 use super::Draft;
+use super::view::{MAX_PATHS, View};
 use crate::attribute::python::Dist;
 use crate::model::analysis::Action;
 use crate::show::human;
@@ -53,7 +53,11 @@ pub(super) fn multiple_environments(v: &View, out: &mut Vec<Draft>) {
     }
     out.push(Draft::new(
         "multiple-environments",
-        format!("several Python environments: {} of distributions installed twice{}", human(v.bytes(&removed)), if interpreters.len() >= 2 { format!(", {} interpreters", interpreters.len()) } else { String::new() }),
+        format!(
+            "several Python environments: {} of distributions installed twice{}",
+            human(v.bytes(&removed)),
+            if interpreters.len() >= 2 { format!(", {} interpreters", interpreters.len()) } else { String::new() }
+        ),
         removed.clone(),
         0,
         "Keeping one environment (the one with most distributions) removes the other copies.".into(),

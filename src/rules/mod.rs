@@ -19,8 +19,8 @@ pub mod view;
 pub mod waste;
 pub mod wrong_model;
 
-use crate::facts::{Analyzed, Plan};
 use crate::error::{Error, Result};
+use crate::facts::{Analyzed, Plan};
 use crate::model::analysis::{Action, Evidence, Finding, Fix, LayerStep};
 use serde::Deserialize;
 

@@ -27,7 +27,13 @@ pub(super) fn baked_model(v: &View, out: &mut Vec<Draft>) {
         families.entry(family(&m.name)).or_default().push(i);
     }
     for (i, m) in models.iter().enumerate() {
-        let inos: Vec<u32> = m.paths.iter().filter_map(|p| v.a.tree.get(p.trim_start_matches('/').as_bytes())).filter(|&n| v.a.tree.nodes[n as usize].kind == Kind::File).map(|n| v.a.tree.nodes[n as usize].inode).collect();
+        let inos: Vec<u32> = m
+            .paths
+            .iter()
+            .filter_map(|p| v.a.tree.get(p.trim_start_matches('/').as_bytes()))
+            .filter(|&n| v.a.tree.nodes[n as usize].kind == Kind::File)
+            .map(|n| v.a.tree.nodes[n as usize].inode)
+            .collect();
         let mut notes = Vec::new();
         let kin: Vec<&str> = families[&family(&m.name)].iter().filter(|&&j| j != i).map(|&j| models[j].name.as_str()).collect();
         if !kin.is_empty() {

@@ -13,7 +13,23 @@ use hashbrown::HashSet;
 fn is_toolchain(name: &str) -> bool {
     let versioned = |base: &str| name == base || name.strip_prefix(base).and_then(|r| r.strip_prefix('-')).is_some_and(|r| r.chars().all(|c| c.is_ascii_digit() || c == '.'));
     ["gcc", "g++", "cpp", "gfortran"].iter().any(|b| versioned(b))
-        || matches!(name, "build-essential" | "make" | "cmake" | "cmake-data" | "rustc" | "cargo" | "libtool" | "autoconf" | "automake" | "pkg-config" | "pkgconf" | "dpkg-dev" | "libc-dev-bin" | "binutils")
+        || matches!(
+            name,
+            "build-essential"
+                | "make"
+                | "cmake"
+                | "cmake-data"
+                | "rustc"
+                | "cargo"
+                | "libtool"
+                | "autoconf"
+                | "automake"
+                | "pkg-config"
+                | "pkgconf"
+                | "dpkg-dev"
+                | "libc-dev-bin"
+                | "binutils"
+        )
         || name.starts_with("binutils-")
         || name.starts_with("libbinutils")
         || name.ends_with("-dev")
@@ -87,7 +103,10 @@ pub(super) fn build_toolchain(v: &View, out: &mut Vec<Draft>) {
     let (text, note) = if multi_stage {
         let list: Vec<String> = compiled.iter().map(|(n, _)| n.clone()).collect();
         (
-            format!("Something was compiled in the image ({}): build in a builder stage, and copy only the Python environment it fills (a venv; uv's or poetry's project environment) and the app into a runtime stage without the toolchain.", list.join(", ")),
+            format!(
+                "Something was compiled in the image ({}): build in a builder stage, and copy only the Python environment it fills (a venv; uv's or poetry's project environment) and the app into a runtime stage without the toolchain.",
+                list.join(", ")
+            ),
             format!("built here: {}", compiled.iter().map(|(n, w)| format!("{n} ({w})")).collect::<Vec<_>>().join(", ")),
         )
     } else {
@@ -103,7 +122,10 @@ pub(super) fn build_toolchain(v: &View, out: &mut Vec<Draft>) {
         format!("a build toolchain ships in the final image: {} ({} packages)", human(v.bytes(&inos)), pkgs.len()),
         inos.clone(),
         0,
-        format!("The toolchain's packages go with what only they pulled in ({} more packages, as apt-get autoremove would take them); the saving is their files' bytes.", pulled.len()),
+        format!(
+            "The toolchain's packages go with what only they pulled in ({} more packages, as apt-get autoremove would take them); the saving is their files' bytes.",
+            pulled.len()
+        ),
         v.evidence(&inos, pkgs.iter().take(MAX_PATHS).map(|p| format!("dpkg:{p}")).collect(), ls.iter().map(|&l| step(v.a, u64::from(l))).collect(), vec![note]),
         text,
         Action::DropToolchain { packages: pkgs, multi_stage },

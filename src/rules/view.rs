@@ -58,13 +58,7 @@ impl<'a> View<'a> {
     pub(super) fn evidence(&self, inos: &[u32], owners: Vec<String>, layers: Vec<LayerStep>, notes: Vec<String>) -> Evidence {
         let mut v: Vec<u32> = inos.to_vec();
         v.sort_by(|&x, &y| self.size(y).cmp(&self.size(x)).then(x.cmp(&y)));
-        Evidence {
-            paths: v.iter().take(MAX_PATHS).map(|&i| self.path(i)).collect(),
-            more_paths: v.len().saturating_sub(MAX_PATHS) as u64,
-            owners,
-            layers,
-            notes,
-        }
+        Evidence { paths: v.iter().take(MAX_PATHS).map(|&i| self.path(i)).collect(), more_paths: v.len().saturating_sub(MAX_PATHS) as u64, owners, layers, notes }
     }
 
     /// Live inodes of a distribution, its unrecorded files included.

@@ -28,17 +28,17 @@ pub(super) fn layer_waste(v: &View, out: &mut Vec<Draft>) {
         let step_h = step(v.a, u64::from(hidden));
         let how = step_h.created_by.clone().unwrap_or_default();
         // The step that first wrote these paths (a later chmod -R may have written them again).
-        let first = inos
-            .iter()
-            .filter_map(|i| node_of.get(i))
-            .filter_map(|n| first_write.get(n).copied())
-            .min()
-            .unwrap_or(added)
-            .min(added);
+        let first = inos.iter().filter_map(|i| node_of.get(i)).filter_map(|n| first_write.get(n).copied()).min().unwrap_or(added).min(added);
         let (text, action) = if how.contains("chmod -R") || how.contains("chown -R") || how.contains("chgrp -R") {
-            ("Set ownership and modes when the files are copied (COPY --chown=… --chmod=…) instead of a later chown -R/chmod -R, which copies every file again.".to_string(), Action::CopyChown { layer: u64::from(hidden) })
+            (
+                "Set ownership and modes when the files are copied (COPY --chown=… --chmod=…) instead of a later chown -R/chmod -R, which copies every file again.".to_string(),
+                Action::CopyChown { layer: u64::from(hidden) },
+            )
         } else if how.contains("rm ") {
-            ("Delete the files in the same RUN that creates them, or build them in another stage.".to_string(), Action::MergeRuns { create_layer: u64::from(first), delete_layer: u64::from(hidden) })
+            (
+                "Delete the files in the same RUN that creates them, or build them in another stage.".to_string(),
+                Action::MergeRuns { create_layer: u64::from(first), delete_layer: u64::from(hidden) },
+            )
         } else {
             ("Write these files once: build in another stage and copy only the result, or make the step that creates them final.".to_string(), Action::AdviceOnly)
         };
@@ -81,7 +81,9 @@ pub(super) fn cache_left(v: &View, out: &mut Vec<Draft>) {
                 // The interpreter's own library, and Debian's py3compile output for its python3
                 // packages (/usr/lib/python3/dist-packages, /usr/share/python3), which
                 // PYTHONDONTWRITEBYTECODE does not prevent.
-                if cat == "pycache" && (p.starts_with("/usr/lib/python3") || p.starts_with("/usr/share/python3/") || p.starts_with("/usr/local/lib/python3.") && !p.contains("-packages/")) {
+                if cat == "pycache"
+                    && (p.starts_with("/usr/lib/python3") || p.starts_with("/usr/share/python3/") || p.starts_with("/usr/local/lib/python3.") && !p.contains("-packages/"))
+                {
                     continue;
                 }
                 *layers.entry(v.a.tree.inodes[ino as usize].layer).or_default() += v.size(ino);

@@ -9,8 +9,8 @@ use super::models::family;
 use super::view::View;
 use super::{Draft, step};
 use crate::facts::Analyzed;
-use crate::show::human;
 use crate::model::analysis::{Action, Evidence, Model};
+use crate::show::human;
 use hashbrown::HashSet;
 
 /// A model id the app names, and where.
@@ -192,7 +192,15 @@ mod tests {
 
     #[test]
     fn a_name_matches_by_id_basename_or_path() {
-        let m = Model { name: "Qwen/Qwen3-Reranker-4B".into(), format: "safetensors".into(), bytes: 1, files: 1, paths: vec!["/root/.cache/huggingface/hub/models--Qwen--Qwen3-Reranker-4B/blobs/abc".into()], layer: 1, owner: None };
+        let m = Model {
+            name: "Qwen/Qwen3-Reranker-4B".into(),
+            format: "safetensors".into(),
+            bytes: 1,
+            files: 1,
+            paths: vec!["/root/.cache/huggingface/hub/models--Qwen--Qwen3-Reranker-4B/blobs/abc".into()],
+            layer: 1,
+            owner: None,
+        };
         assert!(names("qwen/qwen3-reranker-4b", &m) && names("Qwen3-Reranker-4B", &m) && names("/root/.cache/huggingface", &m));
         assert!(!names("Qwen/Qwen3-Reranker-0.6B", &m));
         assert_eq!(root_of(&m), "/root/.cache/huggingface/hub/models--Qwen--Qwen3-Reranker-4B");

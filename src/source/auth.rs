@@ -108,9 +108,7 @@ fn from_file(file: &AuthFile, registry: &str) -> Result<Option<Credentials>, Str
 
 fn entry(e: &AuthEntry) -> Result<Option<Credentials>, String> {
     if let Some(a) = e.auth.as_deref().filter(|a| !a.is_empty()) {
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(a.trim())
-            .map_err(|_| "auth is not base64".to_string())?;
+        let raw = base64::engine::general_purpose::STANDARD.decode(a.trim()).map_err(|_| "auth is not base64".to_string())?;
         let raw = String::from_utf8(raw).map_err(|_| "auth is not UTF-8".to_string())?;
         let (u, p) = raw.split_once(':').ok_or("auth is not USER:PASSWORD in base64")?;
         return Ok(Some(Credentials { username: u.into(), secret: p.into() }));
@@ -136,13 +134,8 @@ fn helper_get(name: &str, registry: &str) -> Result<Option<Credentials>, String>
     }
     let prog = format!("docker-credential-{name}");
     let server = if registry == "docker.io" { "https://index.docker.io/v1/" } else { registry };
-    let mut child = Command::new(&prog)
-        .arg("get")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("credential helper {prog}: {e}"))?;
+    let mut child =
+        Command::new(&prog).arg("get").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().map_err(|e| format!("credential helper {prog}: {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(server.as_bytes());
     }
@@ -150,8 +143,7 @@ fn helper_get(name: &str, registry: &str) -> Result<Option<Credentials>, String>
     if !out.status.success() {
         return Ok(None);
     }
-    let reply: HelperReply =
-        serde_json::from_slice(&out.stdout).map_err(|_| format!("credential helper {prog}: its answer is not the expected JSON"))?;
+    let reply: HelperReply = serde_json::from_slice(&out.stdout).map_err(|_| format!("credential helper {prog}: its answer is not the expected JSON"))?;
     if reply.username == "<token>" {
         // An identity token is exchanged by OAuth2, not sent as a password.
         return Err(format!("credential helper {prog}: identity tokens are not supported; log in with a user name and password or token"));

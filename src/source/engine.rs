@@ -41,28 +41,14 @@ pub fn endpoint(engine: Engine) -> Result<Endpoint, String> {
             candidates.push("/run/podman/podman.sock".into());
         }
     }
-    candidates
-        .iter()
-        .find(|p| p.exists())
-        .cloned()
-        .map(Endpoint::Unix)
-        .ok_or_else(|| {
-            format!(
-                "no engine socket found (looked at {}); start the engine or set DOCKER_HOST",
-                candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-            )
-        })
+    candidates.iter().find(|p| p.exists()).cloned().map(Endpoint::Unix).ok_or_else(|| {
+        format!("no engine socket found (looked at {}); start the engine or set DOCKER_HOST", candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))
+    })
 }
 
 fn enc_path(name: &str) -> String {
     name.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/' | b':' | b'@') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
+        .map(|b| if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/' | b':' | b'@') { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
 }
 
@@ -73,9 +59,7 @@ impl<T: Read + Write + Send> Conn for T {}
 pub fn save(engine: Engine, name: &str) -> Result<Box<dyn Read + Send>, String> {
     let ep = endpoint(engine)?;
     let mut conn: Box<dyn Conn> = match &ep {
-        Endpoint::Unix(p) => Box::new(
-            std::os::unix::net::UnixStream::connect(p).map_err(|e| format!("engine socket {}: {e}", p.display()))?,
-        ),
+        Endpoint::Unix(p) => Box::new(std::os::unix::net::UnixStream::connect(p).map_err(|e| format!("engine socket {}: {e}", p.display()))?),
         Endpoint::Tcp(a) => Box::new(std::net::TcpStream::connect(a).map_err(|e| format!("engine at {}: {e}", escape(a)))?),
     };
     let req = format!("GET /images/{}/get HTTP/1.1\r\nHost: engine\r\nUser-Agent: slim\r\nConnection: close\r\n\r\n", enc_path(name));

@@ -137,10 +137,7 @@ pub fn parse_reference(s: &str) -> Result<Reference, String> {
         }
     }
     if let Some(t) = &tag {
-        let ok = !t.is_empty()
-            && t.len() <= 128
-            && t.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-            && !t.starts_with(['.', '-']);
+        let ok = !t.is_empty() && t.len() <= 128 && t.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) && !t.starts_with(['.', '-']);
         if !ok {
             return Err(bad("a tag is up to 128 letters, digits and . _ -"));
         }

@@ -28,16 +28,11 @@ pub fn check_owners_against(a: &Value, truth: &Value) {
         .filter(|o| o["kind"] == "dpkg")
         .map(|o| (o["name"].as_str().unwrap().to_string(), o["version"].as_str().unwrap().to_string()))
         .collect();
-    let mut dpkg_theirs: Vec<(String, String)> = truth["dpkg"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| (d["name"].as_str().unwrap().to_string(), d["version"].as_str().unwrap().to_string()))
-        .collect();
+    let mut dpkg_theirs: Vec<(String, String)> =
+        truth["dpkg"].as_array().unwrap().iter().map(|d| (d["name"].as_str().unwrap().to_string(), d["version"].as_str().unwrap().to_string())).collect();
     dpkg_ours.sort();
     dpkg_theirs.sort();
     assert_eq!(dpkg_ours, dpkg_theirs, "dpkg packages: slim vs dpkg-query");
     let total: u64 = a["owners"].as_array().unwrap().iter().map(|o| o["bytes"].as_u64().unwrap()).sum();
     assert_eq!(total, a["totals"]["final_bytes"].as_u64().unwrap(), "owners add up");
 }
-

@@ -20,7 +20,8 @@ fn run(cmd: &mut Command) {
 impl Venv {
     pub fn new(dir: &Path) -> Venv {
         run(Command::new("python3").args(["-m", "venv"]).arg(dir));
-        let lib = std::fs::read_dir(dir.join("lib")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).find(|n| n.starts_with("python3")).expect("lib/python3.X");
+        let lib =
+            std::fs::read_dir(dir.join("lib")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).find(|n| n.starts_with("python3")).expect("lib/python3.X");
         Venv { dir: dir.to_path_buf(), site: format!("lib/{lib}/site-packages") }
     }
 

@@ -28,7 +28,17 @@ pub struct Wheel {
 impl Wheel {
     /// A wheel in `SP` with no files, no requirements, no WHEEL file.
     pub fn new(name: &str, version: &str) -> Wheel {
-        Wheel { env: SP.into(), name: name.into(), version: version.into(), requires: vec![], tag: None, files: vec![], entry_points: None, record_sizes: false, metadata_tail: String::new() }
+        Wheel {
+            env: SP.into(),
+            name: name.into(),
+            version: version.into(),
+            requires: vec![],
+            tag: None,
+            files: vec![],
+            entry_points: None,
+            record_sizes: false,
+            metadata_tail: String::new(),
+        }
     }
 
     /// Installed into this site-packages directory instead of `SP`.

@@ -71,7 +71,6 @@ pub fn read_digest(d: &[u8]) -> Option<Scan> {
     Some(out)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,7 +58,6 @@ pub struct Scan {
     pub remote_code: Vec<u32>,
 }
 
-
 /// A block a compound statement opens, as its context line reads: `kind` alone (`try`, `if`)
 /// or `kind name` (`function load`, `class Model`). Made a string only for an import in it.
 #[derive(Debug, Clone)]
@@ -78,11 +77,13 @@ impl Block<'_> {
 
 /// What a compound statement's header says about the block it opens.
 fn block_kind<'a>(toks: &[Token<'a>]) -> Option<Block<'a>> {
-    let named = |t: Option<&Token<'a>>| match t.map(|t| &t.tok) {
-        Some(Tok::Name(s)) => Some(s.clone()),
-        _ => None,
-    }
-    .or(Some(Cow::Borrowed("?")));
+    let named = |t: Option<&Token<'a>>| {
+        match t.map(|t| &t.tok) {
+            Some(Tok::Name(s)) => Some(s.clone()),
+            _ => None,
+        }
+        .or(Some(Cow::Borrowed("?")))
+    };
     let first = name(toks.first())?;
     let first = if first == "async" { name(toks.get(1))? } else { first };
     let kind = match first {
@@ -370,7 +371,9 @@ s = f"{'a'} import fake6"
 
     #[test]
     fn importlib_literal_and_computed_names() {
-        let s = scan(b"import importlib\nm = importlib.import_module('pkg.mod')\nn = __import__(\"other\")\nimportlib.import_module(name)\nimportlib.import_module(f\"plugins.{x}\")\n");
+        let s = scan(
+            b"import importlib\nm = importlib.import_module('pkg.mod')\nn = __import__(\"other\")\nimportlib.import_module(name)\nimportlib.import_module(f\"plugins.{x}\")\n",
+        );
         let lits: Vec<(&str, &str)> = s.imports.iter().skip(1).map(|i| (i.module.as_str(), i.how)).collect();
         assert_eq!(lits, vec![("pkg.mod", "importlib"), ("other", "__import__")]);
         assert_eq!(s.dynamic, vec![Dynamic { line: 4, prefix: None }, Dynamic { line: 5, prefix: Some("plugins.".into()) }]);
@@ -389,10 +392,7 @@ s = f"{'a'} import fake6"
         // Tokens borrow from a UTF-8 source; a stray byte anywhere makes every token mended
         // (U+FFFD), the same as a lossy decoding of each token, with lines counted the same.
         let s = scan(b"import caf\xe9\nx = \"\xff ok\"\ndef f():\n    from a\xff.b import (c,\n        d)\n");
-        assert_eq!(
-            mods(&s),
-            vec![("caf\u{fffd}".into(), 0, vec![], 1), ("a\u{fffd}.b".into(), 0, vec!["c".into(), "d".into()], 4)]
-        );
+        assert_eq!(mods(&s), vec![("caf\u{fffd}".into(), 0, vec![], 1), ("a\u{fffd}.b".into(), 0, vec!["c".into(), "d".into()], 4)]);
         assert_eq!(s.imports[1].context, vec!["function f"]);
         assert_eq!(s.strings, vec![("\u{fffd} ok".to_string(), 2)]);
     }

@@ -11,7 +11,10 @@ use std::borrow::Cow;
 pub(super) enum Tok<'a> {
     Name(Cow<'a, str>),
     /// A string literal's body (escapes left as written); `f` for f-strings.
-    Str { text: Cow<'a, str>, f: bool },
+    Str {
+        text: Cow<'a, str>,
+        f: bool,
+    },
     Op(char),
     Other,
 }

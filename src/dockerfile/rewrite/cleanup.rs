@@ -1,9 +1,9 @@
 //! Caches, lists, bytecode and toolchains: flags and cleanups added to the commands that leave
 //! them, and toolchain packages dropped from apt-get install when nothing was compiled.
 
+use super::context::dest_abs;
 use super::install::{Tool, install_of};
 use super::plan::{Cx, Planned};
-use super::context::dest_abs;
 use super::splice::{Edit, cmds, remove_cmds, step_removal};
 use super::stage::is_toolchain_word;
 use crate::dockerfile::Form;

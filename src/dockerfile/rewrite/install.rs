@@ -11,7 +11,9 @@ use crate::facts::Analyzed;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Tool {
     /// pip / pip3 / python -m pip install, and `uv pip install`.
-    Pip { uv: bool },
+    Pip {
+        uv: bool,
+    },
     /// `uv add`, `poetry add`, `pipx install`: named packages, no requirements files.
     Add,
     /// `uv sync`, `poetry install`, `pdm install`: everything comes from a lockfile.
@@ -34,12 +36,67 @@ pub(super) struct Install {
 
 /// pip options that take a value (the next word, unless written `--opt=value`).
 pub(super) const PIP_VALUE_OPTS: &[&str] = &[
-    "-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-i", "--index-url", "--extra-index-url", "-f", "--find-links", "-t", "--target",
-    "--prefix", "--root", "--trusted-host", "--platform", "--python-version", "--implementation", "--abi", "--src", "--upgrade-strategy", "--progress-bar",
-    "--log", "--cache-dir", "--proxy", "--retries", "--timeout", "--exists-action", "--cert", "--client-cert", "--global-option", "--config-settings", "-C",
-    "--no-binary", "--only-binary", "--python", "-p", "--index-strategy", "--extra", "--group", "--keyring-provider", "--resolution", "--prerelease",
-    "--link-mode", "--index", "--default-index", "--torch-backend", "--exclude-newer", "--report", "--root-user-action", "--build-constraint",
-    "--override", "--overrides", "--refresh-package", "--reinstall-package", "--upgrade-package", "-P", "--with", "--python-platform", "--pip-args",
+    "-r",
+    "--requirement",
+    "-c",
+    "--constraint",
+    "-e",
+    "--editable",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "-t",
+    "--target",
+    "--prefix",
+    "--root",
+    "--trusted-host",
+    "--platform",
+    "--python-version",
+    "--implementation",
+    "--abi",
+    "--src",
+    "--upgrade-strategy",
+    "--progress-bar",
+    "--log",
+    "--cache-dir",
+    "--proxy",
+    "--retries",
+    "--timeout",
+    "--exists-action",
+    "--cert",
+    "--client-cert",
+    "--global-option",
+    "--config-settings",
+    "-C",
+    "--no-binary",
+    "--only-binary",
+    "--python",
+    "-p",
+    "--index-strategy",
+    "--extra",
+    "--group",
+    "--keyring-provider",
+    "--resolution",
+    "--prerelease",
+    "--link-mode",
+    "--index",
+    "--default-index",
+    "--torch-backend",
+    "--exclude-newer",
+    "--report",
+    "--root-user-action",
+    "--build-constraint",
+    "--override",
+    "--overrides",
+    "--refresh-package",
+    "--reinstall-package",
+    "--upgrade-package",
+    "-P",
+    "--with",
+    "--python-platform",
+    "--pip-args",
 ];
 pub(super) const APT_VALUE_OPTS: &[&str] = &["-o", "--option", "-t", "--target-release", "-c", "--config-file"];
 
@@ -91,7 +148,8 @@ pub(super) fn install_of(c: &Cmd) -> Option<Install> {
         (Tool::Add, i + 1)
     } else if head == "pipx" && w.get(i + 1).is_some_and(|x| x.is("install")) {
         (Tool::Add, i + 1)
-    } else if (head == "uv" && w.get(i + 1).is_some_and(|x| x.is("sync"))) || ((head == "poetry" || head == "pdm") && w.get(i + 1).is_some_and(|x| x.is("install") || x.is("sync"))) {
+    } else if (head == "uv" && w.get(i + 1).is_some_and(|x| x.is("sync"))) || ((head == "poetry" || head == "pdm") && w.get(i + 1).is_some_and(|x| x.is("install") || x.is("sync")))
+    {
         (Tool::Lock, i + 1)
     } else if matches!(head.as_str(), "apt-get" | "apt") {
         // apt-get [-y -q ...] install

@@ -19,10 +19,10 @@ mod waste;
 pub use report::{Request, plan};
 pub use stage::to_multi_stage;
 
-use plan::{Cx, Planned, reach};
-use splice::{Edit, Made, line_end, line_start, splice};
 use crate::dockerfile::{Parsed, Step};
 use crate::facts::Analyzed;
+use plan::{Cx, Planned, reach};
+use splice::{Edit, Made, line_end, line_start, splice};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -217,8 +217,18 @@ pub fn rewrite(p: &Parsed, a: &Analyzed, context: &Path, opts: &Options) -> Resu
                 let copy = format!("COPY --from=slim-builder {} {}", st.env, st.env);
                 let records = vec![Record { file: "Dockerfile".into(), removed: String::new(), inserted: copy }];
                 let layers = p.steps.iter().filter_map(|s| s.layer).collect();
-                let what = format!("the build moves to a builder stage that installs into {}; the runtime stage copies that environment and the app, without the toolchain", st.env);
-                changes.push(Change { finding: fi, applied: true, what, lines: p.steps[p.final_steps()].iter().filter(|s| s.keyword == "RUN").map(|s| s.line).collect(), records, layers, dropped, dropped_files });
+                let what =
+                    format!("the build moves to a builder stage that installs into {}; the runtime stage copies that environment and the app, without the toolchain", st.env);
+                changes.push(Change {
+                    finding: fi,
+                    applied: true,
+                    what,
+                    lines: p.steps[p.final_steps()].iter().filter(|s| s.keyword == "RUN").map(|s| s.line).collect(),
+                    records,
+                    layers,
+                    dropped,
+                    dropped_files,
+                });
             }
             Err(why) => changes.push(Change { finding: fi, applied: false, what: why, lines: vec![], records: vec![], layers: vec![], dropped: vec![], dropped_files: vec![] }),
         }

@@ -2,10 +2,10 @@
 //! installed first, in install commands or in the requirements files the build copies (and, for
 //! a lockfile project, in what the lock is made from).
 
+use super::context::{abs_at, context_path, dest_abs};
 use super::install::{Install, Tool, base_name, commands_of, commands_run, name_len, req_name, skip_wrappers};
 use super::plan::{Cx, Planned};
 use super::splice::{Edit, cmds, remove_cmds};
-use super::context::{abs_at, context_path, dest_abs};
 use std::collections::{BTreeMap, BTreeSet};
 
 impl Cx<'_> {
@@ -204,7 +204,9 @@ impl Cx<'_> {
         if pl.edits.is_empty() && pl.req_lines.is_empty() {
             let locked = self.installs(&self.reach).into_iter().find(|(_, _, i)| i.tool == Tool::Lock);
             return Planned::no(match locked {
-                Some((si, _, _)) => format!("line {}: {name} comes from a lockfile; remove it from pyproject.toml's dependencies and regenerate the lock (uv lock / poetry lock)", self.line(si)),
+                Some((si, _, _)) => {
+                    format!("line {}: {name} comes from a lockfile; remove it from pyproject.toml's dependencies and regenerate the lock (uv lock / poetry lock)", self.line(si))
+                }
                 None => format!("{name} is not named in an install command or a requirements file of the stages the image is built from (another package pulls it in)"),
             });
         }

@@ -3,10 +3,10 @@
 //! touches, or why it cannot be made. The rules' families plan in packages.rs, cleanup.rs and
 //! waste.rs.
 
+use super::Options;
 use super::context::{abs_at, copied_from_context};
 use super::install::{Install, install_of};
 use super::splice::{Edit, cmds};
-use super::Options;
 use crate::dockerfile::shell::{Cmd, word_removal};
 use crate::dockerfile::{Form, Parsed};
 use crate::facts::Analyzed;

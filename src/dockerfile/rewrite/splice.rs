@@ -108,7 +108,9 @@ pub(super) fn splice(text: &str, edits: Vec<Edit>) -> Result<(String, Vec<Made>)
     }
     let deletions: Vec<Edit> = uniq.iter().filter(|e| !e.span.is_empty() && e.text.is_empty()).cloned().collect();
     // An edit inside a range another deletes goes with it (an insertion at either end of it stays).
-    let swallowed = |e: &Edit, d: &Edit| d.span != e.span && d.span.start <= e.span.start && e.span.end <= d.span.end && !(e.span.is_empty() && (e.span.start == d.span.start || e.span.start == d.span.end));
+    let swallowed = |e: &Edit, d: &Edit| {
+        d.span != e.span && d.span.start <= e.span.start && e.span.end <= d.span.end && !(e.span.is_empty() && (e.span.start == d.span.start || e.span.start == d.span.end))
+    };
     let mut kept: Vec<Edit> = uniq.into_iter().filter(|e| !deletions.iter().any(|d| swallowed(e, d))).collect();
     kept.sort_by(|a, b| a.span.start.cmp(&b.span.start).then(a.span.end.cmp(&b.span.end)));
     for w in kept.windows(2) {

@@ -207,7 +207,8 @@ pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<S
         if matches!(env, Env::Made { uv_pip: true, .. }) && is_py(k) {
             // `uv pip install --system` goes into the builder's venv: the flag goes.
             let at = s.span.end - b.len();
-            let flags: Vec<_> = cmds(s).iter().filter(|c| install_of(c).is_some_and(|i| i.tool == Tool::Pip { uv: true })).flat_map(|c| c.words.iter().filter(|w| w.is("--system"))).collect();
+            let flags: Vec<_> =
+                cmds(s).iter().filter(|c| install_of(c).is_some_and(|i| i.tool == Tool::Pip { uv: true })).flat_map(|c| c.words.iter().filter(|w| w.is("--system"))).collect();
             for w in flags.iter().rev() {
                 let r = word_removal(text, &w.span);
                 b.replace_range(r.start - at..r.end - at, "");

@@ -34,7 +34,8 @@ impl Cx<'_> {
                 if !self.opts.dockerignore {
                     return Planned::no("needs a .dockerignore, and none is written (give -o or --dockerignore FILE)");
                 }
-                let rels: Option<Vec<String>> = paths.iter().map(|a| copied_from_context(p, self.context, &norm(a), si, si + 1).filter(|(k, _, _)| *k == si).map(|(_, _, r)| r)).collect();
+                let rels: Option<Vec<String>> =
+                    paths.iter().map(|a| copied_from_context(p, self.context, &norm(a), si, si + 1).filter(|(k, _, _)| *k == si).map(|(_, _, r)| r)).collect();
                 let Some(rels) = rels.filter(|r| !r.is_empty()) else {
                     return Planned::no(format!("line {}: the model's files cannot be traced to paths of the build context", s.line));
                 };
@@ -73,7 +74,9 @@ impl Cx<'_> {
         if rms.is_empty() {
             return Planned::no(format!("line {}: no rm command in the deleting step", ds.line));
         }
-        let targets = |c: &Cmd| -> Option<Vec<String>> { c.words[1..].iter().filter(|w| !w.text().starts_with('-')).map(|w| w.value.clone().map(|v| abs_at(&self.p.steps[di].workdir, &v))).collect() };
+        let targets = |c: &Cmd| -> Option<Vec<String>> {
+            c.words[1..].iter().filter(|w| !w.text().starts_with('-')).map(|w| w.value.clone().map(|v| abs_at(&self.p.steps[di].workdir, &v))).collect()
+        };
         let mut pl = Planned::default();
         let cs = &p.steps[ci];
         let mut gone = BTreeSet::new();
@@ -128,7 +131,12 @@ impl Cx<'_> {
             if ex != 2 {
                 return None; // tests like -type f: not what a COPY flag does
             }
-            let inner = Cmd { span: c.span.clone(), words: w[ex + 1..].iter().map(|x| (*x).clone()).filter(|x| !x.is("{}") && !x.is(";") && !x.is("+") && !x.is("\\;")).collect(), removal: None, alone: false };
+            let inner = Cmd {
+                span: c.span.clone(),
+                words: w[ex + 1..].iter().map(|x| (*x).clone()).filter(|x| !x.is("{}") && !x.is(";") && !x.is("+") && !x.is("\\;")).collect(),
+                removal: None,
+                alone: false,
+            };
             let (k, arg, _) = Self::owner_change_args(&inner, true)?;
             return Some((k, arg, vec![path.value.clone()]));
         }
@@ -184,7 +192,8 @@ impl Cx<'_> {
         let s = &p.steps[si];
         // Where the copies this step made live, and the layers that first wrote them.
         let t = &self.a.tree;
-        let hidden: Vec<(String, u16)> = t.waste.iter().filter(|w| u64::from(w.hidden_in) == layer).map(|w| (norm(&String::from_utf8_lossy(&t.path(w.node))), w.added_in)).collect();
+        let hidden: Vec<(String, u16)> =
+            t.waste.iter().filter(|w| u64::from(w.hidden_in) == layer).map(|w| (norm(&String::from_utf8_lossy(&t.path(w.node))), w.added_in)).collect();
         let mut pl = Planned::default();
         let mut gone = BTreeSet::new();
         let mut flagged: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
@@ -193,7 +202,11 @@ impl Cx<'_> {
             let Some((kind, arg, paths)) = Self::recursive_owner_change(c) else {
                 if matches!(c.name(), "chown" | "chmod" | "chgrp") || (c.name() == "find" && c.words.iter().any(|w| w.is("chown") || w.is("chmod"))) {
                     if hidden.iter().any(|(h, _)| c.words.iter().filter_map(|w| w.value.as_deref()).filter(|v| v.starts_with('/')).any(|v| h.starts_with(v))) {
-                        return Planned::no(format!("line {}: `{}` has no COPY flag that does the same (symbolic mode, tests, or not recursive)", s.line, self.text[c.span.clone()].trim()));
+                        return Planned::no(format!(
+                            "line {}: `{}` has no COPY flag that does the same (symbolic mode, tests, or not recursive)",
+                            s.line,
+                            self.text[c.span.clone()].trim()
+                        ));
                     }
                 }
                 continue;
@@ -203,10 +216,12 @@ impl Cx<'_> {
             };
             // The COPY steps whose destination lies in these paths.
             let copies: Vec<usize> = (self.fin.start..si)
-                .filter(|&k| p.steps[k].copy.as_ref().is_some_and(|cp| {
-                    let d = dest_abs(&p.steps[k].workdir, cp);
-                    paths.iter().any(|t| d == *t || d.starts_with(&format!("{}/", t.trim_end_matches('/'))))
-                }))
+                .filter(|&k| {
+                    p.steps[k].copy.as_ref().is_some_and(|cp| {
+                        let d = dest_abs(&p.steps[k].workdir, cp);
+                        paths.iter().any(|t| d == *t || d.starts_with(&format!("{}/", t.trim_end_matches('/'))))
+                    })
+                })
                 .collect();
             if copies.is_empty() {
                 if let Some((h, _)) = hidden.iter().find(|(h, _)| paths.iter().any(|t| h == t || h.starts_with(&format!("{}/", t.trim_end_matches('/'))))) {
@@ -222,10 +237,18 @@ impl Cx<'_> {
             if kind == "chown" {
                 let user = arg.split(':').next().unwrap_or("");
                 let made_later = (copies[0]..self.fin.end).find(|&k| {
-                    cmds(&p.steps[k]).iter().any(|c| matches!(c.name(), "useradd" | "adduser" | "groupadd" | "addgroup") && c.words.iter().any(|w| w.is(user) || arg.split(':').nth(1).is_some_and(|g| w.is(g))))
+                    cmds(&p.steps[k]).iter().any(|c| {
+                        matches!(c.name(), "useradd" | "adduser" | "groupadd" | "addgroup") && c.words.iter().any(|w| w.is(user) || arg.split(':').nth(1).is_some_and(|g| w.is(g)))
+                    })
                 });
                 if let Some(k) = made_later.filter(|_| !user.chars().all(|c| c.is_ascii_digit())) {
-                    return Planned::no(format!("line {}: the owner in `{}` is created at line {}, after the COPY at line {}; create it before the COPY first", s.line, self.text[c.span.clone()].trim(), p.steps[k].line, p.steps[copies[0]].line));
+                    return Planned::no(format!(
+                        "line {}: the owner in `{}` is created at line {}, after the COPY at line {}; create it before the COPY first",
+                        s.line,
+                        self.text[c.span.clone()].trim(),
+                        p.steps[k].line,
+                        p.steps[copies[0]].line
+                    ));
                 }
             }
             for &k in &copies {

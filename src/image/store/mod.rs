@@ -5,9 +5,9 @@
 mod scan;
 mod stream;
 
+use crate::error::{Error, Result};
 use crate::io::blob::{Slice, Tally};
 use crate::io::compress::{self, Compression};
-use crate::error::{Error, Result};
 use crate::layers::walk::{self, Budget, Capture, LayerEntry, LayerScan};
 use indicatif::ProgressBar;
 use std::collections::HashMap;
@@ -120,11 +120,7 @@ fn clean_name(raw: &[u8]) -> Option<String> {
 
 fn join_rel(base: &str, target: &str) -> Option<String> {
     let dir = base.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-    let mut parts: Vec<&str> = if target.starts_with('/') {
-        Vec::new()
-    } else {
-        dir.split('/').filter(|p| !p.is_empty()).collect()
-    };
+    let mut parts: Vec<&str> = if target.starts_with('/') { Vec::new() } else { dir.split('/').filter(|p| !p.is_empty()).collect() };
     for p in target.split('/') {
         match p {
             "" | "." => {}
@@ -154,10 +150,7 @@ impl Source {
         }
         if md.is_dir() {
             if !path.join("index.json").exists() {
-                return Err(Error::input(
-                    input,
-                    "a directory, but not an OCI image layout (no index.json)",
-                ));
+                return Err(Error::input(input, "a directory, but not an OCI image layout (no index.json)"));
             }
             return Ok(Source {
                 display: input.into(),
@@ -199,9 +192,7 @@ impl Source {
         let mut aliases = HashMap::new();
         {
             let mut ar = tar::Archive::new(Slice::new(&file, 0, len));
-            let entries = ar
-                .entries_with_seek()
-                .map_err(|e| Error::input(input, format!("not a tar archive: {e}")))?;
+            let entries = ar.entries_with_seek().map_err(|e| Error::input(input, format!("not a tar archive: {e}")))?;
             for e in entries {
                 let e = e.map_err(|e| Error::input(input, format!("bad tar entry: {}", walk::tar_error(&e))))?;
                 let Some(name) = clean_name(&e.path_bytes()) else {
@@ -211,17 +202,12 @@ impl Source {
                 if ty.is_file() {
                     let (pos, size) = (e.raw_file_position(), e.size());
                     if pos + size > len {
-                        return Err(Error::input(
-                            input,
-                            format!("truncated archive: {name} needs {size} bytes past the end of the file"),
-                        ));
+                        return Err(Error::input(input, format!("truncated archive: {name} needs {size} bytes past the end of the file")));
                     }
                     index.insert(name, (pos, size));
                 } else if ty.is_symlink() || ty.is_hard_link() {
                     let target = e.link_name_bytes().map(|l| String::from_utf8_lossy(&l).into_owned());
-                    let resolved = target.and_then(|t| {
-                        if ty.is_symlink() { join_rel(&name, &t) } else { clean_name(t.as_bytes()) }
-                    });
+                    let resolved = target.and_then(|t| if ty.is_symlink() { join_rel(&name, &t) } else { clean_name(t.as_bytes()) });
                     if let Some(t) = resolved {
                         aliases.insert(name, t);
                     }
@@ -271,11 +257,7 @@ impl Source {
     fn open_blob(&self, root: &Path, name: &str) -> std::result::Result<File, String> {
         use std::os::unix::fs::OpenOptionsExt;
         let p = Self::dir_path(root, name).ok_or_else(|| format!("bad blob name {}", crate::escape::escape(name)))?;
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&p)
-            .map_err(|e| format!("missing blob {name}: {e}"))?;
+        let f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&p).map_err(|e| format!("missing blob {name}: {e}"))?;
         let md = f.metadata().map_err(|e| format!("{name}: {e}"))?;
         if !md.is_file() {
             return Err(format!("{name} is not a regular file (a FIFO, device or socket); refusing to read it"));
@@ -294,9 +276,7 @@ impl Source {
             Store::File { index, .. } => index.contains_key(name),
             Store::Dir { root } => Self::dir_path(root, name).is_some_and(|p| p.exists() && !p.is_dir()),
             Store::Remote(r) => r.has(name),
-            Store::Stream { meta, scans, other, .. } => {
-                meta.contains_key(name) || scans.contains_key(name) || other.contains_key(name)
-            }
+            Store::Stream { meta, scans, other, .. } => meta.contains_key(name) || scans.contains_key(name) || other.contains_key(name),
         }
     }
 
@@ -307,11 +287,9 @@ impl Source {
             Store::File { index, .. } => index.get(name).map(|&(_, s)| s),
             Store::Dir { root } => Self::dir_path(root, name).and_then(|p| p.metadata().ok()).map(|m| m.len()),
             Store::Remote(r) => r.size_of(name),
-            Store::Stream { meta, scans, other, .. } => meta
-                .get(name)
-                .map(|m| m.len() as u64)
-                .or_else(|| scans.get(name).and_then(|s| s.as_ref().ok()).map(|s| s.blob_bytes))
-                .or_else(|| other.get(name).copied()),
+            Store::Stream { meta, scans, other, .. } => {
+                meta.get(name).map(|m| m.len() as u64).or_else(|| scans.get(name).and_then(|s| s.as_ref().ok()).map(|s| s.blob_bytes)).or_else(|| other.get(name).copied())
+            }
         }
     }
 
@@ -355,16 +333,7 @@ impl Source {
         let md = file.metadata().ok()?;
         let head = compress::read_head(&mut Slice::new(file, offset, len), 8).ok()?;
         Some(BlobPlace {
-            identity: format!(
-                "dev {} ino {} len {} mtime {}.{} ctime {}.{}",
-                md.dev(),
-                md.ino(),
-                md.len(),
-                md.mtime(),
-                md.mtime_nsec(),
-                md.ctime(),
-                md.ctime_nsec()
-            ),
+            identity: format!("dev {} ino {} len {} mtime {}.{} ctime {}.{}", md.dev(), md.ino(), md.len(), md.mtime(), md.mtime_nsec(), md.ctime(), md.ctime_nsec()),
             offset,
             len,
             compressed: Compression::sniff(&head) != Compression::None,
@@ -397,9 +366,7 @@ impl Source {
                     return Err(Error::input(&self.display, format!("{name}: {size} bytes, too large for a manifest or config")));
                 }
                 let mut buf = Vec::with_capacity(size as usize);
-                Slice::new(file, pos, size)
-                    .read_to_end(&mut buf)
-                    .map_err(|e| Error::input(&self.display, format!("{name}: {e}")))?;
+                Slice::new(file, pos, size).read_to_end(&mut buf).map_err(|e| Error::input(&self.display, format!("{name}: {e}")))?;
                 Ok(buf)
             }
             Store::Dir { root } => {
@@ -434,7 +401,6 @@ impl Source {
             }
         }
     }
-
 }
 
 #[cfg(test)]

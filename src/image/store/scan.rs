@@ -14,13 +14,7 @@ impl Source {
     /// Scan the given layer blobs (in parallel where the store allows) and hand each result to
     /// `each` in layer order, as soon as it and every layer below it are scanned: a caller that
     /// merges and drops each one holds the entries of the layers still waiting, not all of them.
-    pub fn scan_layers_each(
-        &self,
-        names: &[String],
-        capture: Capture,
-        progress: &ProgressBar,
-        each: &mut (dyn FnMut(usize, std::result::Result<LayerScan, String>) + Send),
-    ) {
+    pub fn scan_layers_each(&self, names: &[String], capture: Capture, progress: &ProgressBar, each: &mut (dyn FnMut(usize, std::result::Result<LayerScan, String>) + Send)) {
         let missing = |n: &str| Err(format!("missing blob {n} in the image"));
         match &self.store {
             Store::Stream { scans, entries, other, .. } => {
@@ -196,10 +190,7 @@ impl Source {
             let head = compress::read_head(&mut blob, 8).map_err(|e| e.to_string())?;
             let c = Compression::sniff(&head);
             if c == Compression::None {
-                return ranges
-                    .iter()
-                    .map(|&(off, n)| hash_reader(&mut Slice::new(f, start + off, n.min(len.saturating_sub(off)))))
-                    .collect();
+                return ranges.iter().map(|&(off, n)| hash_reader(&mut Slice::new(f, start + off, n.min(len.saturating_sub(off))))).collect();
             }
             let blob = Slice::new(f, start, len);
             let mut r = compress::decoder(c, blob).map_err(|e| e.to_string())?;

@@ -46,9 +46,7 @@ impl Source {
             let ty = e.header().entry_type();
             if ty.is_symlink() || ty.is_hard_link() {
                 let target = e.link_name_bytes().map(|l| String::from_utf8_lossy(&l).into_owned());
-                let resolved = target.and_then(|t| {
-                    if ty.is_symlink() { join_rel(&name, &t) } else { clean_name(t.as_bytes()) }
-                });
+                let resolved = target.and_then(|t| if ty.is_symlink() { join_rel(&name, &t) } else { clean_name(t.as_bytes()) });
                 if let Some(t) = resolved {
                     aliases.insert(name, t);
                 }
@@ -62,8 +60,7 @@ impl Source {
                 progress.inc(512);
             }
             let head = compress::read_head(&mut e, 512).map_err(bad)?;
-            let layer_like = Compression::sniff(&head) != Compression::None
-                || (head.len() == 512 && compress::looks_like_tar(&head));
+            let layer_like = Compression::sniff(&head) != Compression::None || (head.len() == 512 && compress::looks_like_tar(&head));
             if layer_like {
                 // A layer that cannot be read is fatal only if the image uses it (a broken
                 // outer stream fails the next entry read anyway).

@@ -54,13 +54,7 @@ impl Tree {
                         if bytes > 0 {
                             // Named by the path that wrote the bytes: with several links going
                             // at once, whichever went last would depend on hash order.
-                            self.waste.push(Waste {
-                                node: inode.origin,
-                                inode: ino as u32,
-                                bytes,
-                                added_in,
-                                hidden_in: by,
-                            });
+                            self.waste.push(Waste { node: inode.origin, inode: ino as u32, bytes, added_in, hidden_in: by });
                         }
                     }
                     self.contents.remove(&m);
@@ -115,8 +109,7 @@ impl Tree {
             if matches!(e.kind, EntryKind::Whiteout | EntryKind::Opaque) {
                 continue;
             }
-            self.apply_entry(e, layer, &mut touched, &mut dir_entries)
-                .map_err(|what| format!("entry {}: {what}", quote(&e.path)))?;
+            self.apply_entry(e, layer, &mut touched, &mut dir_entries).map_err(|what| format!("entry {}: {what}", quote(&e.path)))?;
         }
         // A whiteout is an entry under its directory: that directory is no leaf of this layer.
         for e in scan.entries.iter().filter(|e| e.kind == EntryKind::Whiteout) {
@@ -178,11 +171,7 @@ impl Tree {
                 Some((t, Kind::File)) if Some(t) == existing => return Ok(()),
                 Some((t, Kind::File)) => Some((self.nodes[t as usize].inode, self.contents.get(&t).cloned())),
                 _ => {
-                    self.warnings.push(format!(
-                        "layer {layer}: hard link {:?} points to {:?}, which is not a regular file; skipped",
-                        lossy(&e.path),
-                        lossy(target)
-                    ));
+                    self.warnings.push(format!("layer {layer}: hard link {:?} points to {:?}, which is not a regular file; skipped", lossy(&e.path), lossy(target)));
                     return Ok(());
                 }
             }
@@ -210,14 +199,7 @@ impl Tree {
         match e.kind {
             EntryKind::File => {
                 let ino = self.inodes.len() as u32;
-                self.inodes.push(Inode {
-                    size: e.size,
-                    layer,
-                    links: 1,
-                    offset: e.offset,
-                    sparse: e.sparse,
-                    origin: n,
-                });
+                self.inodes.push(Inode { size: e.size, layer, links: 1, offset: e.offset, sparse: e.sparse, origin: n });
                 self.layers[layer as usize].file_bytes += e.size;
                 self.set_kind(n, Kind::File, layer);
                 self.nodes[n as usize].inode = ino;

@@ -125,11 +125,7 @@ fn a_hard_link_to_something_that_is_not_a_file_is_skipped_with_a_warning() {
 
 #[test]
 fn a_file_replaced_by_a_directory_and_back() {
-    let t = merge(vec![
-        vec![file("p", 11)],
-        vec![dir("p"), file("p/inner", 22)],
-        vec![file("p", 33)],
-    ]);
+    let t = merge(vec![vec![file("p", 11)], vec![dir("p"), file("p/inner", 22)], vec![file("p", 33)]]);
     assert_eq!(files(&t), [("p".to_string(), 33)]);
     assert_eq!(kind(&t, "p/inner"), None, "the directory's files went with it");
     let mut w: Vec<(u64, u16, u16)> = t.waste.iter().map(|w| (w.bytes, w.added_in, w.hidden_in)).collect();

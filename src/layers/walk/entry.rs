@@ -65,10 +65,7 @@ pub fn normalize(raw: &[u8]) -> Result<Option<Box<[u8]>>, String> {
             b"" | b"." => {}
             b".." => {
                 if parts.pop().is_none() {
-                    return Err(format!(
-                        "hostile entry path {}: it climbs out of the root with '..'",
-                        quote(raw)
-                    ));
+                    return Err(format!("hostile entry path {}: it climbs out of the root with '..'", quote(raw)));
                 }
             }
             c => parts.push(c),
@@ -123,16 +120,19 @@ fn pax_sparse<R: Read>(e: &mut tar::Entry<R>) -> Result<Option<(Option<Vec<u8>>,
     }
     match size {
         Some(size) => Ok(Some((name, size))),
-        None => Err(format!(
-            "entry {}: a PAX sparse file without a valid GNU.sparse.realsize",
-            quote(&name.unwrap_or_else(|| e.path_bytes().into_owned()))
-        )),
+        None => Err(format!("entry {}: a PAX sparse file without a valid GNU.sparse.realsize", quote(&name.unwrap_or_else(|| e.path_bytes().into_owned())))),
     }
 }
 /// Add one tar entry to `out`. With `hashes`, the data of regular files of at least `HASH_MIN`
 /// bytes is read (it would be read to skip it anyway) and hashed; `Compression` names the
 /// stream in errors.
-pub(super) fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, budget: &Budget, out: &mut Vec<LayerEntry>, hashes: Option<(&mut Vec<(u64, u128)>, Compression)>) -> Result<(), String> {
+pub(super) fn push_entry<R: Read>(
+    mut e: tar::Entry<R>,
+    capture: Capture,
+    budget: &Budget,
+    out: &mut Vec<LayerEntry>,
+    hashes: Option<(&mut Vec<(u64, u128)>, Compression)>,
+) -> Result<(), String> {
     use tar::EntryType as T;
     let ty = e.header().entry_type();
     if ty.is_pax_global_extensions() {
@@ -159,33 +159,14 @@ pub(super) fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, budget
     }
     let (dir, base) = split_last(&path);
     if base == b".wh..wh..opq" {
-        out.push(LayerEntry {
-            path: dir.into(),
-            kind: EntryKind::Opaque,
-            size: 0,
-            offset: 0,
-            link: None,
-            content: None,
-            sparse: false,
-        });
+        out.push(LayerEntry { path: dir.into(), kind: EntryKind::Opaque, size: 0, offset: 0, link: None, content: None, sparse: false });
         return Ok(());
     }
     if let Some(name) = base.strip_prefix(b".wh.") {
         if name.is_empty() {
-            return Err(format!(
-                "entry {}: a whiteout with no name ('.wh.')",
-                quote(&raw)
-            ));
+            return Err(format!("entry {}: a whiteout with no name ('.wh.')", quote(&raw)));
         }
-        out.push(LayerEntry {
-            path: join(dir, name),
-            kind: EntryKind::Whiteout,
-            size: 0,
-            offset: 0,
-            link: None,
-            content: None,
-            sparse: false,
-        });
+        out.push(LayerEntry { path: join(dir, name), kind: EntryKind::Whiteout, size: 0, offset: 0, link: None, content: None, sparse: false });
         return Ok(());
     }
     let offset = e.raw_file_position();
@@ -203,30 +184,19 @@ pub(super) fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, budget
         size = apparent;
     }
     if sparse && size > MAX_APPARENT {
-        return Err(format!(
-            "entry {}: a sparse file of {size} bytes, more than a filesystem holds (16 TiB)",
-            quote(&raw)
-        ));
+        return Err(format!("entry {}: a sparse file of {size} bytes, more than a filesystem holds (16 TiB)", quote(&raw)));
     }
     let link = match kind {
         EntryKind::Symlink => {
             let target = e.link_name_bytes().map(|l| l.into_owned().into_boxed_slice());
             if let Some(t) = target.as_ref().filter(|t| t.len() >= PATH_MAX) {
-                return Err(format!(
-                    "entry {}: symlink target of {} bytes, longer than PATH_MAX ({PATH_MAX}): no runtime can create it",
-                    quote(&raw),
-                    t.len()
-                ));
+                return Err(format!("entry {}: symlink target of {} bytes, longer than PATH_MAX ({PATH_MAX}): no runtime can create it", quote(&raw), t.len()));
             }
             target
         }
         EntryKind::Hardlink => {
-            let l = e.link_name_bytes().ok_or_else(|| {
-                format!("entry {}: a hard link with no target", quote(&raw))
-            })?;
-            Some(normalize(&l)?.ok_or_else(|| {
-                format!("entry {}: a hard link to the root", quote(&raw))
-            })?)
+            let l = e.link_name_bytes().ok_or_else(|| format!("entry {}: a hard link with no target", quote(&raw)))?;
+            Some(normalize(&l)?.ok_or_else(|| format!("entry {}: a hard link to the root", quote(&raw)))?)
         }
         _ => None,
     };
@@ -240,8 +210,7 @@ pub(super) fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, budget
     }
     let content = if !matches!(keep, Keep::Nothing) {
         let mut buf = Vec::with_capacity(size as usize);
-        e.read_to_end(&mut buf)
-            .map_err(|err| format!("entry {}: {err}", quote(&raw)))?;
+        e.read_to_end(&mut buf).map_err(|err| format!("entry {}: {err}", quote(&raw)))?;
         Some(buf.into_boxed_slice())
     } else {
         None
@@ -253,9 +222,7 @@ pub(super) fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, budget
                 let mut h = xxhash_rust::xxh3::Xxh3::new();
                 let mut buf = vec![0u8; 256 * 1024];
                 loop {
-                    let n = e
-                        .read(&mut buf)
-                        .map_err(|err| format!("entry {}: {}", quote(&raw), ctx(c, err)))?;
+                    let n = e.read(&mut buf).map_err(|err| format!("entry {}: {}", quote(&raw), ctx(c, err)))?;
                     if n == 0 {
                         break;
                     }
@@ -274,14 +241,6 @@ pub(super) fn push_entry<R: Read>(mut e: tar::Entry<R>, capture: Capture, budget
         }
         (_, c) => c,
     };
-    out.push(LayerEntry {
-        path,
-        kind,
-        size,
-        offset,
-        link,
-        content,
-        sparse,
-    });
+    out.push(LayerEntry { path, kind, size, offset, link, content, sparse });
     Ok(())
 }

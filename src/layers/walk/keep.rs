@@ -46,9 +46,7 @@ impl Budget {
 
     /// Take `n` bytes of the allowance; false, and nothing taken, when fewer are left.
     pub fn take(&self, n: u64) -> bool {
-        self.used
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| u.checked_add(n).filter(|&t| t <= self.limit))
-            .is_ok()
+        self.used.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| u.checked_add(n).filter(|&t| t <= self.limit)).is_ok()
     }
 
     /// Give back bytes taken but not kept (a file reduced to its digest).

@@ -2,11 +2,11 @@
 //! certs.d), retries with backoff on transient faults, and auth as the registry's challenge
 //! asks for it (basic, bearer tokens), from credentials found in the usual files and helpers.
 
+use crate::escape::escape;
+use crate::image::store::META_LIMIT;
 use crate::source::Settings;
 use crate::source::auth::{self, Credentials};
 use crate::source::reference::Reference;
-use crate::escape::escape;
-use crate::image::store::META_LIMIT;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -35,11 +35,8 @@ fn is_loopback(host: &str) -> bool {
 /// the `*.crt` files of `--cert-dir`, or else of `/etc/containers/certs.d/HOST` and
 /// `/etc/docker/certs.d/HOST`.
 fn roots(settings: &Settings, host: &str) -> Result<ureq::tls::RootCerts, String> {
-    let mut certs: Vec<ureq::tls::Certificate<'static>> = rustls_native_certs::load_native_certs()
-        .certs
-        .iter()
-        .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
-        .collect();
+    let mut certs: Vec<ureq::tls::Certificate<'static>> =
+        rustls_native_certs::load_native_certs().certs.iter().map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned()).collect();
     let dirs: Vec<std::path::PathBuf> = match &settings.cert_dir {
         Some(d) => vec![d.clone()],
         None => ["/etc/containers/certs.d", "/etc/docker/certs.d"].iter().map(|b| std::path::Path::new(b).join(host)).collect(),
@@ -106,14 +103,7 @@ impl Client {
         let timeout = settings.timeout.unwrap_or(Duration::from_secs(30));
         let agent = agent(roots(settings, &host)?, !insecure, timeout);
         let creds = auth::lookup(&reference.registry)?;
-        let mut client = Client {
-            agent,
-            base: format!("https://{host}"),
-            reference: reference.clone(),
-            creds,
-            authorization: Mutex::new(None),
-            allow_http,
-        };
+        let mut client = Client { agent, base: format!("https://{host}"), reference: reference.clone(), creds, authorization: Mutex::new(None), allow_http };
         // One look at /v2/ tells whether the host speaks TLS and is a registry.
         // A plain-HTTP server answers a TLS hello with garbage, or not at all: where plain HTTP
         // is allowed, try TLS once and briefly before it.
@@ -207,9 +197,7 @@ impl Client {
         let (scheme, params) = parse_challenge(challenge);
         let host = &self.reference.registry;
         if scheme.eq_ignore_ascii_case("basic") {
-            let c = self.creds.as_ref().ok_or_else(|| {
-                format!("{host} needs credentials and none were found (looked in: {})", auth_files())
-            })?;
+            let c = self.creds.as_ref().ok_or_else(|| format!("{host} needs credentials and none were found (looked in: {})", auth_files()))?;
             *self.authorization.lock().unwrap() = Some(c.basic_header());
             return Ok(());
         }
@@ -235,27 +223,15 @@ impl Client {
         let resp = req.call().map_err(|e| format!("{host}: token service: {e}"))?;
         let status = resp.status();
         if status == 401 || status == 403 {
-            return Err(format!(
-                "{host}: the token service refused {} (HTTP {status})",
-                if self.creds.is_some() { "the credentials" } else { "anonymous access; log in first" }
-            ));
+            return Err(format!("{host}: the token service refused {} (HTTP {status})", if self.creds.is_some() { "the credentials" } else { "anonymous access; log in first" }));
         }
         if status != 200 {
             return Err(format!("{host}: the token service answered HTTP {status}"));
         }
-        let raw = resp
-            .into_body()
-            .into_with_config()
-            .limit(1 << 20)
-            .read_to_vec()
-            .map_err(|e| format!("{host}: token service: {e}"))?;
+        let raw = resp.into_body().into_with_config().limit(1 << 20).read_to_vec().map_err(|e| format!("{host}: token service: {e}"))?;
         let v: Value = serde_json::from_slice(&raw).map_err(|_| format!("{host}: the token service's answer is not JSON"))?;
-        let token = v
-            .get("token")
-            .or_else(|| v.get("access_token"))
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| format!("{host}: the token service gave no token"))?;
+        let token =
+            v.get("token").or_else(|| v.get("access_token")).and_then(Value::as_str).filter(|t| !t.is_empty()).ok_or_else(|| format!("{host}: the token service gave no token"))?;
         *self.authorization.lock().unwrap() = Some(format!("Bearer {token}"));
         Ok(())
     }
@@ -284,12 +260,7 @@ impl Client {
         }
         let ctype = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").split(';').next().unwrap_or("").trim().to_string();
         let named = resp.headers().get("docker-content-digest").and_then(|v| v.to_str().ok()).map(str::to_string);
-        let body = resp
-            .into_body()
-            .into_with_config()
-            .limit(META_LIMIT)
-            .read_to_vec()
-            .map_err(|e| format!("manifest {}: {e}", escape(reference)))?;
+        let body = resp.into_body().into_with_config().limit(META_LIMIT).read_to_vec().map_err(|e| format!("manifest {}: {e}", escape(reference)))?;
         let digest = crate::io::blob::sha256_hex(&body);
         let want = if reference.contains(':') && !reference.starts_with("sha256:") {
             None // a sha512 pin is checked by the reader
@@ -351,9 +322,7 @@ fn transient(e: &ureq::Error) -> bool {
 }
 
 fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 /// `Bearer realm="…",service="…",scope="…"` → ("Bearer", {realm, service, scope}).

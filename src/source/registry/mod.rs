@@ -13,9 +13,9 @@ mod client;
 
 use super::Settings;
 use super::reference::Reference;
-use client::{Client, Fetch, backoff};
 use crate::escape::escape;
 use crate::image::store::{META_LIMIT, Remote};
+use client::{Client, Fetch, backoff};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{self, Read};
@@ -50,13 +50,7 @@ impl Registry {
             "mediaType": "application/vnd.oci.image.index.v1+json",
             "manifests": [{ "mediaType": mt, "digest": digest, "size": body.len(), "annotations": annotations }],
         });
-        let reg = Registry {
-            client,
-            index: serde_json::to_vec(&index).expect("JSON"),
-            manifests: Mutex::default(),
-            manifest_digests: Mutex::default(),
-            sizes: Mutex::default(),
-        };
+        let reg = Registry { client, index: serde_json::to_vec(&index).expect("JSON"), manifests: Mutex::default(), manifest_digests: Mutex::default(), sizes: Mutex::default() };
         reg.learn(&body);
         reg.manifests.lock().unwrap().insert(digest, body);
         Ok(reg)
@@ -166,10 +160,7 @@ impl<'a> BlobReader<'a> {
         self.body = None;
         self.resumes += 1;
         if self.resumes > BLOB_RESUMES {
-            return Err(io::Error::other(format!(
-                "blob {}: {what} at byte {}; gave up after {BLOB_RESUMES} resumes",
-                self.digest, self.pos
-            )));
+            return Err(io::Error::other(format!("blob {}: {what} at byte {}; gave up after {BLOB_RESUMES} resumes", self.digest, self.pos)));
         }
         self.stuck = if self.fault_at == Some(self.pos) { self.stuck + 1 } else { 0 };
         self.fault_at = Some(self.pos);
