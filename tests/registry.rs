@@ -541,6 +541,12 @@ fn an_engine_image_through_podmans_api_socket() {
     assert!(err.contains("podman:no-such-image:1") && err.contains("404"), "{err}");
 }
 
+/// A key and self-signed certificate for a token issuer (`token.key`, `token.crt` in `dir`).
+fn token_signer(dir: &Path, cn: &str) {
+    let args = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "token.key", "-out", "token.crt", "-days", "2", "-subj"];
+    run(std::process::Command::new("openssl").current_dir(dir).args(args).arg(format!("/CN={cn}")));
+}
+
 /// A token service of the test's own: RS256 JWTs with the signing certificate in `x5c`, as
 /// distribution's `auth: token` verifies them; basic credentials required. Returns its port
 /// and the log of scopes asked for.
@@ -620,21 +626,7 @@ fn bearer_tokens_from_a_token_service_the_registry_verifies() {
         let open = Registry::start(t, &store, "");
         skopeo_push(&format!("oci-archive:{FIX}/pyapp-oci-archive-gzip.tar"), &format!("docker://{}/team/pyapp:1", open.host()), &[]);
     }
-    run(std::process::Command::new("openssl").current_dir(t).args([
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "token.key",
-        "-out",
-        "token.crt",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=slim test token signer",
-    ]));
+    token_signer(t, "slim test token signer");
     let (tport, log) = token_issuer(t, "tokenuser", "t0ken-Pa55");
     let extra = format!(
         "auth:\n  token:\n    realm: http://127.0.0.1:{tport}/token\n    service: slim-test-registry\n    issuer: slim-test-issuer\n    rootcertbundle: {}\n",
@@ -658,21 +650,7 @@ fn bearer_tokens_from_a_token_service_the_registry_verifies() {
     // A token the registry cannot verify (a realm that signs with another key) is refused.
     let other = t.join("other");
     std::fs::create_dir(&other).unwrap();
-    run(std::process::Command::new("openssl").current_dir(&other).args([
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "token.key",
-        "-out",
-        "token.crt",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=someone else",
-    ]));
+    token_signer(&other, "someone else");
     let (oport, _) = token_issuer(&other, "tokenuser", "t0ken-Pa55");
     drop(reg);
     let extra = extra.replace(&format!("127.0.0.1:{tport}/token"), &format!("127.0.0.1:{oport}/token"));
