@@ -30,6 +30,9 @@ pub struct Step {
     pub args: String,
     /// The WORKDIR in force after this step (absolute, normalised).
     pub workdir: String,
+    /// The stage's ARG and ENV values in force after this step, as written (a value naming
+    /// another variable is kept as it is); build arguments given on the command line win.
+    pub vars: shell::Vars,
     /// The image layer this step made, when it could be matched (final stage only).
     pub layer: Option<u64>,
 }
@@ -353,7 +356,19 @@ impl Parsed {
             let line = line_of(text, start);
             // By bytes: an offset (a span's end minus one) may fall inside a multi-byte character.
             let last_line = line_of(text, args_end.saturating_sub(1)).max(line);
-            steps.push(Step { stage, keyword: keyword(i).into(), span: start..end, script, copy, line, last_line, args, workdir: workdir.clone(), layer: None });
+            steps.push(Step {
+                stage,
+                keyword: keyword(i).into(),
+                span: start..end,
+                script,
+                copy,
+                line,
+                last_line,
+                args,
+                workdir: workdir.clone(),
+                vars: vars.clone(),
+                layer: None,
+            });
             stages[stage].steps.end = steps.len();
         }
         Ok(Parsed { text: text.to_string(), stages, steps })

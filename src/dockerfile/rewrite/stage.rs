@@ -65,22 +65,10 @@ fn installs_installer(s: &Step) -> Vec<String> {
     names
 }
 
-/// The value an ENV or ARG step of `steps` gives `name` last, as written (none when it names
-/// another variable: slim does not know where that points).
-fn env_value(text: &str, steps: &[Step], name: &str) -> Option<String> {
-    let mut v = None;
-    for s in steps.iter().filter(|s| matches!(s.keyword.as_str(), "ENV" | "ARG")) {
-        let body = text[s.span.clone()][s.keyword.len()..].trim();
-        for w in body.split_whitespace() {
-            if let Some(x) = w.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
-                v = Some(x.trim_matches('"').trim_matches('\'').to_string());
-            }
-        }
-        if let Some(x) = body.strip_prefix(name).and_then(|r| r.strip_prefix(' ')) {
-            v = Some(x.trim().to_string());
-        }
-    }
-    v.filter(|v| !v.contains('$') && !v.is_empty())
+/// The ARG or ENV value `name` has after the last of `steps` (the parse's own reading; none
+/// when it names another variable: slim does not know where that points).
+fn env_value(steps: &[Step], name: &str) -> Option<String> {
+    steps.last()?.vars.get(name).filter(|v| !v.contains('$') && !v.is_empty()).cloned()
 }
 
 fn truthy(v: &str) -> bool {
@@ -94,17 +82,17 @@ fn only_runs(p: &crate::dockerfile::Parsed, si: usize, names: &[&str]) -> bool {
 }
 
 /// Where the project's installs go: the environment the builder fills and the runtime copies.
-fn env_of(text: &str, steps: &[Step], project: &[usize]) -> Env {
+fn env_of(steps: &[Step], project: &[usize]) -> Env {
     let insts: Vec<(usize, &Cmd, Tool)> = project.iter().flat_map(|&k| cmds(&steps[k]).iter().filter_map(move |c| install_of(c).map(|i| (k, c, i.tool)))).collect();
     let head = |c: &Cmd| base_name(&c.words[skip_wrappers(c)]).to_string();
     let uv_project = insts.iter().find(|(_, c, t)| matches!(t, Tool::Lock | Tool::Add) && head(c) == "uv");
     if let Some(&(k, _, _)) = uv_project {
-        let env = env_value(text, steps, "UV_PROJECT_ENVIRONMENT").unwrap_or_else(|| ".venv".into());
+        let env = env_value(steps, "UV_PROJECT_ENVIRONMENT").unwrap_or_else(|| ".venv".into());
         return Env::Project(abs_at(&steps[k].workdir, &env));
     }
     let poetry = insts.iter().find(|(_, c, t)| matches!(t, Tool::Lock | Tool::Add) && head(c) == "poetry");
     if let Some(&(k, _, _)) = poetry {
-        let in_project = env_value(text, steps, "POETRY_VIRTUALENVS_IN_PROJECT").is_some_and(|v| truthy(&v))
+        let in_project = env_value(steps, "POETRY_VIRTUALENVS_IN_PROJECT").is_some_and(|v| truthy(&v))
             || steps[..=k].iter().flat_map(cmds).any(|c| {
                 let w: Vec<&str> = c.words.iter().map(|w| w.text()).collect();
                 w.windows(3).any(|x| x[0] == "config" && x[1] == "virtualenvs.in-project" && truthy(x[2]))
@@ -112,7 +100,7 @@ fn env_of(text: &str, steps: &[Step], project: &[usize]) -> Env {
         return if in_project { Env::Project(abs_at(&steps[k].workdir, ".venv")) } else { Env::Made { uv_pip: false, poetry: true } };
     }
     // `uv pip install` into a venv the Dockerfile makes or names.
-    if let Some(v) = env_value(text, steps, "VIRTUAL_ENV") {
+    if let Some(v) = env_value(steps, "VIRTUAL_ENV") {
         return Env::Project(v);
     }
     let first = project.first().copied().unwrap_or(0);
@@ -155,7 +143,7 @@ pub fn to_multi_stage(text: &str, toolchain: &[String], f: &Finding) -> Result<S
     if project.iter().any(|&k| cmds(&steps[k]).iter().any(|c| install_of(c).is_some_and(|i| i.tool == Tool::Lock && base_name(&c.words[skip_wrappers(c)]) == "pdm"))) {
         return Err("the packages are installed by pdm: a builder stage for it is not written yet; drop the toolchain by hand after checking what needs it".into());
     }
-    let env = env_of(text, steps, &project);
+    let env = env_of(steps, &project);
     // Commands run after the build: by the runtime stage's own steps, CMD and ENTRYPOINT.
     let later: Vec<usize> = (fin.start + last + 1..fin.end).collect();
     let run_later: Vec<String> = commands_run(&parsed, &later).into_iter().map(|(c, _)| c).collect();
