@@ -8,6 +8,10 @@ use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+/// The toy torch is smaller than any real CPU wheel: a rules file row that gives its version a
+/// CPU wheel of 1000 B.
+const TOY_CPU_TORCH: &str = "[[cpu_torch]]\nversion = \"2.5.1\"\nwheel_mb = 0.0005\nwheel_tag = \"cp311\"\nexpansion = 2.0\ninstalled = 1000\npypi_wheel = \"x.whl\"\npypi_kept_uncompressed = 0\nsource = \"test\"\n";
+
 fn torch_layer() -> Vec<u8> {
     let mut l = wheel("torch", "2.5.1", &["nvidia-cublas-cu12==12.4.5.8"], MANY, &[("torch/lib/libtorch_cuda.so", 3 * MIB), ("torch/lib/libtorch_cpu.so", 2 * MIB)]);
     l.extend(wheel("nvidia-cublas-cu12", "12.4.5.8", &[], MANY, &[("nvidia/cublas/lib/libcublas.so.12", 4 * MIB)]));
@@ -34,9 +38,8 @@ fn splices_keep_comments_and_continuations_and_tie_changes_to_findings() {
     std::fs::write(&df, DOCKERFILE).unwrap();
     let out = dir.path().join("out").join("Dockerfile.slim");
     std::fs::create_dir(dir.path().join("out")).unwrap();
-    // The toy torch is smaller than any real CPU wheel: give its version a CPU wheel of 1000 B.
     let rules = dir.path().join("rules.toml");
-    std::fs::write(&rules, "[[cpu_torch]]\nversion = \"2.5.1\"\nwheel_mb = 0.0005\nwheel_tag = \"cp311\"\nexpansion = 2.0\ninstalled = 1000\npypi_wheel = \"x.whl\"\npypi_kept_uncompressed = 0\nsource = \"test\"\n").unwrap();
+    std::fs::write(&rules, TOY_CPU_TORCH).unwrap();
     let res = slim().arg("rewrite").arg(&img).arg("--dockerfile").arg(&df).arg("-o").arg(&out).args(["--format", "json"]).arg("--rules").arg(&rules).output().unwrap();
     assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
     let report: Value = serde_json::from_slice(&res.stdout).unwrap();
@@ -610,7 +613,7 @@ fn cpu_torch_for_a_uv_project_edits_what_the_lock_is_made_from() {
     let project = "[project]\nname = \"memory\"\nversion = \"0.1.0\"\n# embeddings\ndependencies = [\"sentence-transformers==3.3.1\"]\n";
     std::fs::write(ctx.join("pyproject.toml"), project).unwrap();
     let rules = dir.path().join("rules.toml");
-    std::fs::write(&rules, "[[cpu_torch]]\nversion = \"2.5.1\"\nwheel_mb = 0.0005\nwheel_tag = \"cp311\"\nexpansion = 2.0\ninstalled = 1000\npypi_wheel = \"x.whl\"\npypi_kept_uncompressed = 0\nsource = \"test\"\n").unwrap();
+    std::fs::write(&rules, TOY_CPU_TORCH).unwrap();
     let df = "FROM python:3.11-slim\nRUN pip install uv\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\nRUN uv sync --frozen\n";
     let r = rewrite_in(&img, &ctx, df, &["--force", "--rules", rules.to_str().unwrap()]);
     let c = change(&r.report, "cuda-on-cpu");
@@ -635,7 +638,7 @@ fn cpu_torch_project(dir: &Path, install: &str, project: &str) -> String {
     std::fs::create_dir(&ctx).unwrap();
     std::fs::write(ctx.join("pyproject.toml"), project).unwrap();
     let rules = dir.join("rules.toml");
-    std::fs::write(&rules, "[[cpu_torch]]\nversion = \"2.5.1\"\nwheel_mb = 0.0005\nwheel_tag = \"cp311\"\nexpansion = 2.0\ninstalled = 1000\npypi_wheel = \"x.whl\"\npypi_kept_uncompressed = 0\nsource = \"test\"\n").unwrap();
+    std::fs::write(&rules, TOY_CPU_TORCH).unwrap();
     let df = format!("FROM python:3.11-slim\nRUN pip install uv poetry\nWORKDIR /app\nCOPY pyproject.toml ./\nRUN {install}\n");
     let r = rewrite_in(&img, &ctx, &df, &["--force", "--rules", rules.to_str().unwrap()]);
     let c = change(&r.report, "cuda-on-cpu");
