@@ -5,7 +5,6 @@
 
 use crate::util::wheels::{self, *};
 use crate::util::*;
-use assert_cmd::Command;
 use serde_json::Value;
 
 #[test]
@@ -31,23 +30,7 @@ WORKDIR /app
 COPY main.py /app/main.py
 CMD [\"python\", \"main.py\"]
 ";
-    std::fs::write(ctx.join("Dockerfile"), df).unwrap();
-    let res = Command::cargo_bin("slim")
-        .unwrap()
-        .env("NO_COLOR", "1")
-        .arg("rewrite")
-        .arg(&img)
-        .arg("--dockerfile")
-        .arg(ctx.join("Dockerfile"))
-        .arg("-o")
-        .arg(ctx.join("Dockerfile.slim"))
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
-    let r: Value = serde_json::from_slice(&res.stdout).unwrap();
-    let out = std::fs::read_to_string(ctx.join("Dockerfile.slim")).unwrap();
-    slim::dockerfile::parse("Dockerfile.slim", &out).unwrap();
+    let (out, r) = rewrite_in(&img, &ctx, df, false);
     let pandas = r["changes"].as_array().unwrap().iter().find(|c| c["rule"] == "unused-package" && c["title"].as_str().unwrap().contains("pandas")).expect("pandas is unused");
     assert_eq!(pandas["applied"], true, "{pandas}");
     assert!(out.contains("RUN pip install --prefix=/install httpx\n"), "dropped in the stage the image copies from:\n{out}");
@@ -112,11 +95,9 @@ fn native_project(env: &str, installer: &str, junk: &'static str, steps: [&str; 
     (img, dir, 1_000_000 + 2 * (MIB as u64))
 }
 
-/// `slim rewrite` of `df` for `img`: the slimmed Dockerfile, the runtime stage alone, the report.
-/// (`force`: a variant of the Dockerfile the image was not built from.)
-fn staged(img: &std::path::Path, dir: &std::path::Path, df: &str, force: bool) -> (String, String, Value) {
-    let ctx = dir.join("ctx");
-    std::fs::create_dir_all(&ctx).unwrap();
+/// `slim rewrite` of `df`, written as `ctx`'s Dockerfile, for `img`: the slimmed Dockerfile (which
+/// must parse) and the report. (`force`: a variant of the Dockerfile the image was not built from.)
+fn rewrite_in(img: &std::path::Path, ctx: &std::path::Path, df: &str, force: bool) -> (String, Value) {
     std::fs::write(ctx.join("Dockerfile"), df).unwrap();
     let res = slim()
         .arg("rewrite")
@@ -133,6 +114,15 @@ fn staged(img: &std::path::Path, dir: &std::path::Path, df: &str, force: bool) -
     let r: Value = serde_json::from_slice(&res.stdout).unwrap();
     let out = std::fs::read_to_string(ctx.join("Dockerfile.slim")).unwrap();
     slim::dockerfile::parse("Dockerfile.slim", &out).unwrap();
+    (out, r)
+}
+
+/// `slim rewrite` of `df` for `img`: the slimmed Dockerfile, the runtime stage alone, the report.
+/// (`force`: a variant of the Dockerfile the image was not built from.)
+fn staged(img: &std::path::Path, dir: &std::path::Path, df: &str, force: bool) -> (String, String, Value) {
+    let ctx = dir.join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    let (out, r) = rewrite_in(img, &ctx, df, force);
     let tc = r["changes"].as_array().unwrap().iter().find(|c| c["rule"] == "build-toolchain").expect("a build-toolchain change");
     assert_eq!(tc["applied"], true, "{tc}\n{out}");
     let runtime = out[out.rfind("\nFROM ").expect("two stages")..].to_string();
