@@ -85,6 +85,7 @@ fn finish(mut src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
     if !image.config_verified {
         src.verify = true;
     }
+    src.digest_named = image.layers.iter().filter(|l| l.digest.is_some()).map(|l| l.name.clone()).collect();
     let diff_ids = image.diff_ids();
     let created_by = image.created_by();
     let mut tree = Tree::new();
@@ -107,7 +108,7 @@ fn finish(mut src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
                     list.push(i as u64);
                 }
             }
-            if !diff {
+            if !blob && !diff {
                 verified.not_verified.push(i as u64);
             }
             tree.apply(&scan)?;
@@ -181,9 +182,9 @@ fn finish(mut src: Source, image: Image, opts: &Options) -> Result<Analyzed> {
 
 /// Check what was read against what the manifest and config promised: the size always; the
 /// blob's digest when the blob was read in full (sha512 ones by reading it again); the diff_id
-/// when the tar stream was hashed (always for compressed blobs and one-pass inputs, for
-/// uncompressed blobs of seekable inputs with `--verify`). Returns (blob digest checked,
-/// diff_id checked).
+/// when the tar stream was hashed (one-pass inputs; compressed blobs no manifest digest names;
+/// every blob with `--verify` or a config checked by its diff_ids). Returns (blob digest
+/// checked, diff_id checked).
 fn verify(src: &Source, scan: &LayerScan, lref: &resolve::LayerRef, diff_id: Option<&str>) -> Result<(bool, bool), String> {
     if let Some(size) = lref.size {
         if size != scan.blob_bytes {

@@ -145,9 +145,10 @@ pub struct ImageArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Hash uncompressed layers too and check them against their diff_ids (a full read of
-    /// each; by default their headers are read and their data skipped), and hash every layer
-    /// blob the layer cache holds as well. See docs/input.md.
+    /// Check every layer against its diff_id: uncompressed layers are read in full (by default
+    /// their headers are read and their data skipped), compressed ones the manifest names by
+    /// digest have their decoded stream hashed too (by default the blob's digest alone is
+    /// checked), and every layer blob the layer cache holds is hashed as well. See docs/input.md.
     #[arg(long)]
     pub verify: bool,
     #[command(flatten)]

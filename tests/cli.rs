@@ -529,6 +529,35 @@ fn diff_ids_are_counted_and_checked() {
     assert_eq!((v.diff_ids, v.not_verified), (vec![0], vec![]));
 }
 
+/// A compressed layer the manifest names by its digest: that digest fixes the bytes, so the
+/// decoded stream is hashed against the config's diff_id only with --verify (the JSON says
+/// which was checked); a config whose diff_id is another layer's is then refused.
+#[test]
+fn a_compressed_layer_named_by_its_digest_has_its_diff_id_checked_with_verify() {
+    let l0 = layer(&[file("a", 100)]);
+    let other = layer(&[file("b", 100)]);
+    let kinds: [(fn(&[u8]) -> Vec<u8>, &str); 2] = [(gzip, "application/vnd.oci.image.layer.v1.tar+gzip"), (zstd, "application/vnd.oci.image.layer.v1.tar+zstd")];
+    for (compress, media) in kinds {
+        let lying = tempfile::tempdir().unwrap();
+        oci_layout_of(&[compress(&l0)], &[other.clone()], media, "latest").write_dir(lying.path());
+        let (code, err, out) = analyze_at(lying.path(), &["--format", "json"]);
+        assert_eq!(code, Some(0), "{media}: {err}");
+        let v = serde_json::from_slice::<Analysis>(&out).unwrap().image.verified.unwrap();
+        assert_eq!((v.layer_blobs, v.diff_ids, v.not_verified), (vec![0], vec![], vec![]), "{media}");
+        let (code, err, out) = analyze_at(lying.path(), &["--verify"]);
+        assert_eq!(code, Some(2), "{media}: {err}");
+        assert!(out.is_empty(), "no number from data that failed a check");
+        assert!(err.contains("diff_id mismatch") && err.trim_end().lines().count() == 1, "{media}: {err}");
+
+        let honest = tempfile::tempdir().unwrap();
+        oci_layout_of(&[compress(&l0)], &[l0.clone()], media, "latest").write_dir(honest.path());
+        let (code, err, out) = analyze_at(honest.path(), &["--format", "json", "--verify"]);
+        assert_eq!(code, Some(0), "{media}: {err}");
+        let v = serde_json::from_slice::<Analysis>(&out).unwrap().image.verified.unwrap();
+        assert_eq!((v.layer_blobs, v.diff_ids, v.not_verified), (vec![0], vec![0], vec![]), "{media}");
+    }
+}
+
 /// An OCI layout whose blobs are named by sha512 digests: checked; a wrong one refused; an
 /// unknown algorithm refused.
 #[test]
@@ -560,6 +589,11 @@ fn sha512_digests_are_checked_and_unknown_algorithms_refused() {
     let good = tempfile::tempdir().unwrap();
     build(format!("sha512:{}", s512(&blob)), good.path());
     let (code, err, out) = analyze_at(good.path(), &["--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let v = serde_json::from_slice::<Analysis>(&out).unwrap().image.verified.unwrap();
+    // The blob's digest fixes its bytes: the diff_id is checked too only with --verify.
+    assert_eq!((v.layer_blobs, v.diff_ids), (vec![0], vec![]));
+    let (code, err, out) = analyze_at(good.path(), &["--format", "json", "--verify"]);
     assert_eq!(code, Some(0), "{err}");
     let v = serde_json::from_slice::<Analysis>(&out).unwrap().image.verified.unwrap();
     assert_eq!((v.layer_blobs, v.diff_ids), (vec![0], vec![0]));

@@ -78,16 +78,15 @@ pub fn scan_layers_each(
     // when the entry cannot be used.
     let from_cache = |i: usize| -> Result<LayerScan, String> {
         let (k, len) = keys[i].as_ref().expect("a hit has a key");
-        let cached = cache.get(k).filter(|s| len.is_none_or(|l| l == s.blob_bytes)).filter(|s| {
-            let kept: u64 = s.entries.iter().filter_map(|e| e.content.as_ref()).map(|c| c.len() as u64).sum();
-            src.budget.take(kept)
-        });
-        let Some(mut scan) = cached else {
+        let fresh = || {
             let fresh = src.scan_layers(&names[i..=i], capture, progress).pop().expect("one layer asked, one scanned");
             if let Ok(s) = &fresh {
                 keep(i, s);
             }
-            return fresh;
+            fresh
+        };
+        let Some(mut scan) = cache.get(k).filter(|s| len.is_none_or(|l| l == s.blob_bytes)) else {
+            return fresh();
         };
         if verify {
             if let Some(got) = src.blob_digest(&names[i], "sha256:") {
@@ -97,6 +96,17 @@ pub fn scan_layers_each(
                 }
                 scan.digest = got;
             }
+        }
+        // An entry from a read that did not hash the decoded stream cannot answer for the
+        // diff_id when it is to be checked (`--verify`, a config no digest names): the blob is
+        // read again, unless its digest has just failed (which the check reports).
+        let blob_failed = verify && layers[i].digest.as_deref().is_some_and(|d| d.starts_with("sha256:") && scan.digest.as_deref() != Some(d));
+        if src.verify && scan.compression != crate::io::compress::Compression::None && scan.diff_digest.is_none() && !blob_failed {
+            return fresh();
+        }
+        let kept: u64 = scan.entries.iter().filter_map(|e| e.content.as_ref()).map(|c| c.len() as u64).sum();
+        if !src.budget.take(kept) {
+            return fresh();
         }
         src.note_hashes(&names[i], &scan.hashes);
         Ok(scan)

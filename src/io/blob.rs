@@ -103,10 +103,11 @@ pub struct Hasher {
 }
 
 const HASH_CHUNK: usize = 1 << 20;
+const HASH_DEPTH: usize = 4;
 
 impl Hasher {
     pub fn spawn() -> Self {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PREFETCH_DEPTH);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(HASH_DEPTH);
         let (spare, spares) = std::sync::mpsc::channel::<Vec<u8>>();
         let handle = std::thread::spawn(move || {
             let mut h = Sha256::new();
@@ -231,104 +232,9 @@ impl<R: Read> Read for Counter<R> {
     }
 }
 
-/// Reads a blob on a thread of its own, in chunks, hashing it (sha256) on that thread, and
-/// hands the chunks over through a bounded channel: the decoder's thread only decodes. Used
-/// for compressed blobs, where the blob is read in full anyway.
-pub struct Prefetched {
-    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
-    spare: std::sync::mpsc::Sender<Vec<u8>>,
-    cur: Vec<u8>,
-    at: usize,
-    done: bool,
-}
-
-/// The reading end's result: (bytes, "sha256:<hex>") once it reached the end.
-pub type PrefetchResult = io::Result<(u64, String)>;
-
-const PREFETCH_CHUNK: usize = 1 << 20;
-const PREFETCH_DEPTH: usize = 4;
-
-impl Prefetched {
-    /// Start reading `r` on a thread of `scope`.
-    pub fn spawn<'scope, 'env, R: Read + Send + 'scope>(
-        scope: &'scope std::thread::Scope<'scope, 'env>,
-        mut r: R,
-    ) -> (Prefetched, std::thread::ScopedJoinHandle<'scope, PrefetchResult>) {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(PREFETCH_DEPTH);
-        let (spare, spares) = std::sync::mpsc::channel::<Vec<u8>>();
-        let handle = scope.spawn(move || {
-            let mut hasher = Sha256::new();
-            let mut total = 0u64;
-            loop {
-                let mut buf = spares.try_recv().unwrap_or_default();
-                buf.resize(PREFETCH_CHUNK, 0);
-                let mut got = 0;
-                while got < buf.len() {
-                    match r.read(&mut buf[got..]) {
-                        Ok(0) => break,
-                        Ok(n) => got += n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            let msg = e.to_string();
-                            let _ = tx.send(Err(e));
-                            return Err(io::Error::other(msg));
-                        }
-                    }
-                }
-                if got == 0 {
-                    return Ok((total, format!("sha256:{}", hex::encode(hasher.finalize()))));
-                }
-                buf.truncate(got);
-                hasher.update(&buf);
-                total += got as u64;
-                if tx.send(Ok(buf)).is_err() {
-                    // The reader was dropped (the layer failed): stop quietly.
-                    return Err(io::Error::other("reader gone"));
-                }
-            }
-        });
-        (Prefetched { rx, spare, cur: Vec::new(), at: 0, done: false }, handle)
-    }
-}
-
-impl Read for Prefetched {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let n = {
-            let avail = io::BufRead::fill_buf(self)?;
-            let n = avail.len().min(out.len());
-            out[..n].copy_from_slice(&avail[..n]);
-            n
-        };
-        io::BufRead::consume(self, n);
-        Ok(n)
-    }
-}
-
-impl io::BufRead for Prefetched {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        while self.at >= self.cur.len() && !self.done {
-            match self.rx.recv() {
-                Ok(Ok(next)) => {
-                    let old = std::mem::replace(&mut self.cur, next);
-                    let _ = self.spare.send(old);
-                    self.at = 0;
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(_) => self.done = true,
-            }
-        }
-        Ok(&self.cur[self.at..])
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.at = (self.at + n).min(self.cur.len());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::BufRead;
 
     /// The threaded sha256 equals a one-shot sha256 for sizes around its chunk boundaries, read
     /// in reads of every length.
@@ -367,60 +273,5 @@ mod tests {
             self.data = &self.data[n..];
             Ok(n)
         }
-    }
-
-    #[test]
-    fn prefetched_hands_over_every_byte_in_order_and_hashes_them() {
-        let data: Vec<u8> = (0..(3 << 20) + 12_345).map(|i: u32| (i % 253) as u8).collect();
-        std::thread::scope(|s| {
-            let (mut pre, reader) = Prefetched::spawn(s, Choppy { data: &data, state: 1 });
-            let mut got = Vec::new();
-            let mut k = 0usize;
-            loop {
-                // Alternate odd-sized reads and buffered consumption.
-                k += 1;
-                if k % 2 == 0 {
-                    let mut buf = vec![0u8; k * 37 % 5000 + 1];
-                    let n = pre.read(&mut buf).unwrap();
-                    if n == 0 {
-                        break;
-                    }
-                    got.extend_from_slice(&buf[..n]);
-                } else {
-                    let avail = pre.fill_buf().unwrap();
-                    if avail.is_empty() {
-                        break;
-                    }
-                    let n = avail.len().min(k * 101 % 300_000 + 1);
-                    got.extend_from_slice(&avail[..n]);
-                    pre.consume(n);
-                }
-            }
-            assert_eq!(got, data);
-            let (n, digest) = reader.join().unwrap().unwrap();
-            assert_eq!(n, data.len() as u64);
-            assert_eq!(digest, sha256_hex(&data));
-        });
-    }
-
-    #[test]
-    fn prefetched_passes_a_read_error_on() {
-        struct Failing(u32);
-        impl Read for Failing {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                self.0 += 1;
-                if self.0 > 3 {
-                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "truncated archive"));
-                }
-                buf[0] = 1;
-                Ok(1)
-            }
-        }
-        std::thread::scope(|s| {
-            let (mut pre, reader) = Prefetched::spawn(s, Failing(0));
-            let err = io::copy(&mut pre, &mut io::sink()).unwrap_err();
-            assert!(err.to_string().contains("truncated archive"));
-            assert!(reader.join().unwrap().is_err());
-        });
     }
 }

@@ -6,3 +6,4 @@ pub mod blob;
 pub mod compress;
 #[cfg(feature = "isal")]
 mod isal_gz;
+pub mod pipe;

@@ -9,6 +9,7 @@ mod keep;
 
 use crate::io::blob::{Counter, Tally};
 use crate::io::compress::{self, Compression};
+use crate::io::pipe::{self, Prefetched};
 use entry::push_entry;
 pub use entry::{EntryKind, LayerEntry, PATH_MAX, normalize, quote};
 pub use keep::{Budget, CONTENT_BUDGET, Capture, Keep, Skipped, capture_none};
@@ -92,7 +93,8 @@ fn check_tar_head(head: &[u8]) -> Result<(), String> {
 }
 
 /// Read a layer blob from a plain reader, in one pass: sniff, decode, walk, then drain to the
-/// end so the tar size and the blob's sha256 (when `hash`) cover every byte.
+/// end so the tar size and the blob's sha256 (when `hash`) cover every byte; with `hash`, the
+/// decoded stream of a compressed blob is hashed too (what its diff_id names).
 pub fn scan_stream<R: Read>(r: R, capture: Capture, budget: &Budget, hash: bool) -> Result<LayerScan, String> {
     let mut raw = Tally::new(r, hash);
     let head = compress::read_head(&mut raw, 512).map_err(|e| e.to_string())?;
@@ -100,30 +102,56 @@ pub fn scan_stream<R: Read>(r: R, capture: Capture, budget: &Budget, hash: bool)
     let (entries, tar_bytes, hashes, diff_digest) = {
         let chained = Cursor::new(head.clone()).chain(&mut raw);
         let decoded = compress::decoder(c, chained).map_err(|e| ctx(c, e))?;
-        scan_decoded(decoded, c, &head, capture, budget)?
+        // Inflate works in large outputs: straight into the tar reader's 512-byte header reads
+        // and 32 KiB skips, matches that reach back past the buffer go through the window,
+        // refilled after every call (6% slower on the ML image). zstd buffers its own output: a
+        // second buffer would only add a copy (4% slower there).
+        let decoded: Box<dyn Read + '_> = match c {
+            Compression::Gzip => Box::new(io::BufReader::with_capacity(DECODED_CHUNK, decoded)),
+            _ => decoded,
+        };
+        // The decoded stream is what the config's diff_id names: hashed on a thread of its own.
+        let mut decoded = Tally::new(decoded, hash && c != Compression::None);
+        let (entries, tar_bytes, hashes) = scan_decoded(&mut decoded, c, &head, capture, budget)?;
+        let (_, diff_digest) = decoded.finish().map_err(|e| ctx(c, e))?;
+        (entries, tar_bytes, hashes, diff_digest)
     };
     let (blob_bytes, digest) = raw.finish().map_err(|e| ctx(c, e))?;
     let diff_digest = if c == Compression::None { digest.clone() } else { diff_digest };
     Ok(LayerScan { entries, compression: c, blob_bytes, tar_bytes, digest, diff_digest, hashes })
 }
 
-/// Read a compressed layer blob that is read in full anyway with its reading and sha256 on a
-/// thread of their own, so that this thread only decodes and walks.
-pub fn scan_prefetched<R: Read + Send>(r: R, capture: Capture, budget: &Budget) -> Result<LayerScan, String> {
+/// Read a blob that is read in full anyway (a compressed one, or any from a registry) on three
+/// threads: one reads and sha256-hashes it, this one decodes it, and one walks the decoded
+/// stream, so that the decoding thread (the critical path of an image's largest layer) does
+/// nothing else. With `hash_tar` the decoded stream is hashed too, on a fourth thread: the
+/// diff_id check, which the blob's digest makes redundant when a manifest names it.
+pub fn scan_prefetched<R: Read + Send>(r: R, capture: Capture, budget: &Budget, hash_tar: bool) -> Result<LayerScan, String> {
     std::thread::scope(|s| {
-        let (mut pre, reader) = crate::io::blob::Prefetched::spawn(s, r);
+        let (mut pre, reader) = Prefetched::spawn(s, r);
         let head = compress::read_head(&mut pre, 512).map_err(|e| e.to_string())?;
         let c = Compression::sniff(&head);
-        let scanned = {
-            let chained = Cursor::new(head.clone()).chain(&mut pre);
-            compress::decoder_buf(c, chained).map_err(|e| ctx(c, e)).and_then(|decoded| scan_decoded(decoded, c, &head, capture, budget)).and_then(|r| {
-                io::copy(&mut pre, &mut io::sink()).map_err(|e| ctx(c, e))?;
-                Ok(r)
-            })
+        let scanned = match c {
+            Compression::None => {
+                let walked = scan_decoded(&mut Cursor::new(head.clone()).chain(&mut pre), c, &head, capture, budget);
+                // Dropped before the join: a reader blocked on a full pipe then stops.
+                drop(pre);
+                walked.map(|r| (r, None))
+            }
+            _ => {
+                // This thread decodes; the walk runs on a thread of its own.
+                let (decoder, mut decoded, hashing) = pipe::decoder(s, hash_tar);
+                let tar_head = head.clone();
+                let walker = s.spawn(move || scan_decoded(&mut decoded, c, &tar_head, capture, budget));
+                // An error reaches the walk through the pipe, and is reported from there.
+                let _ = decoder.run(c, Cursor::new(head.clone()).chain(pre));
+                let walked = walker.join().map_err(|_| "the thread walking the layer panicked".to_string())?;
+                let finished = hashing.finish();
+                walked.and_then(|r| Ok((r, finished.map_err(|e| ctx(c, e))?)))
+            }
         };
-        drop(pre);
         let read = reader.join().map_err(|_| "the thread reading the blob panicked".to_string())?;
-        let (entries, tar_bytes, hashes, diff_digest) = scanned?;
+        let ((entries, tar_bytes, hashes), diff_digest) = scanned?;
         let (blob_bytes, digest) = read.map_err(|e| ctx(c, e))?;
         let diff_digest = if c == Compression::None { Some(digest.clone()) } else { diff_digest };
         Ok(LayerScan { entries, compression: c, blob_bytes, tar_bytes, digest: Some(digest), diff_digest, hashes })
@@ -142,23 +170,14 @@ fn ctx(c: Compression, e: io::Error) -> String {
 
 /// Walk the tar stream `decoded` (whose raw blob starts with `head`) to its end, and what
 /// follows its end-of-archive marker too: (entries, bytes of the tar stream, hashes of the
-/// files of at least `HASH_MIN` bytes, the sha256 of the tar stream when it was compressed).
-type Decoded = (Vec<LayerEntry>, u64, Vec<(u64, u128)>, Option<String>);
-fn scan_decoded(decoded: Box<dyn Read + '_>, c: Compression, head: &[u8], capture: Capture, budget: &Budget) -> Result<Decoded, String> {
+/// files of at least `HASH_MIN` bytes).
+type Walked = (Vec<LayerEntry>, u64, Vec<(u64, u128)>);
+fn scan_decoded(decoded: &mut dyn Read, c: Compression, head: &[u8], capture: Capture, budget: &Budget) -> Result<Walked, String> {
     let ctx = |e: io::Error| ctx(c, e);
     let mut entries = Vec::new();
     let mut hashes = Vec::new();
     let tar_count = Rc::new(Cell::new(0u64));
-    // Inflate works in large outputs: straight into the tar reader's 512-byte header reads and
-    // 32 KiB skips, matches that reach back past the buffer go through the window, refilled
-    // after every call (6% slower on the ML image). zstd buffers its own output: a second
-    // buffer would only add a copy (4% slower there).
-    let decoded: Box<dyn Read + '_> = match c {
-        Compression::Gzip => Box::new(io::BufReader::with_capacity(DECODED_CHUNK, decoded)),
-        _ => decoded,
-    };
-    // The decoded stream is what the config's diff_id names: hashed on a thread of its own.
-    let mut counted = Counter { inner: Tally::new(decoded, c != Compression::None), count: tar_count.clone() };
+    let mut counted = Counter { inner: decoded, count: tar_count.clone() };
     let mut tar_head = Vec::new();
     if c == Compression::None {
         check_tar_head(head)?;
@@ -177,8 +196,7 @@ fn scan_decoded(decoded: Box<dyn Read + '_>, c: Compression, head: &[u8], captur
     }
     // What follows the end-of-archive marker still belongs to the stream.
     io::copy(&mut counted, &mut io::sink()).map_err(ctx)?;
-    let (_, diff_digest) = counted.inner.finish().map_err(ctx)?;
-    Ok((entries, tar_count.get(), hashes, diff_digest))
+    Ok((entries, tar_count.get(), hashes))
 }
 
 #[cfg(test)]
@@ -230,8 +248,14 @@ mod tests {
         let (tar, big, other) = layer();
         for blob in [gzip(&tar), zstd::encode_all(&tar[..], 3).unwrap()] {
             let one = scan_stream(&blob[..], &capture_none, &Budget::new(0), true).unwrap();
-            let pre = scan_prefetched(&blob[..], &capture_none, &Budget::new(0)).unwrap();
+            let pre = scan_prefetched(&blob[..], &capture_none, &Budget::new(0), true).unwrap();
+            let unhashed = scan_prefetched(&blob[..], &capture_none, &Budget::new(0), false).unwrap();
             assert_eq!(key(&one), key(&pre));
+            assert_eq!(key(&unhashed), key(&pre));
+            // The decoded stream's sha256 (what a diff_id names) only when asked for.
+            assert_eq!(pre.diff_digest.as_deref(), Some(crate::io::blob::sha256_hex(&tar).as_str()));
+            assert_eq!(one.diff_digest, pre.diff_digest);
+            assert_eq!((unhashed.diff_digest, &unhashed.digest, unhashed.hashes), (None, &pre.digest, pre.hashes.clone()));
             assert_eq!((one.tar_bytes, one.blob_bytes), (pre.tar_bytes, pre.blob_bytes));
             assert_eq!(pre.tar_bytes, tar.len() as u64);
             assert_eq!(one.digest, pre.digest);
@@ -252,13 +276,32 @@ mod tests {
         assert_eq!(s.entries.len(), 5);
     }
 
+    /// A tar that goes bad early in a blob much longer than the pipes between the threads
+    /// hold: the walk fails, and every thread stops (no hang), compressed or not.
+    #[test]
+    fn a_blob_that_goes_bad_early_fails_without_waiting_for_its_end() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(100);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, "a", &[1u8; 100][..]).unwrap();
+        let mut blob = b.into_inner().unwrap();
+        blob.truncate(1024);
+        blob.extend((0..16u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 1));
+        for blob in [blob.clone(), gzip(&blob)] {
+            let err = scan_prefetched(&blob[..], &capture_none, &Budget::new(0), true).unwrap_err();
+            assert!(err.contains("bad tar entry"), "{err}");
+        }
+    }
+
     #[test]
     fn a_truncated_blob_fails_the_prefetched_scan_as_the_one_pass_one() {
         let (tar, _, _) = layer();
         let blob = gzip(&tar);
         let cut = &blob[..blob.len() / 2];
         let one = scan_stream(cut, &capture_none, &Budget::new(0), true).unwrap_err();
-        let pre = scan_prefetched(cut, &capture_none, &Budget::new(0)).unwrap_err();
+        let pre = scan_prefetched(cut, &capture_none, &Budget::new(0), true).unwrap_err();
         assert!(pre.contains("gzip"), "{pre}");
         assert_eq!(one, pre);
     }

@@ -10,7 +10,7 @@ use crate::io::blob::{Slice, Tally};
 use crate::io::compress::{self, Compression};
 use crate::layers::walk::{self, Budget, Capture, LayerEntry, LayerScan};
 use indicatif::ProgressBar;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::path::{Path, PathBuf};
@@ -97,8 +97,13 @@ pub struct Source {
     /// Hashes of large files taken while decoding layers of a seekable store (see
     /// `LayerScan::hashes`), by blob name: duplicate detection reads nothing again for them.
     hashed: Mutex<HashMap<String, Vec<(u64, u128)>>>,
-    /// Hash uncompressed layers of a seekable store too (`--verify`), not only their headers.
+    /// Hash every layer's data against its diff_id (`--verify`, or a config no digest names):
+    /// uncompressed layers of a seekable store too, not only their headers, and compressed ones
+    /// the manifest names by digest.
     pub verify: bool,
+    /// Blobs whose digest the manifest names (checked once they are read): the blob's digest
+    /// already fixes their decoded stream, which is hashed for its diff_id only with `verify`.
+    pub digest_named: HashSet<String>,
     /// What layer scans may keep of file contents, in all (`walk::CONTENT_BUDGET`).
     pub budget: Budget,
 }
@@ -160,6 +165,7 @@ impl Source {
                 aliases: HashMap::new(),
                 hashed: Mutex::default(),
                 verify: false,
+                digest_named: HashSet::new(),
                 budget: Budget::new(walk::CONTENT_BUDGET),
             });
         }
@@ -222,6 +228,7 @@ impl Source {
             aliases,
             hashed: Mutex::default(),
             verify: false,
+            digest_named: HashSet::new(),
             budget: Budget::new(walk::CONTENT_BUDGET),
         })
     }
@@ -236,6 +243,7 @@ impl Source {
             aliases: HashMap::new(),
             hashed: Mutex::default(),
             verify: false,
+            digest_named: HashSet::new(),
             budget: Budget::new(walk::CONTENT_BUDGET),
         }
     }

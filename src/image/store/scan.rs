@@ -92,6 +92,7 @@ impl Source {
     /// one large layer shows its progress too; each blob adds its size once in all.
     fn scan_one(&self, name: &str, capture: Capture, progress: &ProgressBar) -> std::result::Result<LayerScan, String> {
         let real = self.resolve_alias(name);
+        let hash_tar = self.verify || !(self.digest_named.contains(name) || self.digest_named.contains(real));
         let scan = |file: &File, pos: u64, size: u64| {
             let head = compress::read_head(&mut Slice::new(file, pos, size), 8).map_err(|e| e.to_string())?;
             let mut done = 0;
@@ -105,7 +106,7 @@ impl Source {
                     Ok(s)
                 }),
                 Compression::None => walk::scan_seekable(blob, size, capture, &self.budget),
-                _ => walk::scan_prefetched(blob, capture, &self.budget),
+                _ => walk::scan_prefetched(blob, capture, &self.budget, hash_tar),
             };
             progress.inc(size.saturating_sub(done));
             r
@@ -125,7 +126,7 @@ impl Source {
                 let blob = r.blob(real)?;
                 let mut done = 0;
                 let blob = Advancing { inner: blob, pos: 0, done: &mut done, progress };
-                walk::scan_prefetched(blob, capture, &self.budget)
+                walk::scan_prefetched(blob, capture, &self.budget, hash_tar)
             }
             Store::Stream { .. } => unreachable!("stream layers are scanned while reading"),
         }

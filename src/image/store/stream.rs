@@ -91,6 +91,7 @@ impl Source {
             aliases,
             hashed: Mutex::default(),
             verify: false,
+            digest_named: HashSet::new(),
             budget,
         })
     }

@@ -1,0 +1,322 @@
+//! Chunks handed between threads, so that the one thread an image's largest layer keeps busy
+//! only decodes: a blob is read and sha256-hashed on one thread (`Prefetched`), decoded on a
+//! second (`Decoder`), and walked on a third; the decoded chunks the walk is done with are
+//! hashed on a fourth when the diff_id is to be checked. Chunks travel through bounded
+//! channels and come back to be filled again: nothing is copied between threads.
+
+use super::compress::{self, Compression};
+use sha2::{Digest, Sha256};
+use std::io::{self, BufRead, Read};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::thread::{Scope, ScopedJoinHandle};
+
+/// How much is read or decoded at a time.
+pub const CHUNK: usize = 1 << 20;
+/// How many chunks may wait between two threads.
+const DEPTH: usize = 4;
+
+/// The receiving end: reads the chunks a filling thread sends, in order, and hands each one it
+/// has used on (back to the filler, or to a hashing thread first).
+pub struct Pipe {
+    rx: Receiver<io::Result<Vec<u8>>>,
+    used: Sender<Vec<u8>>,
+    cur: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+impl Read for Pipe {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let avail = self.fill_buf()?;
+            let n = avail.len().min(out.len());
+            out[..n].copy_from_slice(&avail[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for Pipe {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.at >= self.cur.len() && !self.done {
+            match self.rx.recv() {
+                Ok(Ok(next)) => {
+                    let old = std::mem::replace(&mut self.cur, next);
+                    if !old.is_empty() {
+                        let _ = self.used.send(old);
+                    }
+                    self.at = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {
+                    self.done = true;
+                    let last = std::mem::take(&mut self.cur);
+                    if !last.is_empty() {
+                        let _ = self.used.send(last);
+                    }
+                    self.at = 0;
+                }
+            }
+        }
+        Ok(&self.cur[self.at..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.at = (self.at + n).min(self.cur.len());
+    }
+}
+
+/// Read `r` to its end in chunks, each given to `each` and then sent on `tx`; the chunks to
+/// fill are the ones that came back on `spares`, or new ones. A read error is sent on after the
+/// bytes read before it, then returned. Returns the bytes read, or an error when the receiving end is gone.
+fn fill<R: Read>(mut r: R, tx: &SyncSender<io::Result<Vec<u8>>>, spares: &Receiver<Vec<u8>>, mut each: impl FnMut(&[u8])) -> io::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        let mut buf = spares.try_recv().unwrap_or_default();
+        buf.resize(CHUNK, 0);
+        let mut got = 0;
+        while got < buf.len() {
+            match r.read(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // What was read before the error is handed on first: the reader fails
+                    // where a reader of `r` itself would.
+                    if got > 0 {
+                        buf.truncate(got);
+                        each(&buf);
+                        let _ = tx.send(Ok(buf));
+                    }
+                    let msg = e.to_string();
+                    let _ = tx.send(Err(e));
+                    return Err(io::Error::other(msg));
+                }
+            }
+        }
+        if got == 0 {
+            return Ok(total);
+        }
+        buf.truncate(got);
+        each(&buf);
+        total += got as u64;
+        if tx.send(Ok(buf)).is_err() {
+            // The reading end was dropped (the layer failed): stop quietly.
+            return Err(io::Error::other("reader gone"));
+        }
+    }
+}
+
+/// Reads a blob on a thread of its own, hashing it (sha256) there, and hands it over in
+/// chunks: the thread that reads from it only decodes.
+pub struct Prefetched;
+
+/// The reading end's result: (bytes, "sha256:<hex>") once it reached the end.
+pub type PrefetchResult = io::Result<(u64, String)>;
+
+impl Prefetched {
+    /// Start reading `r` on a thread of `scope`.
+    pub fn spawn<'scope, 'env, R: Read + Send + 'scope>(scope: &'scope Scope<'scope, 'env>, r: R) -> (Pipe, ScopedJoinHandle<'scope, PrefetchResult>) {
+        let (tx, rx) = sync_channel(DEPTH);
+        let (used, spares) = channel();
+        let handle = scope.spawn(move || {
+            let mut hasher = Sha256::new();
+            let total = fill(r, &tx, &spares, |chunk| hasher.update(chunk))?;
+            Ok((total, format!("sha256:{}", hex::encode(hasher.finalize()))))
+        });
+        (Pipe { rx, used, cur: Vec::new(), at: 0, done: false }, handle)
+    }
+}
+
+/// The filling end of a decoded stream (see `decoder`): run on the thread that is to decode.
+pub struct Decoder {
+    tx: SyncSender<io::Result<Vec<u8>>>,
+    spares: Receiver<Vec<u8>>,
+}
+
+impl Decoder {
+    /// Decode `inner` (compressed as `c`) into the pipe, in chunks; once the decoded stream
+    /// ends, what is left of `inner` is read to its end (so that a hash of it covers every
+    /// byte). An error is handed to the pipe's reader too.
+    pub fn run<R: BufRead>(self, c: Compression, mut inner: R) -> io::Result<u64> {
+        let Decoder { tx, spares } = self;
+        let n = match compress::decoder_buf(c, &mut inner) {
+            Ok(d) => fill(d, &tx, &spares, |_| {})?,
+            Err(e) => {
+                let msg = e.to_string();
+                let _ = tx.send(Err(e));
+                return Err(io::Error::other(msg));
+            }
+        };
+        // What follows the compressed stream is part of the blob.
+        if let Err(e) = io::copy(&mut inner, &mut io::sink()) {
+            let msg = e.to_string();
+            let _ = tx.send(Err(e));
+            return Err(io::Error::other(msg));
+        }
+        Ok(n)
+    }
+}
+
+/// The sha256 of what a pipe's reader used, computed on a thread of its own (see `decoder`).
+pub struct Hashing<'scope>(Option<ScopedJoinHandle<'scope, String>>);
+
+impl Hashing<'_> {
+    /// Once the pipe's reader is dropped: the digest, when the stream was hashed.
+    pub fn finish(self) -> io::Result<Option<String>> {
+        self.0.map(|h| h.join().map_err(|_| io::Error::other("the sha256 thread panicked"))).transpose()
+    }
+}
+
+/// A pipe for a decoded stream: the `Decoder` fills it on whatever thread runs it, the `Pipe`
+/// reads it on another; with `hash`, the chunks the reader is done with are sha256-hashed on a
+/// thread of `scope`, off both paths.
+pub fn decoder<'scope, 'env>(scope: &'scope Scope<'scope, 'env>, hash: bool) -> (Decoder, Pipe, Hashing<'scope>) {
+    let (tx, rx) = sync_channel(DEPTH);
+    let (spare, spares) = channel::<Vec<u8>>();
+    let (used, hasher) = if hash {
+        let (to_hash, chunks) = channel::<Vec<u8>>();
+        let h = scope.spawn(move || {
+            let mut h = Sha256::new();
+            for chunk in chunks {
+                h.update(&chunk);
+                let _ = spare.send(chunk);
+            }
+            format!("sha256:{}", hex::encode(h.finalize()))
+        });
+        (to_hash, Some(h))
+    } else {
+        (spare, None)
+    };
+    (Decoder { tx, spares }, Pipe { rx, used, cur: Vec::new(), at: 0, done: false }, Hashing(hasher))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Gives at most a few (varying) bytes per read.
+    struct Choppy<'a> {
+        data: &'a [u8],
+        state: u32,
+    }
+
+    impl Read for Choppy<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.state = self.state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let n = (self.state >> 16) as usize % 70_000 + 1;
+            let n = n.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// Read `pipe` to its end alternating odd-sized reads and buffered consumption.
+    fn drain(pipe: &mut Pipe) -> Vec<u8> {
+        let mut got = Vec::new();
+        let mut k = 0usize;
+        loop {
+            k += 1;
+            if k.is_multiple_of(2) {
+                let mut buf = vec![0u8; k * 37 % 5000 + 1];
+                let n = pipe.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            } else {
+                let avail = pipe.fill_buf().unwrap();
+                if avail.is_empty() {
+                    break;
+                }
+                let n = avail.len().min(k * 101 % 300_000 + 1);
+                got.extend_from_slice(&avail[..n]);
+                pipe.consume(n);
+            }
+        }
+        got
+    }
+
+    #[test]
+    fn prefetched_hands_over_every_byte_in_order_and_hashes_them() {
+        let data: Vec<u8> = (0..(3 << 20) + 12_345).map(|i: u32| (i % 253) as u8).collect();
+        std::thread::scope(|s| {
+            let (mut pre, reader) = Prefetched::spawn(s, Choppy { data: &data, state: 1 });
+            assert_eq!(drain(&mut pre), data);
+            let (n, digest) = reader.join().unwrap().unwrap();
+            assert_eq!(n, data.len() as u64);
+            assert_eq!(digest, super::super::blob::sha256_hex(&data));
+        });
+    }
+
+    #[test]
+    fn prefetched_passes_a_read_error_on() {
+        struct Failing(u32);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.0 += 1;
+                if self.0 > 3 {
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "truncated archive"));
+                }
+                buf[0] = 1;
+                Ok(1)
+            }
+        }
+        std::thread::scope(|s| {
+            let (mut pre, reader) = Prefetched::spawn(s, Failing(0));
+            let err = io::copy(&mut pre, &mut io::sink()).unwrap_err();
+            assert!(err.to_string().contains("truncated archive"));
+            assert!(reader.join().unwrap().is_err());
+        });
+    }
+
+    /// Decoded on a thread, the stream is every byte in order, its sha256 is the decoded
+    /// bytes', and the blob is read to its end, for gzip and zstd.
+    #[test]
+    fn a_stream_decoded_on_its_own_thread_is_read_whole_and_hashed() {
+        let data: Vec<u8> = (0..(5 << 20) + 77).map(|i: u32| (i * 7 % 251) as u8).collect();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut gz, &data).unwrap();
+        let gz = gz.finish().unwrap();
+        let zst = zstd::encode_all(&data[..], 3).unwrap();
+        for (c, blob) in [(Compression::Gzip, gz), (Compression::Zstd, zst)] {
+            for hash in [false, true] {
+                std::thread::scope(|s| {
+                    let (pre, reader) = Prefetched::spawn(s, Choppy { data: &blob, state: 3 });
+                    let (decoder, mut pipe, hashing) = decoder(s, hash);
+                    let decoding = s.spawn(move || decoder.run(c, pre));
+                    assert_eq!(drain(&mut pipe), data, "{c:?}");
+                    drop(pipe);
+                    assert_eq!(decoding.join().unwrap().unwrap(), data.len() as u64);
+                    let digest = hashing.finish().unwrap();
+                    let want = super::super::blob::sha256_hex(&data);
+                    assert_eq!(digest, hash.then_some(want), "{c:?}");
+                    let (n, blob_digest) = reader.join().unwrap().unwrap();
+                    assert_eq!((n, blob_digest), (blob.len() as u64, super::super::blob::sha256_hex(&blob)));
+                });
+            }
+        }
+    }
+
+    /// A reader that stops early (a bad tar entry) ends the decoding and reading threads: no
+    /// hang, and the scope can end.
+    #[test]
+    fn dropping_the_reader_early_stops_every_thread() {
+        let data: Vec<u8> = (0..32 << 20).map(|i: u32| (i * 13 % 241) as u8).collect();
+        let zst = zstd::encode_all(&data[..], 1).unwrap();
+        std::thread::scope(|s| {
+            let (pre, reader) = Prefetched::spawn(s, &zst[..]);
+            let (decoder, mut pipe, hashing) = decoder(s, true);
+            let decoding = s.spawn(move || decoder.run(Compression::Zstd, pre));
+            let mut first = vec![0u8; 1000];
+            pipe.read_exact(&mut first).unwrap();
+            drop(pipe);
+            assert!(decoding.join().unwrap().is_err());
+            assert!(hashing.finish().unwrap().is_some());
+            let _ = reader.join().unwrap();
+        });
+    }
+}
