@@ -2,7 +2,7 @@
 # Side-by-side benchmark of slim against dive and syft on the same files, in the same run, with
 # the floors slim is judged against. One command:
 #
-#   bench/run.sh [--smoke] [--runs N] [--inputs A,B,..] [--tools A,B,..] [--no-floors] [--no-cold] [--cached]
+#   bench/run.sh [--smoke] [--runs N] [--inputs A,B,..] [--tools A,B,..] [--no-floors] [--no-cold] [--cached] [--baseline BIN]
 #
 # 1. builds slim and the floor helper (bench/floor.rs) in release mode;
 # 2. builds or generates the inputs in $SLIM_BENCH_IMAGES (default /work/bench-images, outside
@@ -27,6 +27,8 @@
 #    layer cache (holding the original image's layers, restored before each run), slim with an
 #    empty one (it fills it), slim --no-cache and dive, side by side. Every other slim row runs
 #    with --no-cache.
+# 7. with --baseline BIN, another slim binary (an earlier build) runs beside slim on every input
+#    (row "slim (baseline)"): before and after in one run.
 #
 # Warm page cache unless a row says cold: nothing is dropped between runs, so the median of three
 # discards a first run that found the file cold. The load average is printed with each table:
@@ -40,7 +42,7 @@ repo=$(cd "$here/.." && pwd)
 images=${SLIM_BENCH_IMAGES:-/work/bench-images}
 venv=${SLIM_BENCH_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/slim-bench/venv}
 timeout_s=${SLIM_BENCH_TIMEOUT:-900}
-runs=3 smoke=0 floors=1 cold=1 cached=0 inputs="" tools="slim,slim-stdin,dive,syft"
+runs=3 smoke=0 floors=1 cold=1 cached=0 inputs="" baseline="" tools="slim,slim-stdin,dive,syft"
 
 usage() { sed -n 's|^#   \(bench/run.sh .*\)|usage: \1|p' "$0" >&2; exit 2; }
 while (($#)); do
@@ -52,6 +54,7 @@ while (($#)); do
     --no-floors) floors=0 ;;
     --no-cold) cold=0 ;;
     --cached) cached=1 ;;
+    --baseline) baseline=$(realpath "${2:?}"); shift; [[ -x $baseline ]] || { echo "bench: $baseline is not an executable" >&2; exit 2; } ;;
     *) usage ;;
   esac
   shift
@@ -195,7 +198,9 @@ for i in "${input_list[@]}"; do
   p=${path[$i]} k=${kind[$i]}
   for t in "${tool_list[@]}"; do
     case $t in
-      slim) measure slim "$i" -- "$slim" analyze "$p" --format json --quiet --no-cache ;;
+      slim)
+        measure slim "$i" -- "$slim" analyze "$p" --format json --quiet --no-cache
+        [[ -n $baseline ]] && measure "slim (baseline)" "$i" -- "$baseline" analyze "$p" --format json --quiet --no-cache ;;
       slim-stdin)
         [[ $k == ocidir ]] && continue
         measure "slim (stdin)" "$i" -- sh -c '"$1" analyze - --format json --quiet --no-cache <"$2"' sh "$slim" "$p" ;;
