@@ -233,7 +233,7 @@ impl<R: Read> Read for Counter<R> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// The threaded sha256 equals a one-shot sha256 for sizes around its chunk boundaries, read
@@ -258,10 +258,10 @@ mod tests {
         drop(t);
     }
 
-    /// Gives at most a few (varying) bytes per read.
-    struct Choppy<'a> {
-        data: &'a [u8],
-        state: u32,
+    /// Gives at most a few (varying) bytes per read (the pipe's tests read through it too).
+    pub(in crate::io) struct Choppy<'a> {
+        pub data: &'a [u8],
+        pub state: u32,
     }
 
     impl Read for Choppy<'_> {

@@ -68,6 +68,13 @@ impl BufRead for Pipe {
     }
 }
 
+/// Hand `e` to the pipe's reader (which reports it) and return it for the filling thread.
+fn pass_on(tx: &SyncSender<io::Result<Vec<u8>>>, e: io::Error) -> io::Error {
+    let copy = io::Error::new(e.kind(), e.to_string());
+    let _ = tx.send(Err(e));
+    copy
+}
+
 /// Read `r` to its end in chunks, each given to `each` and then sent on `tx`; the chunks to
 /// fill are the ones that came back on `spares`, or new ones. A read error is sent on after the
 /// bytes read before it, then returned. Returns the bytes read, or an error when the receiving end is gone.
@@ -90,9 +97,7 @@ fn fill<R: Read>(mut r: R, tx: &SyncSender<io::Result<Vec<u8>>>, spares: &Receiv
                         each(&buf);
                         let _ = tx.send(Ok(buf));
                     }
-                    let msg = e.to_string();
-                    let _ = tx.send(Err(e));
-                    return Err(io::Error::other(msg));
+                    return Err(pass_on(tx, e));
                 }
             }
         }
@@ -144,17 +149,11 @@ impl Decoder {
         let Decoder { tx, spares } = self;
         let n = match compress::decoder_buf(c, &mut inner) {
             Ok(d) => fill(d, &tx, &spares, |_| {})?,
-            Err(e) => {
-                let msg = e.to_string();
-                let _ = tx.send(Err(e));
-                return Err(io::Error::other(msg));
-            }
+            Err(e) => return Err(pass_on(&tx, e)),
         };
         // What follows the compressed stream is part of the blob.
         if let Err(e) = io::copy(&mut inner, &mut io::sink()) {
-            let msg = e.to_string();
-            let _ = tx.send(Err(e));
-            return Err(io::Error::other(msg));
+            return Err(pass_on(&tx, e));
         }
         Ok(n)
     }
@@ -196,23 +195,7 @@ pub fn decoder<'scope, 'env>(scope: &'scope Scope<'scope, 'env>, hash: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Gives at most a few (varying) bytes per read.
-    struct Choppy<'a> {
-        data: &'a [u8],
-        state: u32,
-    }
-
-    impl Read for Choppy<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            self.state = self.state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            let n = (self.state >> 16) as usize % 70_000 + 1;
-            let n = n.min(buf.len()).min(self.data.len());
-            buf[..n].copy_from_slice(&self.data[..n]);
-            self.data = &self.data[n..];
-            Ok(n)
-        }
-    }
+    use crate::io::blob::tests::Choppy;
 
     /// Read `pipe` to its end alternating odd-sized reads and buffered consumption.
     fn drain(pipe: &mut Pipe) -> Vec<u8> {
