@@ -1,19 +1,21 @@
 //! Chunks handed between threads, so that the one thread an image's largest layer keeps busy
-//! only decodes: a blob is read and sha256-hashed on one thread (`Prefetched`), decoded on a
-//! second (`Decoder`), and walked on a third; the decoded chunks the walk is done with are
-//! hashed on a fourth when the diff_id is to be checked. Chunks travel through bounded
-//! channels and come back to be filled again: nothing is copied between threads.
+//! only decodes: a blob is read and sha256-hashed on one thread (`Prefetched`, which reads
+//! ahead first and hashes when it has nothing to read), decoded on a second (`Decoder`), and
+//! walked on a third; the decoded chunks the walk is done with are hashed on a fourth when the
+//! diff_id is to be checked. Chunks travel through channels of bounded depth and come back to
+//! be filled again: nothing is copied between threads.
 
 use super::compress::{self, Compression};
 use sha2::{Digest, Sha256};
+use std::collections::VecDeque;
 use std::io::{self, BufRead, Read};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::{Scope, ScopedJoinHandle};
 
 /// How much is read or decoded at a time.
 pub const CHUNK: usize = 1 << 20;
-/// How many chunks may wait between two threads.
-const DEPTH: usize = 4;
+/// How many decoded chunks may wait for the walk.
+const DEPTH: usize = 16;
 
 /// The receiving end: reads the chunks a filling thread sends, in order, and hands each one it
 /// has used on (back to the filler, or to a hashing thread first).
@@ -75,37 +77,27 @@ fn pass_on(tx: &SyncSender<io::Result<Vec<u8>>>, e: io::Error) -> io::Error {
     copy
 }
 
-/// Read `r` to its end in chunks, each given to `each` and then sent on `tx`; the chunks to
-/// fill are the ones that came back on `spares`, or new ones. A read error is sent on after the
-/// bytes read before it, then returned. Returns the bytes read, or an error when the receiving end is gone.
-fn fill<R: Read>(mut r: R, tx: &SyncSender<io::Result<Vec<u8>>>, spares: &Receiver<Vec<u8>>, mut each: impl FnMut(&[u8])) -> io::Result<u64> {
+/// Read `r` to its end in chunks, each sent on `tx`; the chunks to fill are the ones that came
+/// back on `spares`, or new ones. A read error is sent on after the bytes read before it, then
+/// returned. Returns the bytes read, or an error when the receiving end is gone.
+fn fill<R: Read>(mut r: R, tx: &SyncSender<io::Result<Vec<u8>>>, spares: &Receiver<Vec<u8>>) -> io::Result<u64> {
     let mut total = 0u64;
     loop {
         let mut buf = spares.try_recv().unwrap_or_default();
         buf.resize(CHUNK, 0);
-        let mut got = 0;
-        while got < buf.len() {
-            match r.read(&mut buf[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    // What was read before the error is handed on first: the reader fails
-                    // where a reader of `r` itself would.
-                    if got > 0 {
-                        buf.truncate(got);
-                        each(&buf);
-                        let _ = tx.send(Ok(buf));
-                    }
-                    return Err(pass_on(tx, e));
-                }
+        let (got, failed) = read_chunk(&mut r, &mut buf);
+        buf.truncate(got);
+        if let Some(e) = failed {
+            // What was read before the error is handed on first: the reader fails where a
+            // reader of `r` itself would.
+            if got > 0 {
+                let _ = tx.send(Ok(buf));
             }
+            return Err(pass_on(tx, e));
         }
         if got == 0 {
             return Ok(total);
         }
-        buf.truncate(got);
-        each(&buf);
         total += got as u64;
         if tx.send(Ok(buf)).is_err() {
             // The reading end was dropped (the layer failed): stop quietly.
@@ -114,25 +106,100 @@ fn fill<R: Read>(mut r: R, tx: &SyncSender<io::Result<Vec<u8>>>, spares: &Receiv
     }
 }
 
-/// Reads a blob on a thread of its own, hashing it (sha256) there, and hands it over in
+/// Reads a blob on a thread of its own and hashes it (sha256) there, and hands it over in
 /// chunks: the thread that reads from it only decodes.
+///
+/// Reading comes first and hashing after: the thread keeps `AHEAD` chunks waiting for the
+/// decoder, and hashes the chunks the decoder has given back only when it has nothing to
+/// read. Where a layer compresses badly the decoder eats chunks faster than one core reads and
+/// hashes them beside the walk; hashing those chunks later, where the layer compresses well and
+/// the decoder is slower, keeps the decoder from waiting. At most `POOL` chunks are read and
+/// not yet hashed; they are hashed in the order read, since the pipe gives them back in order.
 pub struct Prefetched;
 
 /// The reading end's result: (bytes, "sha256:<hex>") once it reached the end.
 pub type PrefetchResult = io::Result<(u64, String)>;
 
+/// How many blob chunks are kept waiting for the decoder.
+const AHEAD: usize = 16;
+/// How many blob chunks may be read and not yet hashed, waiting ones included.
+const POOL: usize = 64;
+const _: () = assert!(AHEAD >= 2 && POOL >= AHEAD, "the pipe holds one chunk while it waits for the next");
+
 impl Prefetched {
     /// Start reading `r` on a thread of `scope`.
     pub fn spawn<'scope, 'env, R: Read + Send + 'scope>(scope: &'scope Scope<'scope, 'env>, r: R) -> (Pipe, ScopedJoinHandle<'scope, PrefetchResult>) {
-        let (tx, rx) = sync_channel(DEPTH);
-        let (used, spares) = channel();
-        let handle = scope.spawn(move || {
-            let mut hasher = Sha256::new();
-            let total = fill(r, &tx, &spares, |chunk| hasher.update(chunk))?;
-            Ok((total, format!("sha256:{}", hex::encode(hasher.finalize()))))
-        });
+        let (tx, rx) = channel();
+        let (used, given_back) = channel();
+        let handle = scope.spawn(move || read_then_hash(r, tx, given_back));
         (Pipe { rx, used, cur: Vec::new(), at: 0, done: false }, handle)
     }
+}
+
+/// The reading thread of `Prefetched`: read `r` in chunks sent on `tx` while fewer than
+/// `AHEAD` wait, and hash the chunks that come back on `given_back` (all of them, in order)
+/// when there is nothing to read. A read error is sent on after the bytes read before it, then
+/// returned; so is an error when the pipe is gone before the blob's end.
+fn read_then_hash<R: Read>(mut r: R, tx: Sender<io::Result<Vec<u8>>>, given_back: Receiver<Vec<u8>>) -> PrefetchResult {
+    let gone = || io::Error::other("reader gone");
+    let mut hasher = Sha256::new();
+    let mut total = 0u64;
+    // Chunks sent and not given back yet; chunks given back and not hashed yet.
+    let mut out = 0usize;
+    let mut unhashed: VecDeque<Vec<u8>> = VecDeque::new();
+    let mut spares: Vec<Vec<u8>> = Vec::new();
+    let mut tx = Some(tx);
+    loop {
+        while let Ok(c) = given_back.try_recv() {
+            unhashed.push_back(c);
+            out -= 1;
+        }
+        if let Some(send) = tx.as_ref().filter(|_| out < AHEAD && out + unhashed.len() < POOL) {
+            let mut buf = spares.pop().unwrap_or_default();
+            buf.resize(CHUNK, 0);
+            let (got, failed) = read_chunk(&mut r, &mut buf);
+            buf.truncate(got);
+            total += got as u64;
+            if got > 0 {
+                send.send(Ok(buf)).map_err(|_| gone())?;
+                out += 1;
+            }
+            if let Some(e) = failed {
+                // What was read before the error was handed on first: the reader fails where a
+                // reader of `r` itself would.
+                let copy = io::Error::new(e.kind(), e.to_string());
+                let _ = send.send(Err(e));
+                return Err(copy);
+            }
+            if got == 0 {
+                // The end: the pipe sees it once it has taken every chunk.
+                tx = None;
+            }
+        } else if let Some(c) = unhashed.pop_front() {
+            hasher.update(&c);
+            spares.push(c);
+        } else if tx.is_none() && out == 0 {
+            return Ok((total, format!("sha256:{}", hex::encode(hasher.finalize()))));
+        } else {
+            // Nothing to read or hash until the pipe gives a chunk back.
+            unhashed.push_back(given_back.recv().map_err(|_| gone())?);
+            out -= 1;
+        }
+    }
+}
+
+/// Fill `buf` from `r` to its length or to the end of `r`: (bytes read, the error that stopped it).
+fn read_chunk<R: Read>(r: &mut R, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (got, Some(e)),
+        }
+    }
+    (got, None)
 }
 
 /// The filling end of a decoded stream (see `decoder`): run on the thread that is to decode.
@@ -148,7 +215,7 @@ impl Decoder {
     pub fn run<R: BufRead>(self, c: Compression, mut inner: R) -> io::Result<u64> {
         let Decoder { tx, spares } = self;
         let n = match compress::decoder_buf(c, &mut inner) {
-            Ok(d) => fill(d, &tx, &spares, |_| {})?,
+            Ok(d) => fill(d, &tx, &spares)?,
             Err(e) => return Err(pass_on(&tx, e)),
         };
         // What follows the compressed stream is part of the blob.
@@ -233,6 +300,37 @@ mod tests {
             assert_eq!(n, data.len() as u64);
             assert_eq!(digest, super::super::blob::sha256_hex(&data));
         });
+    }
+
+    /// More chunks than the reading thread may hold unhashed: read by a consumer that is
+    /// faster than the hashing (the unhashed chunks pile up to `POOL`) and by one that is
+    /// slower (each is hashed as soon as it comes back), the bytes arrive whole and in order
+    /// and the digest is the blob's.
+    #[test]
+    fn prefetched_hashes_every_chunk_in_order_however_far_reading_runs_ahead() {
+        let data: Vec<u8> = (0..(POOL as u32 + 9) * CHUNK as u32 + 4321).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+        let want = super::super::blob::sha256_hex(&data);
+        for slow in [false, true] {
+            std::thread::scope(|s| {
+                let (mut pre, reader) = Prefetched::spawn(s, &data[..]);
+                let mut got = Vec::with_capacity(data.len());
+                loop {
+                    let avail = pre.fill_buf().unwrap();
+                    if avail.is_empty() {
+                        break;
+                    }
+                    got.extend_from_slice(avail);
+                    let n = avail.len();
+                    pre.consume(n);
+                    if slow {
+                        std::thread::sleep(std::time::Duration::from_micros(300));
+                    }
+                }
+                assert!(got == data, "slow: {slow}");
+                drop(pre);
+                assert_eq!(reader.join().unwrap().unwrap(), (data.len() as u64, want.clone()), "slow: {slow}");
+            });
+        }
     }
 
     #[test]
