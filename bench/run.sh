@@ -19,7 +19,8 @@
 #    page cache dropped before each run, slim cold beside it), one thread of the same gzip/zstd
 #    decoders slim uses over every layer and over the largest, rapidgzip (PyPI; the reference
 #    parallel decoder of one gzip stream) on the largest gzip layer with -P cores and -P 1, and
-#    `zstd -dc` of every layer divided by the cores.
+#    `zstd -dc` of every layer divided by the cores. The fastest single-thread decoder of the
+#    largest layer (`igzip -dc`, `zstd -dc -T1`) takes turns with slim in step 4, run by run.
 #
 # 6. with --cached, the layer cache rows: the gzip ML image after a change to its top (app) layer
 #    only, and a second image sharing its base and torch layers with a 64 MiB layer of its own
@@ -202,14 +203,58 @@ PY
   fi
 }
 
+# cut_largest INPUT: the input's largest blob, cut out to $work/largest.blob. sync: no writeback
+# of the copy runs during the measurements.
+cut_largest() {
+  local off size
+  "$floor" blobs "${path[$1]}" | sort -k2,2n | tail -1 >"$work/largest"
+  read -r off size <"$work/largest"
+  dd if="${path[$1]}" of="$work/largest.blob" iflag=skip_bytes,count_bytes skip="$off" count="$size" bs=1M status=none
+  sync
+}
+
+# single_floor INPUT: for a compressed input, the fastest single-thread decoder of one stream
+# here (ISA-L's `igzip -dc`, Debian's isal package; `zstd -dc` on one thread), which bounds
+# slim's wall time when that layer is the critical path: sets floor_row and floor_cmd, and cuts
+# the largest blob out for it. Fails when the input is not compressed or the decoder is missing.
+declare -A paired
+single_floor() {
+  [[ -f ${path[$1]} ]] || return 1
+  case $1 in
+    *gzip*)
+      command -v igzip >/dev/null || return 1
+      floor_row="floor: igzip -dc, largest layer"
+      floor_cmd=(bash -c 'igzip -dc <"$1" >/dev/null' bash "$work/largest.blob") ;;
+    *zstd*)
+      command -v zstd >/dev/null || return 1
+      floor_row="floor: zstd -dc -T1, largest layer"
+      floor_cmd=(bash -c 'zstd -dcq -T1 <"$1" >/dev/null' bash "$work/largest.blob") ;;
+    *) return 1 ;;
+  esac
+  cut_largest "$1"
+}
+
 load_before=$(uptime)
 for i in "${input_list[@]}"; do
   p=${path[$i]} k=${kind[$i]}
   for t in "${tool_list[@]}"; do
     case $t in
       slim)
-        measure slim "$i" -- "$slim" analyze "$p" --format json --quiet --no-cache
-        [[ -n $baseline ]] && measure "slim (baseline)" "$i" -- "$baseline" analyze "$p" --format json --quiet --no-cache ;;
+        if ((floors)) && single_floor "$i"; then
+          # slim, the build before and the single-stream floor take turns, run by run: measured
+          # minutes apart, their ratio would carry this VM's drift (±20% from one minute to
+          # the next) rather than slim's cost.
+          for ((k = 1; k <= runs; k++)); do
+            runs=1 measure slim "$i" -- "$slim" analyze "$p" --format json --quiet --no-cache
+            [[ -n $baseline ]] && runs=1 measure "slim (baseline)" "$i" -- "$baseline" analyze "$p" --format json --quiet --no-cache
+            runs=1 WARM=$work/largest.blob measure "$floor_row" "$i" -- "${floor_cmd[@]}"
+          done
+          paired[$i]=1
+          rm -f "$work/largest.blob"
+        else
+          measure slim "$i" -- "$slim" analyze "$p" --format json --quiet --no-cache
+          [[ -n $baseline ]] && measure "slim (baseline)" "$i" -- "$baseline" analyze "$p" --format json --quiet --no-cache
+        fi ;;
       slim-stdin)
         [[ $k == ocidir ]] && continue
         measure "slim (stdin)" "$i" -- sh -c '"$1" analyze - --format json --quiet --no-cache <"$2"' sh "$slim" "$p" ;;
@@ -276,20 +321,11 @@ if ((floors)); then
       *gzip*|*zstd*)
         measure "floor: 1 thread, slim's decoders" "$i" -- "$floor" inflate "$p"
         measure "floor: 1 thread, largest layer" "$i" -- "$floor" inflate-largest "$p"
-        # The largest blob, cut out: what one stream costs the fastest single-thread decoders
-        # (ISA-L's `igzip -dc`, Debian's isal package; `zstd -dc`, one thread), which bound
-        # slim's wall time when that layer is the critical path. sync: no writeback of the
-        # copy runs during the measurements.
-        "$floor" blobs "$p" | sort -k2,2n | tail -1 >"$work/largest"
-        read -r off size <"$work/largest"
-        dd if="$p" of="$work/largest.blob" iflag=skip_bytes,count_bytes skip="$off" count="$size" bs=1M status=none
-        sync
-        if [[ $i == *gzip* ]] && command -v igzip >/dev/null; then
-          WARM=$work/largest.blob measure "floor: igzip -dc, largest layer" "$i" -- bash -c 'igzip -dc <"$1" >/dev/null' bash "$work/largest.blob"
+        # The single-stream floor, unless it took turns with slim above (see single_floor).
+        if [[ -z ${paired[$i]:-} ]] && single_floor "$i"; then
+          WARM=$work/largest.blob measure "$floor_row" "$i" -- "${floor_cmd[@]}"
         fi
-        if [[ $i == *zstd* ]] && command -v zstd >/dev/null; then
-          WARM=$work/largest.blob measure "floor: zstd -dc -T1, largest layer" "$i" -- bash -c 'zstd -dcq -T1 <"$1" >/dev/null' bash "$work/largest.blob"
-        fi
+        [[ -f $work/largest.blob ]] || cut_largest "$i"
         if [[ $i == *gzip* ]] && rapidgzip=$(rapidgzip_bin); then
           # rapidgzip (PyPI) is the reference parallel decoder of one gzip stream (it needs a
           # seekable file): the largest blob decoded with -P cores and with -P 1. (A copy in
