@@ -134,7 +134,7 @@ pub fn scan_prefetched<R: Read + Send>(r: R, capture: Capture, budget: &Budget, 
         let scanned = match c {
             Compression::None => {
                 let walked = scan_decoded(&mut Cursor::new(head.clone()).chain(&mut pre), c, &head, capture, budget);
-                // Dropped before the join: a reader blocked on a full pipe then stops.
+                // Dropped before the join: a reader waiting for chunks to come back then stops.
                 drop(pre);
                 walked.map(|r| (r, None))
             }
