@@ -120,10 +120,16 @@ impl App {
 
         // Source files no package owns.
         let mut files: Vec<AppFile> = Vec::new();
-        let mut nodes: Vec<u32> = tree.contents.keys().copied().filter(|&n| tree.nodes[n as usize].kind == Kind::File && tree.nodes[n as usize].name.ends_with(b".py")).collect();
-        nodes.sort_by_key(|&n| tree.path(n));
-        for n in nodes {
-            let path = tree.path(n);
+        // Each path built once: a sort keyed by `tree.path` builds two per comparison.
+        let mut nodes: Vec<(Vec<u8>, u32)> = tree
+            .contents
+            .keys()
+            .copied()
+            .filter(|&n| tree.nodes[n as usize].kind == Kind::File && tree.nodes[n as usize].name.ends_with(b".py"))
+            .map(|n| (tree.path(n), n))
+            .collect();
+        nodes.sort_unstable();
+        for (path, n) in nodes {
             let owner = attribution.by_inode[tree.nodes[n as usize].inode as usize];
             if attribution.owners[owner as usize].kind != OwnerKind::Category || !outside_system(&path) {
                 continue;
