@@ -129,7 +129,8 @@ const _: () = assert!(AHEAD >= 2 && POOL >= AHEAD, "the pipe holds one chunk whi
 impl Prefetched {
     /// Start reading `r` on a thread of `scope`.
     pub fn spawn<'scope, 'env, R: Read + Send + 'scope>(scope: &'scope Scope<'scope, 'env>, r: R) -> (Pipe, ScopedJoinHandle<'scope, PrefetchResult>) {
-        let (tx, rx) = channel();
+        // Never full: at most `AHEAD` chunks are out at a time, and then one error.
+        let (tx, rx) = sync_channel(AHEAD + 1);
         let (used, given_back) = channel();
         let handle = scope.spawn(move || read_then_hash(r, tx, given_back));
         (Pipe { rx, used, cur: Vec::new(), at: 0, done: false }, handle)
@@ -140,7 +141,7 @@ impl Prefetched {
 /// `AHEAD` wait, and hash the chunks that come back on `given_back` (all of them, in order)
 /// when there is nothing to read. A read error is sent on after the bytes read before it, then
 /// returned; so is an error when the pipe is gone before the blob's end.
-fn read_then_hash<R: Read>(mut r: R, tx: Sender<io::Result<Vec<u8>>>, given_back: Receiver<Vec<u8>>) -> PrefetchResult {
+fn read_then_hash<R: Read>(mut r: R, tx: SyncSender<io::Result<Vec<u8>>>, given_back: Receiver<Vec<u8>>) -> PrefetchResult {
     let gone = || io::Error::other("reader gone");
     let mut hasher = Sha256::new();
     let mut total = 0u64;
@@ -167,9 +168,7 @@ fn read_then_hash<R: Read>(mut r: R, tx: Sender<io::Result<Vec<u8>>>, given_back
             if let Some(e) = failed {
                 // What was read before the error was handed on first: the reader fails where a
                 // reader of `r` itself would.
-                let copy = io::Error::new(e.kind(), e.to_string());
-                let _ = send.send(Err(e));
-                return Err(copy);
+                return Err(pass_on(send, e));
             }
             if got == 0 {
                 // The end: the pipe sees it once it has taken every chunk.
