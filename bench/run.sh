@@ -325,8 +325,8 @@ if ((floors)); then
         if [[ -z ${paired[$i]:-} ]] && single_floor "$i"; then
           WARM=$work/largest.blob measure "$floor_row" "$i" -- "${floor_cmd[@]}"
         fi
-        [[ -f $work/largest.blob ]] || cut_largest "$i"
         if [[ $i == *gzip* ]] && rapidgzip=$(rapidgzip_bin); then
+          [[ -f $work/largest.blob ]] || cut_largest "$i"
           # rapidgzip (PyPI) is the reference parallel decoder of one gzip stream (it needs a
           # seekable file): the largest blob decoded with -P cores and with -P 1. (A copy in
           # /dev/shm was worse here: rapidgzip then spent 13-20 s in the kernel, against under 1 s.)
