@@ -121,13 +121,43 @@ pub fn scan(src: &[u8]) -> Scan {
 }
 
 /// `scan`, keeping string literals only when `strings` (a digest has no use for them).
+///
+/// Without `strings` (for a digest, which keeps imports and group loads only) a logical line is
+/// cut into tokens only when it holds a word an import or a group load needs (`Words`); any
+/// other line is only read past, for its indentation and the block it may open. On the ML
+/// image's 8,240 library modules (165 MB) that takes the digests from 0.80 s to 0.51 s.
 fn scan_with(src: &[u8], strings: bool) -> Scan {
     let mut out = Scan::default();
     let mut stack: Vec<(usize, Block)> = Vec::new();
     let mut tokenizer = Tokenizer::new(src);
     let mut toks = Vec::new();
     let mut starts = Vec::new();
-    while let Some(indent) = tokenizer.next_line(&mut toks) {
+    let mut words = (!strings).then(|| Words::new(src));
+    loop {
+        let indent = if let Some(words) = &mut words {
+            let mark = tokenizer.mark();
+            let Some(shape) = tokenizer.skip_line() else { break };
+            if words.could_matter(shape.begin, tokenizer.at()) {
+                tokenizer.reset(mark);
+                tokenizer.next_line(&mut toks).expect("the line skip_line read")
+            } else {
+                while stack.last().is_some_and(|(ind, _)| *ind >= shape.indent) {
+                    stack.pop();
+                }
+                // A header whose only colon ends the line opens a block (see below); the
+                // block's kind and name are in its first tokens (`async def f`).
+                if shape.colons == 1 && shape.ends_with_colon {
+                    tokenizer.first_tokens(&shape, &mut toks, 3);
+                    if let Some(h) = block_kind(&toks) {
+                        stack.push((shape.indent, h));
+                    }
+                }
+                continue;
+            }
+        } else {
+            let Some(indent) = tokenizer.next_line(&mut toks) else { break };
+            indent
+        };
         while stack.last().is_some_and(|(ind, _)| *ind >= indent) {
             stack.pop();
         }
@@ -172,6 +202,39 @@ fn scan_with(src: &[u8], strings: bool) -> Scan {
         calls(toks, &mut out);
     }
     out
+}
+
+/// The words without which `statement` and `calls` find nothing a digest keeps in a line:
+/// `import` (in `import_module` and `__import__` too), and `group` or `entry_points` for a
+/// group load. Found in the whole file at once; lines are asked about in order.
+struct Words {
+    /// Where each word starts, in order.
+    at: Vec<usize>,
+    /// How many of those lie before the line asked about last.
+    next: usize,
+}
+
+impl Words {
+    fn new(src: &[u8]) -> Self {
+        static FINDERS: std::sync::OnceLock<[memchr::memmem::Finder<'static>; 3]> = std::sync::OnceLock::new();
+        let finders = FINDERS.get_or_init(|| [b"import".as_slice(), b"group", b"entry_points"].map(memchr::memmem::Finder::new));
+        let mut at: Vec<usize> = finders[0].find_iter(src).collect();
+        let groups = at.len();
+        at.extend(finders[1..].iter().flat_map(|f| f.find_iter(src)));
+        if at.len() > groups {
+            at.sort_unstable();
+        }
+        Words { at, next: 0 }
+    }
+
+    /// Does one of the words lie in `src[begin..end]`? (A word cannot span a line's end: it
+    /// holds no newline.) `begin` never goes back from one question to the next.
+    fn could_matter(&mut self, begin: usize, end: usize) -> bool {
+        while self.at.get(self.next).is_some_and(|&a| a < begin) {
+            self.next += 1;
+        }
+        self.at.get(self.next).is_some_and(|&a| a < end)
+    }
 }
 
 fn statement(stmt: &[Token], context: Context, strings: bool, out: &mut Scan) {
@@ -395,6 +458,91 @@ s = f"{'a'} import fake6"
         assert_eq!(mods(&s), vec![("caf\u{fffd}".into(), 0, vec![], 1), ("a\u{fffd}.b".into(), 0, vec!["c".into(), "d".into()], 4)]);
         assert_eq!(s.imports[1].context, vec!["function f"]);
         assert_eq!(s.strings, vec![("\u{fffd} ok".to_string(), 2)]);
+    }
+
+    /// What a digest keeps, found by cutting every line into tokens.
+    fn kept(s: &Scan) -> (Vec<Import>, Vec<GroupLoad>) {
+        (s.imports.clone(), s.groups.clone())
+    }
+
+    #[test]
+    fn reading_past_lines_finds_what_cutting_every_line_finds() {
+        // Lines a digest reads past (no import word in them) still end, indent and open blocks
+        // exactly as when every line is cut into tokens (`scan`): tried on pieces that bend
+        // lines, strung together at random.
+        let pieces: &[&str] = &[
+            "import a",
+            "from . import b",
+            "from x.y import (c,\n d)",
+            "def f(x):",
+            "async def g():",
+            "class K(B):",
+            "try:",
+            "except E:",
+            "finally:",
+            "if x:",
+            "elif y:",
+            "else:",
+            "if y: import z",
+            "while 1:",
+            "with a as b:",
+            "for i in r: pass",
+            "match p:",
+            "case {'a': 1}:",
+            "x = {'a': 1}",
+            "y = z[1:]",
+            "if (w := 1):",
+            "lambda: 0",
+            "s = f\"{'a'} import q\"",
+            "'''doc\nimport fake\n'''",
+            "\"\"\"d\"\"\"",
+            "# import c",
+            "\\\n",
+            "1.f\"{'\"'}\"",
+            "a.f\"{'\"'}\"",
+            "f\"{'\"'}\"",
+            "t'{\"'\"}'",
+            "rb'\\''",
+            "f\"{x[\"k\"]}\"",
+            "entry_points(group='g')",
+            "iter_entry_points('h')",
+            "importlib.import_module('m')",
+            "__import__(n)",
+            "u'abc",
+            "\"open",
+            "(",
+            ")",
+            "]",
+            ":",
+            ";",
+            "\\",
+            "x1.rf\"{'\"'}\"",
+            "9rf'{\"'\"}'",
+            "caf\u{e9}",
+            "group = 2",
+            "def import_module(x):",
+            "pass",
+            "return (",
+            "'''",
+            "\"\"\"",
+        ];
+        let seps: &[&str] = &["", " ", "\n", "\n    ", "\n\t", "\r\n", "\n\n  ", " # c\n", "\n        "];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..4000 {
+            let mut src = String::new();
+            for _ in 0..next(24) + 1 {
+                src.push_str(pieces[next(pieces.len())]);
+                src.push_str(seps[next(seps.len())]);
+            }
+            let full = scan(src.as_bytes());
+            assert_eq!(kept(&scan_with(src.as_bytes(), false)), kept(&full), "{src:?}");
+        }
     }
 
     #[test]

@@ -70,9 +70,37 @@ impl<'a> Tokenizer<'a> {
         }
     }
 
+    /// Where the tokenizer stands: `reset` to it reads the same logical lines again.
+    pub(super) fn mark(&self) -> Mark {
+        Mark { i: self.i, line: self.line }
+    }
+
+    pub(super) fn reset(&mut self, m: Mark) {
+        self.i = m.i;
+        self.line = m.line;
+    }
+
+    /// Where the tokenizer stands: after the last line it read.
+    pub(super) fn at(&self) -> usize {
+        self.i
+    }
+
+    /// The first `limit` tokens of the logical line `skip_line` read last (fewer when it has
+    /// fewer).
+    pub(super) fn first_tokens(&self, shape: &Shape, toks: &mut Vec<Token<'a>>, limit: usize) {
+        let end = self.i;
+        let mut line = Tokenizer { src: &self.src[..end], text: self.text.and_then(|t| t.get(..end)), i: shape.begin, line: 0 };
+        line.next_line_upto(toks, limit);
+    }
+
     /// Fill `toks` with the next logical line (blank and comment-only lines make none) and
     /// return its indentation; None at the end of the source.
     pub(super) fn next_line(&mut self, toks: &mut Vec<Token<'a>>) -> Option<usize> {
+        self.next_line_upto(toks, usize::MAX)
+    }
+
+    /// `next_line`, stopping after `limit` tokens (the tokenizer then stands inside the line).
+    fn next_line_upto(&mut self, toks: &mut Vec<Token<'a>>, limit: usize) -> Option<usize> {
         toks.clear();
         let src = self.src;
         let n = src.len();
@@ -81,6 +109,17 @@ impl<'a> Tokenizer<'a> {
         let mut indent = 0usize;
         let mut depth = 0usize;
         let mut at_start = true;
+        // A token of this line; once there are `limit` of them, the line is left there.
+        macro_rules! push {
+            ($tok:expr) => {{
+                toks.push(Token { tok: $tok, line });
+                if toks.len() >= limit {
+                    self.i = i;
+                    self.line = line;
+                    return Some(indent);
+                }
+            }};
+        }
         while i < n {
             if at_start {
                 // Measure indentation; blank and comment-only lines make no logical line.
@@ -132,7 +171,7 @@ impl<'a> Tokenizer<'a> {
                 }
                 b'\'' | b'"' => {
                     let (body, next, lines) = read_string(src, i, false);
-                    toks.push(Token { tok: Tok::Str { text: self.text(body.0, body.1), f: false }, line });
+                    push!(Tok::Str { text: self.text(body.0, body.1), f: false });
                     line += lines;
                     i = next;
                 }
@@ -144,19 +183,19 @@ impl<'a> Tokenizer<'a> {
                     if i < n && matches!(src[i], b'\'' | b'"') {
                         if let Some(f) = string_prefix(&src[s..i]) {
                             let (body, next, lines) = read_string(src, i, f);
-                            toks.push(Token { tok: Tok::Str { text: self.text(body.0, body.1), f }, line });
+                            push!(Tok::Str { text: self.text(body.0, body.1), f });
                             line += lines;
                             i = next;
                             continue;
                         }
                     }
-                    toks.push(Token { tok: Tok::Name(self.text(s, i)), line });
+                    push!(Tok::Name(self.text(s, i)));
                 }
                 _ if b.is_ascii_digit() => {
                     while i < n && (is_ident(src[i]) || src[i] == b'.') {
                         i += 1;
                     }
-                    toks.push(Token { tok: Tok::Other, line });
+                    push!(Tok::Other);
                 }
                 _ => {
                     match b {
@@ -164,8 +203,8 @@ impl<'a> Tokenizer<'a> {
                         b')' | b']' | b'}' => depth = depth.saturating_sub(1),
                         _ => {}
                     }
-                    toks.push(Token { tok: Tok::Op(b as char), line });
                     i += 1;
+                    push!(Tok::Op(b as char));
                 }
             }
         }
@@ -173,6 +212,170 @@ impl<'a> Tokenizer<'a> {
         self.line = line;
         (!toks.is_empty()).then_some(indent)
     }
+
+    /// Read past the next logical line without cutting it into tokens: it ends where
+    /// `next_line` would end it (strings, comments, brackets and continuations read the same
+    /// way), and what is said of it is what `next_line`'s tokens would say. None at the end.
+    pub(super) fn skip_line(&mut self) -> Option<Shape> {
+        let src = self.src;
+        let n = src.len();
+        let mut i = self.i;
+        let mut line = self.line;
+        let mut shape = Shape { indent: 0, begin: 0, colons: 0, ends_with_colon: false };
+        let mut depth = 0usize;
+        let mut at_start = true;
+        // Has the line a token yet?
+        let mut any = false;
+        while i < n {
+            if at_start {
+                // As in `next_line`.
+                let mut col = 0;
+                while i < n && matches!(src[i], b' ' | b'\t' | b'\x0c') {
+                    col = if src[i] == b'\t' { (col / 8 + 1) * 8 } else { col + 1 };
+                    i += 1;
+                }
+                if i >= n {
+                    break;
+                }
+                if matches!(src[i], b'\n' | b'\r' | b'#') {
+                    i += memchr_nl(&src[i..]);
+                    if i < n {
+                        line += 1;
+                        i += 1;
+                    }
+                    continue;
+                }
+                shape.indent = col;
+                shape.begin = i;
+                at_start = false;
+            }
+            match CLASS[src[i] as usize] {
+                PLAIN => {
+                    // Names, numbers and operators other than brackets and colons: only where
+                    // they end matters, and spaces between them change nothing.
+                    any = true;
+                    shape.ends_with_colon = false;
+                    i += 1;
+                    while i < n && CLASS[src[i] as usize] <= SPACE {
+                        i += 1;
+                    }
+                }
+                SPACE => i += 1,
+                NEWLINE => {
+                    line += 1;
+                    i += 1;
+                    if depth == 0 {
+                        if any {
+                            self.i = i;
+                            self.line = line;
+                            return Some(shape);
+                        }
+                        at_start = true;
+                    }
+                }
+                COMMENT => i += memchr_nl(&src[i..]),
+                BACKSLASH => {
+                    i += 1;
+                    if i < n && src[i] == b'\r' {
+                        i += 1;
+                    }
+                    if i < n && src[i] == b'\n' {
+                        line += 1;
+                        i += 1;
+                    }
+                }
+                QUOTE => {
+                    let (_, next, lines) = read_string(src, i, prefixed_f(&src[shape.begin..i]));
+                    any = true;
+                    shape.ends_with_colon = false;
+                    line += lines;
+                    i = next;
+                }
+                c => {
+                    match c {
+                        OPEN => depth += 1,
+                        CLOSE => depth = depth.saturating_sub(1),
+                        _ => {}
+                    }
+                    let top_colon = c == COLON && depth == 0;
+                    shape.colons += usize::from(top_colon);
+                    shape.ends_with_colon = top_colon;
+                    any = true;
+                    i += 1;
+                }
+            }
+        }
+        self.i = n;
+        self.line = line;
+        any.then_some(shape)
+    }
+}
+
+/// What `Tokenizer::skip_line` tells of a logical line.
+pub(super) struct Shape {
+    pub(super) indent: usize,
+    /// Where its first token starts.
+    pub(super) begin: usize,
+    /// Its colons outside brackets (`:=` counts), and whether its last token is one of them.
+    pub(super) colons: usize,
+    pub(super) ends_with_colon: bool,
+}
+
+/// Where a tokenizer stands between logical lines.
+#[derive(Clone, Copy)]
+pub(super) struct Mark {
+    i: usize,
+    line: u32,
+}
+
+/// The bytes `skip_line` treats alike.
+const PLAIN: u8 = 0;
+const SPACE: u8 = 1;
+const NEWLINE: u8 = 2;
+const COMMENT: u8 = 3;
+const BACKSLASH: u8 = 4;
+const QUOTE: u8 = 5;
+const OPEN: u8 = 6;
+const CLOSE: u8 = 7;
+const COLON: u8 = 8;
+static CLASS: [u8; 256] = {
+    let mut t = [PLAIN; 256];
+    t[b' ' as usize] = SPACE;
+    t[b'\t' as usize] = SPACE;
+    t[b'\r' as usize] = SPACE;
+    t[0x0c] = SPACE;
+    t[b'\n' as usize] = NEWLINE;
+    t[b'#' as usize] = COMMENT;
+    t[b'\\' as usize] = BACKSLASH;
+    t[b'\'' as usize] = QUOTE;
+    t[b'"' as usize] = QUOTE;
+    t[b'(' as usize] = OPEN;
+    t[b'[' as usize] = OPEN;
+    t[b'{' as usize] = OPEN;
+    t[b')' as usize] = CLOSE;
+    t[b']' as usize] = CLOSE;
+    t[b'}' as usize] = CLOSE;
+    t[b':' as usize] = COLON;
+    t
+};
+
+/// Is the string whose quote ends `before` (the line so far) an f- or t-string, as
+/// `next_line` reads it? Its prefix is the name right before the quote, unless that name is
+/// the tail of a number (`1.f"x"` is the number `1.f` and a plain string): the run of name
+/// bytes and dots it ends is cut the way `next_line` cuts it, a number taking all the rest.
+fn prefixed_f(before: &[u8]) -> bool {
+    let name = before.iter().rev().take_while(|&&b| is_ident(b)).count();
+    if name == 0 {
+        return false;
+    }
+    let run = before.iter().rev().take_while(|&&b| is_ident(b) || b == b'.').count();
+    let run = &before[before.len() - run..];
+    // Where each token of the run starts: at its start and after each dot.
+    let mut starts = std::iter::once(0).chain(run.iter().enumerate().filter(|(_, b)| **b == b'.').map(|(k, _)| k + 1));
+    if starts.any(|k| run.get(k).is_some_and(u8::is_ascii_digit)) {
+        return false;
+    }
+    string_prefix(&before[before.len() - name..]).unwrap_or(false)
 }
 
 /// Bytes up to the next newline (or the end).
@@ -193,6 +396,15 @@ fn read_string(src: &[u8], at: usize, f: bool) -> ((usize, usize), usize, u32) {
     let mut braces = 0usize;
     let n = src.len();
     while i < n {
+        if triple && !f {
+            // A docstring, mostly: only its quote or a backslash can end or bend it.
+            let k = memchr::memchr2(q, b'\\', &src[i..]).unwrap_or(n - i);
+            lines += memchr::memchr_iter(b'\n', &src[i..i + k]).count() as u32;
+            i += k;
+            if i >= n {
+                break;
+            }
+        }
         let c = src[i];
         if c == b'\\' {
             if i + 1 < n && src[i + 1] == b'\n' {
