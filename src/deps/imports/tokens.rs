@@ -122,23 +122,7 @@ impl<'a> Tokenizer<'a> {
         }
         while i < n {
             if at_start {
-                // Measure indentation; blank and comment-only lines make no logical line.
-                let mut col = 0;
-                while i < n && matches!(src[i], b' ' | b'\t' | b'\x0c') {
-                    col = if src[i] == b'\t' { (col / 8 + 1) * 8 } else { col + 1 };
-                    i += 1;
-                }
-                if i >= n {
-                    break;
-                }
-                if matches!(src[i], b'\n' | b'\r' | b'#') {
-                    i += memchr_nl(&src[i..]);
-                    if i < n {
-                        line += 1;
-                        i += 1;
-                    }
-                    continue;
-                }
+                let Some(col) = first_token(src, &mut i, &mut line) else { break };
                 indent = col;
                 at_start = false;
             }
@@ -158,17 +142,7 @@ impl<'a> Tokenizer<'a> {
                 }
                 b' ' | b'\t' | b'\r' | b'\x0c' => i += 1,
                 b'#' => i += memchr_nl(&src[i..]),
-                b'\\' => {
-                    // A line continuation: the logical line goes on.
-                    i += 1;
-                    if i < n && src[i] == b'\r' {
-                        i += 1;
-                    }
-                    if i < n && src[i] == b'\n' {
-                        line += 1;
-                        i += 1;
-                    }
-                }
+                b'\\' => continuation(src, &mut i, &mut line),
                 b'\'' | b'"' => {
                     let (body, next, lines) = read_string(src, i, false);
                     push!(Tok::Str { text: self.text(body.0, body.1), f: false });
@@ -228,23 +202,7 @@ impl<'a> Tokenizer<'a> {
         let mut any = false;
         while i < n {
             if at_start {
-                // As in `next_line`.
-                let mut col = 0;
-                while i < n && matches!(src[i], b' ' | b'\t' | b'\x0c') {
-                    col = if src[i] == b'\t' { (col / 8 + 1) * 8 } else { col + 1 };
-                    i += 1;
-                }
-                if i >= n {
-                    break;
-                }
-                if matches!(src[i], b'\n' | b'\r' | b'#') {
-                    i += memchr_nl(&src[i..]);
-                    if i < n {
-                        line += 1;
-                        i += 1;
-                    }
-                    continue;
-                }
+                let Some(col) = first_token(src, &mut i, &mut line) else { break };
                 shape.indent = col;
                 shape.begin = i;
                 at_start = false;
@@ -274,16 +232,7 @@ impl<'a> Tokenizer<'a> {
                     }
                 }
                 COMMENT => i += memchr_nl(&src[i..]),
-                BACKSLASH => {
-                    i += 1;
-                    if i < n && src[i] == b'\r' {
-                        i += 1;
-                    }
-                    if i < n && src[i] == b'\n' {
-                        line += 1;
-                        i += 1;
-                    }
-                }
+                BACKSLASH => continuation(src, &mut i, &mut line),
                 QUOTE => {
                     let (_, next, lines) = read_string(src, i, prefixed_f(&src[shape.begin..i]));
                     any = true;
@@ -339,23 +288,18 @@ const OPEN: u8 = 6;
 const CLOSE: u8 = 7;
 const COLON: u8 = 8;
 static CLASS: [u8; 256] = {
+    let classes: [(&[u8], u8); 8] = [(b" \t\r\x0c", SPACE), (b"\n", NEWLINE), (b"#", COMMENT), (b"\\", BACKSLASH), (b"'\"", QUOTE), (b"([{", OPEN), (b")]}", CLOSE), (b":", COLON)];
     let mut t = [PLAIN; 256];
-    t[b' ' as usize] = SPACE;
-    t[b'\t' as usize] = SPACE;
-    t[b'\r' as usize] = SPACE;
-    t[0x0c] = SPACE;
-    t[b'\n' as usize] = NEWLINE;
-    t[b'#' as usize] = COMMENT;
-    t[b'\\' as usize] = BACKSLASH;
-    t[b'\'' as usize] = QUOTE;
-    t[b'"' as usize] = QUOTE;
-    t[b'(' as usize] = OPEN;
-    t[b'[' as usize] = OPEN;
-    t[b'{' as usize] = OPEN;
-    t[b')' as usize] = CLOSE;
-    t[b']' as usize] = CLOSE;
-    t[b'}' as usize] = CLOSE;
-    t[b':' as usize] = COLON;
+    let mut k = 0;
+    while k < classes.len() {
+        let (bytes, class) = classes[k];
+        let mut j = 0;
+        while j < bytes.len() {
+            t[bytes[j] as usize] = class;
+            j += 1;
+        }
+        k += 1;
+    }
     t
 };
 
@@ -376,6 +320,43 @@ fn prefixed_f(before: &[u8]) -> bool {
         return false;
     }
     string_prefix(&before[before.len() - name..]).unwrap_or(false)
+}
+
+/// From the start of a line (`i`, on `line`) past blank and comment-only lines, which make no
+/// logical line, to the first token of the next one: its column (a tab to the next multiple of
+/// 8); None at the end.
+fn first_token(src: &[u8], i: &mut usize, line: &mut u32) -> Option<usize> {
+    let n = src.len();
+    loop {
+        let mut col = 0;
+        while *i < n && matches!(src[*i], b' ' | b'\t' | b'\x0c') {
+            col = if src[*i] == b'\t' { (col / 8 + 1) * 8 } else { col + 1 };
+            *i += 1;
+        }
+        if *i >= n {
+            return None;
+        }
+        if !matches!(src[*i], b'\n' | b'\r' | b'#') {
+            return Some(col);
+        }
+        *i += memchr_nl(&src[*i..]);
+        if *i < n {
+            *line += 1;
+            *i += 1;
+        }
+    }
+}
+
+/// Past a backslash at `i` and the line end after it: the logical line goes on.
+fn continuation(src: &[u8], i: &mut usize, line: &mut u32) {
+    *i += 1;
+    if src.get(*i) == Some(&b'\r') {
+        *i += 1;
+    }
+    if src.get(*i) == Some(&b'\n') {
+        *line += 1;
+        *i += 1;
+    }
 }
 
 /// Bytes up to the next newline (or the end).
