@@ -7,6 +7,7 @@
   layer       its layer blobs (uncompressed and gzip), in pairs, behind the one-byte cut
   dockerfile  every Dockerfile under fixtures/
   metadata    the METADATA and RECORD files and dpkg status of its layers, NUL-separated
+  imports     every Python file under fixtures/, and the .py files in its layers
 """
 import gzip
 import hashlib
@@ -88,6 +89,14 @@ for blob in layers:
 status = found["status"][0] if found["status"] else b""
 for meta, record in zip(found["METADATA"], found["RECORD"]):
     put("metadata", meta + b"\0" + record + b"\0" + status)
+
+for p in sorted(fixtures.rglob("*.py")):
+    put("imports", p.read_bytes())
+for blob in layers:
+    with tarfile.open(fileobj=io.BytesIO(blob)) as t:
+        for e in t.getmembers():
+            if e.isfile() and e.name.endswith(".py"):
+                put("imports", t.extractfile(e).read())
 
 for t in sorted(out.iterdir()):
     print(f"{t.name}: {len(list(t.iterdir()))} seeds", file=sys.stderr)

@@ -150,3 +150,10 @@ pub fn metadata(data: &[u8]) {
         let _ = slim::attribute::attribute(&mut tree, &slim::attribute::groups::GroupTable::builtin(), &[]);
     }
 }
+
+/// Python source: the digest of an installed module, which reads past the lines that cannot
+/// import, must be the digest found by cutting every line into tokens.
+pub fn imports(data: &[u8]) {
+    let digest = slim::deps::imports::digest(data);
+    assert_eq!(digest, slim::deps::imports::digest_cutting_every_line(data), "{:?}", String::from_utf8_lossy(data));
+}

@@ -10,7 +10,7 @@
 mod digest;
 mod tokens;
 
-pub use digest::{digest, is_library_source, read_digest};
+pub use digest::{digest, digest_cutting_every_line, is_library_source, read_digest};
 use std::borrow::Cow;
 use tokens::{Tok, Token, Tokenizer, dotted, is_op, name};
 
