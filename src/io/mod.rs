@@ -7,3 +7,4 @@ pub mod compress;
 #[cfg(feature = "isal")]
 mod isal_gz;
 pub mod pipe;
+mod zstd_blocks;

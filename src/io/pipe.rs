@@ -6,6 +6,7 @@
 //! be filled again: nothing is copied between threads.
 
 use super::compress::{self, Compression};
+use super::zstd_blocks;
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::io::{self, BufRead, Read};
@@ -213,15 +214,64 @@ impl Decoder {
     /// byte). An error is handed to the pipe's reader too.
     pub fn run<R: BufRead>(self, c: Compression, mut inner: R) -> io::Result<u64> {
         let Decoder { tx, spares } = self;
-        let n = match compress::decoder_buf(c, &mut inner) {
-            Ok(d) => fill(d, &tx, &spares)?,
-            Err(e) => return Err(pass_on(&tx, e)),
+        let n = match c {
+            // Decoded block by block into the chunks themselves: no copy out of a window.
+            Compression::Zstd => {
+                let mut chunks = Bounded { tx: &tx, spares: &spares, alive: 0 };
+                zstd_blocks::decode(&mut inner, &mut chunks).map_err(|e| pass_on(&tx, e))?
+            }
+            _ => match compress::decoder_buf(c, &mut inner) {
+                Ok(d) => fill(d, &tx, &spares)?,
+                Err(e) => return Err(pass_on(&tx, e)),
+            },
         };
         // What follows the compressed stream is part of the blob.
         if let Err(e) = io::copy(&mut inner, &mut io::sink()) {
             return Err(pass_on(&tx, e));
         }
         Ok(n)
+    }
+}
+
+/// A decoder's chunks: the ones that came back when there are any, new ones while fewer than
+/// `DEPTH` chunks' worth (or `HELD` chunks, if larger) are out, else the next that comes back.
+struct Bounded<'a> {
+    tx: &'a SyncSender<io::Result<Vec<u8>>>,
+    spares: &'a Receiver<Vec<u8>>,
+    /// Bytes of capacity of the chunks made and not dropped.
+    alive: usize,
+}
+
+/// How many chunks a decoder that holds two back (see `zstd_blocks`) may have out at least:
+/// the two, one the walk reads and one on the way.
+const HELD: usize = 4;
+
+impl zstd_blocks::Chunks for Bounded<'_> {
+    fn take(&mut self, capacity: usize) -> io::Result<Vec<u8>> {
+        let capacity = capacity.max(CHUNK);
+        let budget = (DEPTH * CHUNK).max(HELD * capacity);
+        loop {
+            let spare = match self.spares.try_recv() {
+                Ok(c) => c,
+                Err(_) if self.alive + capacity <= budget => break,
+                Err(_) => self.spares.recv().map_err(|_| io::Error::other("reader gone"))?,
+            };
+            if spare.capacity() >= capacity {
+                let mut c = spare;
+                c.clear();
+                return Ok(c);
+            }
+            // Too small for this frame's window: dropped, and a larger one made.
+            self.alive = self.alive.saturating_sub(spare.capacity());
+        }
+        let mut c = Vec::new();
+        c.try_reserve_exact(capacity).map_err(|_| io::Error::other(format!("no memory for a zstd window of {capacity} bytes")))?;
+        self.alive += c.capacity();
+        Ok(c)
+    }
+
+    fn send(&mut self, chunk: Vec<u8>) -> io::Result<()> {
+        self.tx.send(Ok(chunk)).map_err(|_| io::Error::other("reader gone"))
     }
 }
 
