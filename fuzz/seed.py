@@ -8,6 +8,8 @@
   dockerfile  every Dockerfile under fixtures/
   metadata    the METADATA and RECORD files and dpkg status of its layers, NUL-separated
   imports     every Python file under fixtures/, and the .py files in its layers
+  zstd        its zstd layer blobs, the zstd-compressed docker save, and two blobs as one stream
+              with a skippable frame between them
 """
 import gzip
 import hashlib
@@ -97,6 +99,16 @@ for blob in layers:
         for e in t.getmembers():
             if e.isfile() and e.name.endswith(".py"):
                 put("imports", t.extractfile(e).read())
+
+zstd_magic = b"\x28\xb5\x2f\xfd"
+with tarfile.open(images / "pyapp-oci-archive-zstd.tar") as t:
+    frames = sorted((t.extractfile(e).read() for e in t.getmembers() if e.isfile()), key=len)
+frames = [f for f in frames if f.startswith(zstd_magic)]
+for f in frames:
+    put("zstd", f)
+put("zstd", (images / "pyapp-docker-archive.tar.zst").read_bytes())
+skippable = (0x184D2A50).to_bytes(4, "little") + (5).to_bytes(4, "little") + b"slim!"
+put("zstd", frames[0] + skippable + frames[1])
 
 for t in sorted(out.iterdir()):
     print(f"{t.name}: {len(list(t.iterdir()))} seeds", file=sys.stderr)
