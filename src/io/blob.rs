@@ -153,9 +153,13 @@ impl Hasher {
 }
 
 impl Drop for Hasher {
-    /// Closing the channel ends the thread, which is then left to finish on its own.
+    /// Closing the channel ends the thread once it has hashed what it holds (at most
+    /// `HASH_DEPTH` chunks); it is waited for, so that no thread outlives the read it served.
     fn drop(&mut self) {
         drop(self.tx.take());
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
     }
 }
 
