@@ -168,11 +168,17 @@ impl<R: BufRead> Read for MultiGz<R> {
                     // `into`; ISA-L reads and writes only within them, and neither pointer is
                     // kept past this call (each call sets them afresh).
                     let ret = unsafe { sys::isal_inflate(st) };
-                    let consumed = (avail_in - st.avail_in) as usize;
-                    let produced = (avail_out - st.avail_out) as usize;
+                    // On a decoding error ISA-L may leave the counts past what it was given
+                    // (avail_in was seen to come back as 2^32 - 3 of 502 after an invalid
+                    // lookback): nothing is taken from them then.
+                    let counts = avail_in.checked_sub(st.avail_in).zip(avail_out.checked_sub(st.avail_out));
                     let block_state = st.block_state;
                     st.next_in = std::ptr::null_mut();
                     st.next_out = std::ptr::null_mut();
+                    let Some((consumed, produced)) = counts.filter(|_| ret >= 0 || ret == sys::ISAL_INCORRECT_CHECKSUM) else {
+                        return Err(io::Error::new(io::ErrorKind::InvalidInput, "corrupt deflate stream"));
+                    };
+                    let (consumed, produced) = (consumed as usize, produced as usize);
                     self.inner.consume(consumed);
                     if ret == sys::ISAL_INCORRECT_CHECKSUM {
                         self.phase = Phase::BadTrailer;
@@ -180,9 +186,6 @@ impl<R: BufRead> Read for MultiGz<R> {
                             return Ok(produced);
                         }
                         continue;
-                    }
-                    if ret < 0 {
-                        return Err(io::Error::new(io::ErrorKind::InvalidInput, "corrupt deflate stream"));
                     }
                     if block_state == sys::isal_block_state_ISAL_BLOCK_FINISH {
                         // The member and its trailer are whole: another member follows, or the end.
@@ -274,8 +277,12 @@ mod tests {
         }
         h[3] = 0x04;
         cases.push([&h[..15], body].concat());
+        // Found by the `layer` fuzz target: two members, the first with a lookback before its
+        // start, fed 512 bytes first (the sniffed head): ISA-L's counts came back past what it
+        // was given.
+        cases.push(include_bytes!("../../fuzz/regressions/layer-isal-counts-after-invalid-lookback").to_vec());
         for (k, c) in cases.iter().enumerate() {
-            for bufsize in [1, 7, 64 << 10] {
+            for bufsize in [1, 7, 512, 64 << 10] {
                 let (a, b) = both(c, bufsize);
                 assert_eq!(a, b, "case {k} with a {bufsize}-byte buffer");
             }
