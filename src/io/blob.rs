@@ -222,20 +222,6 @@ pub fn sha256_hex(data: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(data)))
 }
 
-/// Counts bytes that pass, through a shared cell (for a reader that is moved into a decoder).
-pub struct Counter<R> {
-    pub inner: R,
-    pub count: std::rc::Rc<std::cell::Cell<u64>>,
-}
-
-impl<R: Read> Read for Counter<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count.set(self.count.get() + n as u64);
-        Ok(n)
-    }
-}
-
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;

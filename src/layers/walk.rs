@@ -5,17 +5,17 @@
 //! what is kept of file contents `keep`.
 
 mod entry;
+mod in_place;
 mod keep;
 
-use crate::io::blob::{Counter, Tally};
+use crate::io::blob::Tally;
 use crate::io::compress::{self, Compression};
 use crate::io::pipe::{self, Prefetched};
 use entry::push_entry;
 pub use entry::{EntryKind, LayerEntry, PATH_MAX, normalize, quote};
+use in_place::InPlace;
 pub use keep::{Budget, CONTENT_BUDGET, Capture, Keep, Skipped, capture_none};
-use std::cell::Cell;
-use std::io::{self, Cursor, Read, Seek, SeekFrom};
-use std::rc::Rc;
+use std::io::{self, BufRead, Cursor, Read, Seek, SeekFrom};
 
 /// Everything slim keeps of one layer blob once it has been read.
 #[derive(Debug, Clone)]
@@ -102,17 +102,11 @@ pub fn scan_stream<R: Read>(r: R, capture: Capture, budget: &Budget, hash: bool)
     let (entries, tar_bytes, hashes, diff_digest) = {
         let chained = Cursor::new(head.clone()).chain(&mut raw);
         let decoded = compress::decoder(c, chained).map_err(|e| ctx(c, e))?;
-        // Inflate works in large outputs: straight into the tar reader's 512-byte header reads
-        // and 32 KiB skips, matches that reach back past the buffer go through the window,
-        // refilled after every call (6% slower on the ML image). zstd buffers its own output: a
-        // second buffer would only add a copy (4% slower there).
-        let decoded: Box<dyn Read + '_> = match c {
-            Compression::Gzip => Box::new(io::BufReader::with_capacity(DECODED_CHUNK, decoded)),
-            _ => decoded,
-        };
         // The decoded stream is what the config's diff_id names: hashed on a thread of its own.
+        // The walk reads it where a buffer holds it: inflate and zstd write straight into the
+        // buffer in large outputs.
         let mut decoded = Tally::new(decoded, hash && c != Compression::None);
-        let (entries, tar_bytes, hashes) = scan_decoded(&mut decoded, c, &head, capture, budget)?;
+        let (entries, tar_bytes, hashes) = scan_decoded(&mut io::BufReader::with_capacity(DECODED_CHUNK, &mut decoded), c, &head, capture, budget)?;
         let (_, diff_digest) = decoded.finish().map_err(|e| ctx(c, e))?;
         (entries, tar_bytes, hashes, diff_digest)
     };
@@ -172,31 +166,29 @@ fn ctx(c: Compression, e: io::Error) -> String {
 /// follows its end-of-archive marker too: (entries, bytes of the tar stream, hashes of the
 /// files of at least `HASH_MIN` bytes).
 type Walked = (Vec<LayerEntry>, u64, Vec<(u64, u128)>);
-fn scan_decoded(decoded: &mut dyn Read, c: Compression, head: &[u8], capture: Capture, budget: &Budget) -> Result<Walked, String> {
+fn scan_decoded(decoded: &mut dyn BufRead, c: Compression, head: &[u8], capture: Capture, budget: &Budget) -> Result<Walked, String> {
     let ctx = |e: io::Error| ctx(c, e);
     let mut entries = Vec::new();
     let mut hashes = Vec::new();
-    let tar_count = Rc::new(Cell::new(0u64));
-    let mut counted = Counter { inner: decoded, count: tar_count.clone() };
     let mut tar_head = Vec::new();
     if c == Compression::None {
         check_tar_head(head)?;
     } else {
-        tar_head = compress::read_head(&mut counted, 512).map_err(ctx)?;
+        tar_head = compress::read_head(&mut &mut *decoded, 512).map_err(ctx)?;
         check_tar_head(&tar_head)?;
     }
-    let tar_input = Cursor::new(tar_head).chain(&mut counted);
+    let stream = InPlace::new(Cursor::new(tar_head).chain(decoded));
     {
-        let mut ar = tar::Archive::new(tar_input);
-        let iter = ar.entries().map_err(|e| format!("not a tar archive: {e}"))?;
+        let mut ar = tar::Archive::new(stream.handle());
+        let iter = ar.entries_with_seek().map_err(|e| format!("not a tar archive: {e}"))?;
         for e in iter {
             let e = e.map_err(|e| format!("bad tar entry: {}", ctx(io::Error::other(tar_error(&e)))))?;
-            push_entry(e, capture, budget, &mut entries, Some((&mut hashes, c)))?;
+            push_entry(e, capture, budget, &mut entries, Some((&mut hashes, c, &stream)))?;
         }
     }
     // What follows the end-of-archive marker still belongs to the stream.
-    io::copy(&mut counted, &mut io::sink()).map_err(ctx)?;
-    Ok((entries, tar_count.get(), hashes))
+    let tar_bytes = stream.drain().map_err(ctx)?;
+    Ok((entries, tar_bytes, hashes))
 }
 
 #[cfg(test)]

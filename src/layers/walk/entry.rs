@@ -2,6 +2,7 @@
 //! whiteout, opaque marker), its normalised path, its size (sparse files at their apparent
 //! size), its link target, and the contents the capture keeps; hostile paths and targets refused.
 
+use super::in_place::ReadAhead;
 use super::{Budget, Capture, HASH_MIN, Keep, ctx};
 use crate::io::compress::Compression;
 use std::io::Read;
@@ -124,14 +125,14 @@ fn pax_sparse<R: Read>(e: &mut tar::Entry<R>) -> Result<Option<(Option<Vec<u8>>,
     }
 }
 /// Add one tar entry to `out`. With `hashes`, the data of regular files of at least `HASH_MIN`
-/// bytes is read (it would be read to skip it anyway) and hashed; `Compression` names the
-/// stream in errors.
+/// bytes is read (it would be read to skip it anyway) and hashed, where the stream's buffer
+/// holds it; `Compression` names the stream in errors.
 pub(super) fn push_entry<R: Read>(
     mut e: tar::Entry<R>,
     capture: Capture,
     budget: &Budget,
     out: &mut Vec<LayerEntry>,
-    hashes: Option<(&mut Vec<(u64, u128)>, Compression)>,
+    hashes: Option<(&mut Vec<(u64, u128)>, Compression, &dyn ReadAhead)>,
 ) -> Result<(), String> {
     use tar::EntryType as T;
     let ty = e.header().entry_type();
@@ -215,18 +216,22 @@ pub(super) fn push_entry<R: Read>(
     } else {
         None
     };
-    if let Some((hashes, c)) = hashes.filter(|_| kind == EntryKind::File && !sparse && size >= HASH_MIN) {
+    if let Some((hashes, c, data)) = hashes.filter(|_| kind == EntryKind::File && !sparse && size >= HASH_MIN) {
+        let err = |err| format!("entry {}: {}", quote(&raw), ctx(c, err));
         let h = match &content {
             Some(c) => xxhash_rust::xxh3::xxh3_128(c),
             None => {
                 let mut h = xxhash_rust::xxh3::Xxh3::new();
-                let mut buf = vec![0u8; 256 * 1024];
-                loop {
-                    let n = e.read(&mut buf).map_err(|err| format!("entry {}: {}", quote(&raw), ctx(c, err)))?;
-                    if n == 0 {
-                        break;
+                // The stream stands at the entry's data: it always does for a regular file.
+                if data.read_ahead(offset, size, &mut |b| h.update(b)).map_err(err)?.is_none() {
+                    let mut buf = vec![0u8; 256 * 1024];
+                    loop {
+                        let n = e.read(&mut buf).map_err(err)?;
+                        if n == 0 {
+                            break;
+                        }
+                        h.update(&buf[..n]);
                     }
-                    h.update(&buf[..n]);
                 }
                 h.digest128()
             }
