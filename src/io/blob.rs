@@ -43,6 +43,16 @@ impl Read for Slice<'_> {
     }
 }
 
+impl crate::io::pipe::ReadAt for Slice<'_> {
+    fn read_exact_at(&self, buf: &mut [u8], at: u64) -> io::Result<()> {
+        let inside = at.checked_add(buf.len() as u64).is_some_and(|end| end <= self.len);
+        if !inside {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "past the end of the blob"));
+        }
+        self.file.read_exact_at(buf, self.start + at)
+    }
+}
+
 impl Seek for Slice<'_> {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
         let new = match to {

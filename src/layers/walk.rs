@@ -10,7 +10,7 @@ mod keep;
 
 use crate::io::blob::Tally;
 use crate::io::compress::{self, Compression};
-use crate::io::pipe::{self, Prefetched};
+use crate::io::pipe::{self, Prefetched, ReadAt};
 use entry::push_entry;
 pub use entry::{EntryKind, LayerEntry, PATH_MAX, normalize, quote};
 use in_place::InPlace;
@@ -120,9 +120,9 @@ pub fn scan_stream<R: Read>(r: R, capture: Capture, budget: &Budget, hash: bool)
 /// stream, so that the decoding thread (the critical path of an image's largest layer) does
 /// nothing else. With `hash_tar` the decoded stream is hashed too, on a fourth thread: the
 /// diff_id check, which the blob's digest makes redundant when a manifest names it.
-pub fn scan_prefetched<R: Read + Send>(r: R, capture: Capture, budget: &Budget, hash_tar: bool) -> Result<LayerScan, String> {
+pub fn scan_prefetched<R: Read + Send>(r: R, again: Option<&dyn ReadAt>, capture: Capture, budget: &Budget, hash_tar: bool) -> Result<LayerScan, String> {
     std::thread::scope(|s| {
-        let (mut pre, reader) = Prefetched::spawn(s, r);
+        let (mut pre, reader) = Prefetched::spawn(s, r, again);
         let head = compress::read_head(&mut pre, 512).map_err(|e| e.to_string())?;
         let c = Compression::sniff(&head);
         let scanned = match c {
@@ -240,8 +240,8 @@ mod tests {
         let (tar, big, other) = layer();
         for blob in [gzip(&tar), zstd::encode_all(&tar[..], 3).unwrap()] {
             let one = scan_stream(&blob[..], &capture_none, &Budget::new(0), true).unwrap();
-            let pre = scan_prefetched(&blob[..], &capture_none, &Budget::new(0), true).unwrap();
-            let unhashed = scan_prefetched(&blob[..], &capture_none, &Budget::new(0), false).unwrap();
+            let pre = scan_prefetched(&blob[..], None, &capture_none, &Budget::new(0), true).unwrap();
+            let unhashed = scan_prefetched(&blob[..], None, &capture_none, &Budget::new(0), false).unwrap();
             assert_eq!(key(&one), key(&pre));
             assert_eq!(key(&unhashed), key(&pre));
             // The decoded stream's sha256 (what a diff_id names) only when asked for.
@@ -282,7 +282,7 @@ mod tests {
         blob.truncate(1024);
         blob.extend((0..16u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 1));
         for blob in [blob.clone(), gzip(&blob)] {
-            let err = scan_prefetched(&blob[..], &capture_none, &Budget::new(0), true).unwrap_err();
+            let err = scan_prefetched(&blob[..], None, &capture_none, &Budget::new(0), true).unwrap_err();
             assert!(err.contains("bad tar entry"), "{err}");
         }
     }
@@ -293,7 +293,7 @@ mod tests {
         let blob = gzip(&tar);
         let cut = &blob[..blob.len() / 2];
         let one = scan_stream(cut, &capture_none, &Budget::new(0), true).unwrap_err();
-        let pre = scan_prefetched(cut, &capture_none, &Budget::new(0), true).unwrap_err();
+        let pre = scan_prefetched(cut, None, &capture_none, &Budget::new(0), true).unwrap_err();
         assert!(pre.contains("gzip"), "{pre}");
         assert_eq!(one, pre);
     }

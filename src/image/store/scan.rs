@@ -106,7 +106,8 @@ impl Source {
                     Ok(s)
                 }),
                 Compression::None => walk::scan_seekable(blob, size, capture, &self.budget),
-                _ => walk::scan_prefetched(blob, capture, &self.budget, hash_tar),
+                // Read again where the hashing falls behind the decoder (see `Prefetched`).
+                _ => walk::scan_prefetched(blob, Some(&Slice::new(file, pos, size)), capture, &self.budget, hash_tar),
             };
             progress.inc(size.saturating_sub(done));
             r
@@ -126,7 +127,7 @@ impl Source {
                 let blob = r.blob(real)?;
                 let mut done = 0;
                 let blob = Advancing { inner: blob, pos: 0, done: &mut done, progress };
-                walk::scan_prefetched(blob, capture, &self.budget, hash_tar)
+                walk::scan_prefetched(blob, None, capture, &self.budget, hash_tar)
             }
             Store::Stream { .. } => unreachable!("stream layers are scanned while reading"),
         }
